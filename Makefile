@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PDP_DATA_DIR ?= $(CURDIR)/var
+export PORT ?= 8000
+
+.PHONY: run test install lint format bench clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed
+
+run: install
+	mkdir -p "$(PDP_DATA_DIR)"
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+	@if [ -z "$$PDP_DEMO_PASSWORD" ]; then \
+	  test -s "$(PDP_DATA_DIR)/demo_password" || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > "$(PDP_DATA_DIR)/demo_password"; \
+	  export PDP_DEMO_PASSWORD=$$(cat "$(PDP_DATA_DIR)/demo_password"); \
+	  echo "PDP_DEMO_PASSWORD is not set; the demo password is kept in $(PDP_DATA_DIR)/demo_password"; \
+	fi; \
+	$(BIN)/python manage.py seed_demo && \
+	echo "" && \
+	echo "  pdp_portal: http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)" && \
+	echo "  Log in as drafter, LegalTeam, BudgetOffice or admin with password: $${PDP_DEMO_PASSWORD}" && \
+	echo "  CLI: $(BIN)/hms login --user drafter   (HMS_SERVER=http://127.0.0.1:$(PORT))" && \
+	echo "" && \
+	exec $(BIN)/honcho start -f Procfile -p $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) node_modules var

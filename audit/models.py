@@ -1,0 +1,74 @@
+import hashlib
+import json
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_target(self, obj):
+        return self.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk))
+
+    def timeline(self):
+        return self.select_related("actor").order_by("-id")
+
+
+class AuditEvent(models.Model):
+    """One action, allowed or refused. Append-only; each row carries the hash of the one before."""
+
+    class Outcome(models.TextChoices):
+        DONE = "done", "done"
+        REFUSED = "refused", "refused"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.DONE)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=200, blank=True)
+    # A rule slug when the event concerns one, so a rule's timeline is one indexed query.
+    rule_slug = models.CharField(max_length=100, blank=True, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["action", "created_at"])]
+        triggers = [
+            pgtrigger.Protect(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.outcome} by {self.actor_name or 'system'}"
+
+    def payload(self):
+        """The fields the hash covers, in a stable form."""
+        return {
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "outcome": self.outcome,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "target_repr": self.target_repr,
+            "rule_slug": self.rule_slug,
+            "data": self.data,
+            "ip": self.ip,
+            "created_at": self.created_at.isoformat(),
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self):
+        text = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()

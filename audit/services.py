@@ -1,0 +1,96 @@
+"""Writing and verifying the audit history."""
+
+import contextlib
+from contextvars import ContextVar
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pdp_portal.exceptions import DomainError
+
+from .models import GENESIS_HASH, AuditEvent
+
+# The client address of the request being served, set by the adapters (see `request_ip`).
+current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
+
+# Any number will do: it only has to be the same in every process.
+_CHAIN_LOCK_KEY = 7_230_001
+
+
+def _target_fields(target):
+    if target is None:
+        return {"target_type": "", "target_id": "", "target_repr": "", "rule_slug": ""}
+    rule_slug = getattr(target, "audit_rule_slug", "")
+    return {
+        "target_type": target._meta.label_lower,
+        "target_id": str(target.pk) if target.pk is not None else "",
+        "target_repr": str(target)[:200],
+        "rule_slug": rule_slug or "",
+    }
+
+
+def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Outcome.DONE, rule_slug=""):
+    """Append one event to the chain. Call inside the service's transaction."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Serialize appends so every row links to the one committed before it.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
+        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        event = AuditEvent(
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_name=getattr(actor, "username", "") or "",
+            action=action,
+            outcome=outcome,
+            data=data or {},
+            ip=current_ip.get(),
+            created_at=timezone.now(),
+            prev_hash=last or GENESIS_HASH,
+            **_target_fields(target),
+        )
+        if rule_slug:
+            event.rule_slug = rule_slug
+        event.hash = event.compute_hash()
+        event.save()
+    return event
+
+
+@contextlib.contextmanager
+def refusals_recorded(action, *, actor, target=None, data=None):
+    """Record a refused action in its own transaction, then let the refusal propagate.
+
+    The service's own transaction has rolled back by the time the error reaches here, so the
+    refusal event is the only write the attempt leaves.
+    """
+    try:
+        yield
+    except DomainError as exc:
+        record_event(
+            action,
+            actor=actor,
+            target=target,
+            outcome=AuditEvent.Outcome.REFUSED,
+            data={**(data or {}), "reason": exc.message, "code": exc.code},
+        )
+        raise
+
+
+def verify_chain():
+    """Walk the chain in order. Returns (checked_count, problems) where problems lists breaks."""
+    problems = []
+    expected_prev = GENESIS_HASH
+    count = 0
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+        count += 1
+        if event.prev_hash != expected_prev:
+            problems.append(f"event #{event.pk}: prev_hash does not match the hash of the event before it")
+        if event.compute_hash() != event.hash:
+            problems.append(f"event #{event.pk}: stored hash does not match its content")
+        expected_prev = event.hash
+    return count, problems
+
+
+def request_ip(request):
+    """The client address (REMOTE_ADDR; a proxy in front must set it, see docs/operation.md)."""
+    return request.META.get("REMOTE_ADDR") or None

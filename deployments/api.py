@@ -1,0 +1,45 @@
+"""REST endpoints for promotion and rollback."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from pdp_portal import permissions
+from rules.representations import deployment_dict
+
+from .services import promote, rollback
+
+
+class PromoteRequest(serializers.Serializer):
+    environment = serializers.CharField(default="production")
+    version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+
+class RollbackRequest(serializers.Serializer):
+    environment = serializers.CharField(default="production")
+    to = serializers.CharField(default="previous", max_length=20)
+    reason = serializers.CharField(max_length=2000)
+
+
+@extend_schema(request=PromoteRequest, description="Put the version live on staging live in production.")
+@api_view(["POST"])
+def promote_rule(request, slug):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    form = PromoteRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    deployment = promote(
+        rule, actor=request.user, environment=form.validated_data["environment"], number=form.validated_data["version"]
+    )
+    return Response(deployment_dict(deployment), status=201)
+
+
+@extend_schema(request=RollbackRequest, description="Move a live pointer back: to 'previous', 'vN' or 'v0'.")
+@api_view(["POST"])
+def rollback_rule(request, slug):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    form = RollbackRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    args = form.validated_data
+    deployment = rollback(rule, actor=request.user, reason=args["reason"], to=args["to"], environment=args["environment"])
+    return Response(deployment_dict(deployment), status=201)

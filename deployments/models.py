@@ -1,0 +1,114 @@
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Environment(models.Model):
+    """Where a rule can be live: `staging` (test accounts) or `production` (everyone)."""
+
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+    name = models.SlugField(max_length=30, unique=True)
+    label = models.CharField(max_length=60)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.name
+
+
+class Release(models.Model):
+    """The live pointer of one rule in one environment; no version means withdrawn (v0)."""
+
+    rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="releases")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="releases")
+    version = models.ForeignKey(
+        "rules.RuleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="releases"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rule", "environment__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "environment"], name="one_release_per_rule_and_environment"),
+        ]
+        permissions = [
+            ("promote_release", "Can promote a rule to production"),
+            ("rollback_release", "Can roll a rule back"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule.display_name} @ {self.environment.name}: {self.version_label}"
+
+    @property
+    def version_label(self):
+        return f"v{self.version.number}" if self.version_id else "v0"
+
+    @property
+    def audit_rule_slug(self):
+        return self.rule.slug
+
+
+class Deployment(models.Model):
+    """One move of a live pointer. Append-only: history only grows."""
+
+    class Kind(models.TextChoices):
+        PROMOTE = "promote", "promote"
+        ROLLBACK = "rollback", "rollback"
+
+    rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="deployments")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_version = models.ForeignKey(
+        "rules.RuleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_version = models.ForeignKey(
+        "rules.RuleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    duration_s = models.FloatField(help_text="Seconds from the request reaching the service to the commit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        triggers = [
+            pgtrigger.Protect(name="deployment_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.rule.display_name} @ {self.environment.name}: {self.from_label} → {self.to_label}"
+
+    @property
+    def from_label(self):
+        return f"v{self.from_version.number}" if self.from_version_id else "v0"
+
+    @property
+    def to_label(self):
+        return f"v{self.to_version.number}" if self.to_version_id else "v0"
+
+    @property
+    def audit_rule_slug(self):
+        return self.rule.slug
+
+
+class TestAccount(models.Model):
+    """An account id that is served the staging version of each rule."""
+
+    account_id = models.CharField(max_length=100, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["account_id"]
+
+    def __str__(self):
+        return self.account_id

@@ -1,0 +1,191 @@
+"""Moving live pointers: promote to staging and production, roll back."""
+
+import re
+import time
+
+from django.conf import settings
+from django.db import transaction
+
+from audit.services import record_event, refusals_recorded
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
+from reviews.models import Review
+from rules.models import RuleVersion
+
+from .models import Deployment, Environment, Release
+
+
+def create_release_pointers(rule):
+    """One pointer per environment, at v0, when a rule is first pushed."""
+    for environment in Environment.objects.all():
+        Release.objects.get_or_create(rule=rule, environment=environment)
+
+
+def _environment(name):
+    aliases = {"prod": Environment.PRODUCTION, "stage": Environment.STAGING}
+    name = aliases.get(name, name)
+    environment = Environment.objects.filter(name=name).first()
+    if environment is None:
+        names = ", ".join(Environment.objects.values_list("name", flat=True))
+        raise InvalidInput(f"Unknown environment {name!r}; the environments are {names}.")
+    return environment
+
+
+def _locked_release(rule, environment):
+    return Release.objects.select_for_update().select_related("version", "rule").get(rule=rule, environment=environment)
+
+
+def _move(release, *, to_version, kind, actor, reason, started, data=None):
+    """Point `release` at `to_version`, record the Deployment and its audit event."""
+    from_version = release.version
+    release.version = to_version
+    release.save(update_fields=["version", "updated_at"])
+    deployment = Deployment.objects.create(
+        rule=release.rule,
+        environment=release.environment,
+        kind=kind,
+        from_version=from_version,
+        to_version=to_version,
+        actor=actor,
+        reason=reason,
+        duration_s=round(time.perf_counter() - started, 4),
+    )
+    record_event(
+        f"release.{kind}",
+        actor=actor,
+        target=release,
+        data={
+            "environment": release.environment.name,
+            "from": deployment.from_label,
+            "to": deployment.to_label,
+            "deployment": deployment.pk,
+            "duration_s": deployment.duration_s,
+            "reason": reason,
+            **(data or {}),
+        },
+    )
+    return deployment
+
+
+def valid_approvals(version):
+    """True when every required role approved this exact content hash."""
+    roles = set(
+        version.reviews.filter(decision=Review.Decision.APPROVE, content_hash=version.content_hash).values_list(
+            "role", flat=True
+        )
+    )
+    return roles >= set(settings.PDP_REVIEW_ROLES)
+
+
+def promote_to_staging(version, *, actor):
+    """Put a fully approved version live on staging (after its last sign-off)."""
+    started = time.perf_counter()
+    environment = _environment(Environment.STAGING)
+    with refusals_recorded("release.promote", actor=actor, target=version, data={"environment": environment.name}):
+        with transaction.atomic():
+            release = _locked_release(version.rule, environment)
+            if not valid_approvals(version):
+                raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
+            if release.version_id == version.pk:
+                raise InvalidTransition(f"{version} is already live on staging.")
+            return _move(
+                release,
+                to_version=version,
+                kind=Deployment.Kind.PROMOTE,
+                actor=actor,
+                reason="All required reviews received.",
+                started=started,
+                data={"automatic": True},
+            )
+
+
+def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
+    """Put the version live on staging live in production. Never by its drafter."""
+    started = time.perf_counter()
+    with refusals_recorded("release.promote", actor=actor, target=rule, data={"environment": environment, "number": number}):
+        env = _environment(environment)
+        if env.name != Environment.PRODUCTION:
+            raise InvalidInput("Only production is promoted by hand; staging follows the last required sign-off.")
+        if not permissions.can_promote(actor):
+            raise NotPermitted("You may not promote rules; this takes the release manager role.")
+        with transaction.atomic():
+            release = _locked_release(rule, env)
+            staging = Release.objects.select_related("version").get(rule=rule, environment__name=Environment.STAGING)
+            version = staging.version
+            if version is None:
+                raise ReleaseRefused(f"Nothing of {rule.display_name} is live on staging; production takes only that version.")
+            if number is not None and number != version.number:
+                raise ReleaseRefused(
+                    f"Production takes only the version live on staging (v{version.number}), not v{number}."
+                )
+            if version.uploaded_by_id == actor.pk:
+                raise ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
+            if not valid_approvals(version):
+                raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
+            if release.version_id == version.pk:
+                raise InvalidTransition(f"{version} is already live in production.")
+            return _move(release, to_version=version, kind=Deployment.Kind.PROMOTE, actor=actor, reason="", started=started)
+
+
+def previous_version(release):
+    """The version live before the current one: where the promotion to it came from."""
+    if release.version_id is None:
+        return None
+    last_promotion = (
+        Deployment.objects.filter(
+            rule_id=release.rule_id,
+            environment_id=release.environment_id,
+            kind=Deployment.Kind.PROMOTE,
+            to_version_id=release.version_id,
+        )
+        .select_related("from_version")
+        .order_by("-id")
+        .first()
+    )
+    return last_promotion.from_version if last_promotion else None
+
+
+def parse_target(text):
+    """'previous', 'v0'/'0' (withdrawn) or 'vN'/'N'. Returns 'previous' or an int."""
+    text = (text or "").strip().lower()
+    if text == "previous":
+        return "previous"
+    match = re.fullmatch(r"v?(\d{1,9})", text)
+    if not match:
+        raise InvalidInput(f"Roll back to 'previous', 'v0' or a version such as 'v3', not {text!r}.")
+    return int(match.group(1))
+
+
+def rollback(rule, *, actor, reason, to="previous", environment=Environment.PRODUCTION):
+    """Move a live pointer back to a version live there before, or to none (v0). No new approvals."""
+    started = time.perf_counter()
+    data = {"environment": environment, "to": str(to), "reason": reason}
+    with refusals_recorded("release.rollback", actor=actor, target=rule, data=data):
+        if not (reason or "").strip():
+            raise InvalidInput("A rollback needs a reason.")
+        target = parse_target(str(to))
+        env = _environment(environment)
+        if not permissions.can_rollback(actor):
+            raise NotPermitted("You may not roll back rules; this takes the release manager role.")
+        with transaction.atomic():
+            release = _locked_release(rule, env)
+            current = release.version
+            if target == "previous":
+                if current is None:
+                    raise ReleaseRefused(f"Nothing of {rule.display_name} is live on {env.name}; there is nothing to roll back.")
+                to_version = previous_version(release)
+            elif target == 0:
+                to_version = None
+            else:
+                to_version = RuleVersion.objects.filter(rule=rule, number=target).first()
+                if to_version is None:
+                    raise InvalidInput(f"{rule.display_name} has no v{target}.")
+                was_live = Deployment.objects.filter(rule=rule, environment=env, to_version=to_version).exists()
+                if not was_live:
+                    raise ReleaseRefused(f"v{target} was never live on {env.name}; a rollback goes only to a version live there before.")
+            if (to_version.pk if to_version else None) == release.version_id:
+                label = f"v{to_version.number}" if to_version else "v0"
+                raise InvalidTransition(f"{label} is already what {env.name} serves.")
+            return _move(
+                release, to_version=to_version, kind=Deployment.Kind.ROLLBACK, actor=actor, reason=reason.strip(), started=started
+            )

@@ -1,0 +1,50 @@
+"""REST endpoint for sign-offs and rejections."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from deployments.models import Release
+from pdp_portal import permissions
+from rules.models import RuleVersion
+from rules.representations import release_dict, review_dict
+
+from .services import approve_version, reject_version
+
+
+class ReviewRequest(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    expected_hash = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="The content hash you reviewed.")
+    role = serializers.CharField(required=False, allow_null=True, default=None)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+@extend_schema(request=ReviewRequest, description="Approve or reject a version in review, for the hash you saw.")
+@api_view(["POST"])
+def review_version(request, slug, number):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    version = get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+    form = ReviewRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    args = form.validated_data
+    if args["decision"] == "approve":
+        review = approve_version(
+            version, actor=request.user, expected_hash=args["expected_hash"], role=args["role"], comment=args["comment"]
+        )
+    else:
+        review = reject_version(
+            version, actor=request.user, expected_hash=args["expected_hash"], role=args["role"], comment=args["comment"]
+        )
+    version.refresh_from_db()
+    staging = Release.objects.select_related("environment", "version").get(rule=rule, environment__name="staging")
+    return Response(
+        {
+            "review": review_dict(review),
+            "version": version.number,
+            "status": version.status,
+            "staging": release_dict(staging),
+        },
+        status=201,
+    )

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class Review(models.Model):
+    """One sign-off or rejection, bound to the content hash and simulation it was given on."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "approved"
+        REJECT = "reject", "rejected"
+
+    version = models.ForeignKey("rules.RuleVersion", on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64)
+    simulation_run = models.ForeignKey(
+        "rules.CheckRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "role"],
+                condition=Q(decision="approve"),
+                name="one_approval_per_role_per_version",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "reviewer"],
+                condition=Q(decision="approve"),
+                name="one_approval_per_person_per_version",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.role} {self.get_decision_display()} {self.version} by {self.reviewer}"
+
+    @property
+    def audit_rule_slug(self):
+        return self.version.rule.slug

@@ -1,0 +1,188 @@
+"""The review gate: approvals, rejections, and the roles behind them."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record_event, refusals_recorded
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
+from rules.models import CheckRun, RuleVersion, VersionStatus
+
+from .models import Review
+
+# Global permissions each non-review group carries.
+GROUP_PERMISSIONS = {
+    settings.PDP_DRAFTER_GROUP: ["rules.add_ruleversion"],
+    settings.PDP_RELEASE_GROUP: ["deployments.promote_release", "deployments.rollback_release"],
+}
+
+
+def ensure_groups():
+    """Create the role groups and give them their global permissions (idempotent)."""
+    for group_name in [*GROUP_PERMISSIONS, *settings.PDP_REVIEW_ROLES.values()]:
+        group, _ = Group.objects.get_or_create(name=group_name)
+        for label in GROUP_PERMISSIONS.get(group_name, []):
+            app_label, codename = label.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                group.permissions.add(perm)
+
+
+def _locked_in_review(version, *, actor, expected_hash):
+    version = RuleVersion.objects.select_for_update().select_related("rule").get(pk=version.pk)
+    if version.status != VersionStatus.IN_REVIEW:
+        raise InvalidTransition(f"{version} is {version.get_status_display()}, not in review.")
+    if not expected_hash:
+        raise InvalidInput("Say which content you reviewed: the expected content hash is required.")
+    if expected_hash != version.content_hash:
+        raise StaleApproval(
+            f"{version} has content hash {version.content_hash[:12]}…, not the {expected_hash[:12]}… you reviewed. "
+            "Reload the rule and review what is there now.",
+            details={"content_hash": version.content_hash},
+        )
+    if version.uploaded_by_id == actor.pk:
+        raise ReviewRefused("The drafter of a version cannot review it.")
+    return version
+
+
+def _pick_role(version, *, actor, role):
+    """The role this sign-off is given in, after checking the person holds it and it is open."""
+    if role is not None and role not in settings.PDP_REVIEW_ROLES:
+        raise InvalidInput(f"Unknown review role {role!r}; the roles are {', '.join(settings.PDP_REVIEW_ROLES)}.")
+    approvals = list(version.reviews.filter(decision=Review.Decision.APPROVE))
+    mine = [a for a in approvals if a.reviewer_id == actor.pk]
+    if mine:
+        raise ReviewRefused(
+            f"You already gave the {mine[0].role} sign-off on {version}; the other sign-off must come from someone else."
+        )
+    filled = {a.role for a in approvals}
+    held = permissions.signoff_roles(actor, version)
+    if role is not None:
+        if role in filled:
+            raise InvalidTransition(f"{version} already has its {role} sign-off.")
+        if role not in held:
+            raise ReviewRefused(f"You do not hold the {role} sign-off on {version}.")
+        return role, filled
+    open_roles = held - filled
+    if not open_roles:
+        if held:
+            raise InvalidTransition(f"{version} already has the {' and '.join(sorted(held))} sign-off you could give.")
+        raise ReviewRefused(f"You do not hold a sign-off on {version}.")
+    if len(open_roles) > 1:
+        raise InvalidInput(f"You hold several sign-offs ({', '.join(sorted(open_roles))}); say which role you sign as.")
+    return open_roles.pop(), filled
+
+
+def _simulation_of(version):
+    return version.checks.filter(kind=CheckRun.Kind.SIMULATION, status=CheckRun.Status.PASSED).first()
+
+
+def approve_version(version, *, actor, expected_hash, role=None, comment=""):
+    """Record one sign-off on a version in review; the last required one approves it and puts it on staging."""
+    data = {"role": role, "expected_hash": expected_hash}
+    with refusals_recorded("review.approve", actor=actor, target=version, data=data):
+        with transaction.atomic():
+            version = _locked_in_review(version, actor=actor, expected_hash=expected_hash)
+            role, filled = _pick_role(version, actor=actor, role=role)
+            review = Review.objects.create(
+                version=version,
+                reviewer=actor,
+                role=role,
+                decision=Review.Decision.APPROVE,
+                comment=comment,
+                content_hash=version.content_hash,
+                simulation_run=_simulation_of(version),
+            )
+            complete = (filled | {role}) >= set(settings.PDP_REVIEW_ROLES)
+            if complete:
+                version.status = VersionStatus.APPROVED
+                version.status_changed_at = timezone.now()
+                version.save(update_fields=["status", "status_changed_at"])
+                permissions.revoke_review_permissions(version)
+            record_event(
+                "review.approve",
+                actor=actor,
+                target=version,
+                data={"role": role, "content_hash": version.content_hash, "complete": complete, "review": review.pk},
+            )
+    if complete:
+        from deployments.services import promote_to_staging
+
+        promote_to_staging(version, actor=actor)
+    return review
+
+
+def reject_version(version, *, actor, expected_hash, comment, role=None):
+    """Reject a version in review. One rejection ends its review; a new version must be pushed."""
+    data = {"role": role, "expected_hash": expected_hash}
+    with refusals_recorded("review.reject", actor=actor, target=version, data=data):
+        if not (comment or "").strip():
+            raise InvalidInput("A rejection needs a comment saying why.")
+        with transaction.atomic():
+            version = _locked_in_review(version, actor=actor, expected_hash=expected_hash)
+            role, _ = _pick_role(version, actor=actor, role=role)
+            review = Review.objects.create(
+                version=version,
+                reviewer=actor,
+                role=role,
+                decision=Review.Decision.REJECT,
+                comment=comment.strip(),
+                content_hash=version.content_hash,
+                simulation_run=_simulation_of(version),
+            )
+            version.status = VersionStatus.REJECTED
+            version.status_changed_at = timezone.now()
+            version.save(update_fields=["status", "status_changed_at"])
+            permissions.revoke_review_permissions(version)
+            record_event(
+                "review.reject",
+                actor=actor,
+                target=version,
+                data={"role": role, "content_hash": version.content_hash, "comment": review.comment, "review": review.pk},
+            )
+    return review
+
+
+DEMO_ACCOUNTS = [
+    # username, groups, superuser
+    ("drafter", [settings.PDP_DRAFTER_GROUP], False),
+    ("LegalTeam", [settings.PDP_REVIEW_ROLES.get("legal", "Legal")], False),
+    ("BudgetOffice", [settings.PDP_REVIEW_ROLES.get("budget", "Budget")], False),
+    ("admin", [settings.PDP_RELEASE_GROUP], True),
+]
+
+
+def seed_demo_accounts(*, password, actor=None):
+    """Create (or reset the password of) the demo accounts, the demo fund and the default population."""
+    from rules.models import Fund
+    from rules.services import ensure_default_dataset
+
+    if not password or len(password) < 8:
+        raise InvalidInput("Set PDP_DEMO_PASSWORD to at least 8 characters for the demo accounts.")
+    ensure_groups()
+    User = get_user_model()
+    created = []
+    with transaction.atomic():
+        for username, groups, superuser in DEMO_ACCOUNTS:
+            user, was_created = User.objects.get_or_create(username=username)
+            user.set_password(password)
+            user.is_staff = superuser
+            user.is_superuser = superuser
+            user.email = user.email or f"{username.lower()}@example.org"
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=groups))
+            if was_created:
+                created.append(username)
+        fund, _ = Fund.objects.get_or_create(
+            code="DRF-FY2025",
+            defaults={"name": "Disaster Relief Fund, fiscal year 2025", "appropriation": 500_000_000, "fiscal_year": 2025},
+        )
+        from deployments.models import TestAccount
+
+        TestAccount.objects.get_or_create(account_id="test-0001", defaults={"note": "demo test account"})
+        record_event("demo.seed", actor=actor, data={"accounts": [a[0] for a in DEMO_ACCOUNTS], "created": created})
+    ensure_default_dataset()
+    return created

@@ -1,0 +1,173 @@
+"""The rule document: strict parsing, canonical form, content hash and schema.
+
+Strict means: at most 1 MiB of UTF-8, an object at the top, no duplicate keys, no NaN or
+Infinity, no lone surrogates, no integer too long to read. The canonical form sorts keys and
+drops insignificant whitespace; the content hash is the SHA-256 of its UTF-8 bytes.
+"""
+
+import hashlib
+import json
+
+import jsonschema
+
+from pdp_portal.exceptions import InvalidDocument
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["rule"],
+    "additionalProperties": False,
+    "properties": {
+        "rule": {"type": "string", "pattern": SLUG_PATTERN},
+        "title": {"type": "string", "maxLength": 300},
+        "program": {"type": "string", "pattern": SLUG_PATTERN},
+        "authority": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["citation"],
+                "properties": {"citation": {"type": "string", "minLength": 1}, "url": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
+        "fund": {"type": "string", "minLength": 1, "maxLength": 50},
+        "valid_from": {"type": "string", "format": "date"},
+        "valid_to": {"type": "string", "format": "date"},
+        "inputs": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+        "eligibility": {},
+        "amount": {},
+        "max_payment": {"type": "number", "minimum": 0},
+        "budget_cap": {"type": "number", "minimum": 0},
+        "cost": {"type": "number", "minimum": 0},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["citizen", "expect"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "citizen": {"type": "object"},
+                    "expect": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {"eligible": {"type": "boolean"}, "amount": {"type": "number"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _refuse_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidDocument(f"Duplicate key {key!r}: every key may appear only once in an object.")
+        seen[key] = value
+    return seen
+
+
+def _refuse_constant(name):
+    raise InvalidDocument(f"{name} is not a JSON number; use a finite number.")
+
+
+def _check_surrogates(value, path="$"):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidDocument(f"Text at {path} contains a lone surrogate (invalid Unicode).") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_surrogates(key, path)
+            _check_surrogates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_surrogates(item, f"{path}[{index}]")
+
+
+def parse_strict(raw):
+    """Parse text or bytes into a dict, or raise InvalidDocument saying what is wrong and where."""
+    if isinstance(raw, str):
+        try:
+            raw = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidDocument("The document contains a lone surrogate (invalid Unicode).") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise InvalidDocument(f"The document is {len(raw):,} bytes; the limit is {MAX_DOCUMENT_BYTES:,} bytes (1 MiB).")
+    if not raw.strip():
+        raise InvalidDocument("The document is empty.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidDocument(f"The document is not valid UTF-8 (byte {exc.start}).") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        value = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidDocument(
+            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+            details={"line": exc.lineno, "column": exc.colno},
+        ) from None
+    except RecursionError:
+        raise InvalidDocument("The document is nested too deeply to read.") from None
+    except ValueError as exc:  # integers longer than Python's digit limit
+        raise InvalidDocument(f"Not valid JSON: {exc}.") from None
+    if not isinstance(value, dict):
+        raise InvalidDocument(f"The document must be a JSON object at the top level, not {type(value).__name__}.")
+    try:
+        _check_surrogates(value)
+    except RecursionError:
+        raise InvalidDocument("The document is nested too deeply to read.") from None
+    return value
+
+
+def canonical_text(document):
+    """Sorted keys, no insignificant whitespace, UTF-8 text."""
+    try:
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise InvalidDocument("The document is nested too deeply to read.") from None
+
+
+def content_hash(canonical):
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_canonical(text):
+    """Read back a stored canonical document (already strictly parsed once)."""
+    return json.loads(text)
+
+
+def json_path(parts):
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def schema_errors(document):
+    """Schema violations as (json_path, message) pairs, in document order."""
+    errors = sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    return [(json_path(e.absolute_path), _plain_message(e)) for e in errors]
+
+
+def _plain_message(error):
+    if error.validator == "required":
+        return f"A required field is missing: {error.message.split(' is a required')[0]}."
+    if error.validator == "additionalProperties":
+        return f"Unknown field: {error.message.split('(')[-1].rstrip(')')}."
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] in ("rule", "program"):
+        return "Must be lower-case letters, digits, '-' or '_', starting with a letter or digit (at most 100)."
+    if error.validator == "format":
+        return f"{error.instance!r} is not a date in the form YYYY-MM-DD."
+    return error.message[:300]

@@ -1,0 +1,261 @@
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, Prefetch, Q
+from simple_history.models import HistoricalRecords
+
+
+def display_name(slug):
+    """`wildfire-aid-2024` → `Wildfire-Aid-2024`."""
+    return re.sub(r"(^|[-_])([a-z])", lambda m: m.group(1) + m.group(2).upper(), slug)
+
+
+class RuleQuerySet(models.QuerySet):
+    def with_listing(self):
+        """What the rule list shows: the latest version number and the live pointers."""
+        from deployments.models import Release
+
+        return self.annotate(latest_number=Max("versions__number")).prefetch_related(
+            Prefetch("releases", queryset=Release.objects.select_related("environment", "version"))
+        )
+
+
+class Rule(models.Model):
+    """A rule's stable identity; its content lives in its versions."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=300, blank=True)
+    program = models.CharField(max_length=100, blank=True, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RuleQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return display_name(self.slug)
+
+    @property
+    def audit_rule_slug(self):
+        return self.slug
+
+
+class VersionStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    LINTING = "linting", "linting"
+    LINT_FAILED = "lint_failed", "lint failed"
+    SIMULATING = "simulating", "simulating"
+    SIMULATION_FAILED = "simulation_failed", "simulation failed"
+    IN_REVIEW = "in_review", "in review"
+    REJECTED = "rejected", "rejected"
+    APPROVED = "approved", "approved"
+    SUPERSEDED = "superseded", "superseded"
+
+
+TRANSITIONS = {
+    VersionStatus.QUEUED: {VersionStatus.LINTING, VersionStatus.SUPERSEDED},
+    VersionStatus.LINTING: {VersionStatus.LINT_FAILED, VersionStatus.SIMULATING, VersionStatus.SUPERSEDED},
+    VersionStatus.SIMULATING: {
+        VersionStatus.SIMULATION_FAILED,
+        VersionStatus.IN_REVIEW,
+        VersionStatus.SUPERSEDED,
+    },
+    VersionStatus.IN_REVIEW: {VersionStatus.REJECTED, VersionStatus.APPROVED, VersionStatus.SUPERSEDED},
+    VersionStatus.APPROVED: {VersionStatus.SUPERSEDED},
+    VersionStatus.LINT_FAILED: set(),
+    VersionStatus.SIMULATION_FAILED: set(),
+    VersionStatus.REJECTED: set(),
+    VersionStatus.SUPERSEDED: set(),
+}
+
+
+class RuleVersionQuerySet(models.QuerySet):
+    def supersedable(self):
+        """Versions a newer push replaces: still moving through checks, in review, or approved."""
+        return self.filter(
+            status__in=[
+                VersionStatus.QUEUED,
+                VersionStatus.LINTING,
+                VersionStatus.SIMULATING,
+                VersionStatus.IN_REVIEW,
+                VersionStatus.APPROVED,
+            ]
+        )
+
+    def with_checks(self):
+        return self.select_related("rule", "uploaded_by").prefetch_related(
+            Prefetch("checks", queryset=CheckRun.objects.order_by("kind")),
+        )
+
+
+class RuleVersion(models.Model):
+    """One immutable version of a rule: the canonical document and its SHA-256."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    document = models.TextField()
+    content_hash = models.CharField(max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=20, choices=VersionStatus.choices, default=VersionStatus.QUEUED)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RuleVersionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rule", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "number"], name="version_number_unique_per_rule"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="version_number_positive"),
+        ]
+        permissions = [
+            ("signoff_legal", "Can give the legal sign-off on this version"),
+            ("signoff_budget", "Can give the budget sign-off on this version"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule.display_name} v{self.number}"
+
+    @property
+    def audit_rule_slug(self):
+        return self.rule.slug
+
+    @property
+    def label(self):
+        return f"v{self.number}"
+
+    def can_transition_to(self, status):
+        return status in TRANSITIONS[VersionStatus(self.status)]
+
+    def parsed(self):
+        from .document import parse_canonical
+
+        return parse_canonical(self.document)
+
+    def check_of(self, kind):
+        """The check of this kind, from the prefetched list when there is one."""
+        for check in self.checks.all():
+            if check.kind == kind:
+                return check
+        return None
+
+
+class CheckRun(models.Model):
+    """One lint or simulation job for one version. The database, not the broker, is its truth."""
+
+    class Kind(models.TextChoices):
+        LINT = "lint", "lint"
+        SIMULATION = "simulation", "simulation"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
+
+    version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="checks")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    findings = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    dataset = models.ForeignKey("Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    dataset_hash = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind"], name="one_check_per_kind_per_version"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="progress_at_most_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of {self.version} ({self.status})"
+
+    @property
+    def audit_rule_slug(self):
+        return self.version.rule.slug
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.PASSED, self.Status.FAILED, self.Status.CANCELLED)
+
+
+class DatasetQuerySet(models.QuerySet):
+    def default(self):
+        return self.filter(is_default=True).first()
+
+
+class Dataset(models.Model):
+    """A citizen population, one row per person-type with a weight."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        PARQUET = "parquet", "Parquet"
+
+    name = models.CharField(max_length=200)
+    path = models.CharField(max_length=500, help_text="File path, relative to the data folder.")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    row_count = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    columns = models.JSONField(default=dict, help_text="Column name → type.")
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DatasetQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_dataset"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.row_count:,} rows)"
+
+    @property
+    def file_path(self):
+        return settings.DATA_DIR / self.path
+
+
+class Fund(models.Model):
+    """An appropriation that live rules draw on."""
+
+    code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    appropriation = models.DecimalField(max_digits=18, decimal_places=2)
+    fiscal_year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.CheckConstraint(condition=Q(appropriation__gte=0), name="appropriation_not_negative")]
+
+    def __str__(self):
+        return self.code

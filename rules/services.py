@@ -1,0 +1,372 @@
+"""Every write to rules, versions, checks and datasets."""
+
+import hashlib
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.services import record_event, refusals_recorded
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitted
+
+from . import population
+from .document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
+from .lint import ERROR, finding, has_errors, lint_document
+from .models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
+from .simulation import budget_check, engine_version, load_population, short_money, simulate
+
+log = logging.getLogger(__name__)
+
+
+def _enqueue(check):
+    """Publish the check's task once the surrounding transaction has committed."""
+    from . import tasks
+
+    task = tasks.run_lint_task if check.kind == CheckRun.Kind.LINT else tasks.run_simulation_task
+    task_id = check.task_id
+    transaction.on_commit(lambda: task.apply_async(args=[check.pk], task_id=task_id))
+
+
+def _new_check(version, kind):
+    return CheckRun.objects.create(version=version, kind=kind, task_id=str(uuid.uuid4()))
+
+
+def _rule_for_push(slug, *, actor):
+    """The rule with this slug, locked; created (with its release pointers) on the first push."""
+    rule = Rule.objects.select_for_update().filter(slug=slug).first()
+    if rule is not None:
+        return rule, False
+    try:
+        with transaction.atomic():
+            rule = Rule.objects.create(slug=slug, created_by=actor)
+    except IntegrityError:  # another first push of the same slug won the race
+        return Rule.objects.select_for_update().get(slug=slug), False
+    from deployments.services import create_release_pointers
+
+    create_release_pointers(rule)
+    return rule, True
+
+
+def push_rule_version(raw, *, actor):
+    """Store `raw` as version n+1 of its rule and queue lint. Older versions in flight are superseded."""
+    with refusals_recorded("rule.push", actor=actor, data={"bytes": len(raw)}):
+        if not permissions.can_push(actor):
+            raise NotPermitted("You may not upload rules; ask an administrator for the drafter role.")
+        document = parse_strict(raw)
+        slug = document.get("rule")
+        if not isinstance(slug, str) or not re.fullmatch(SLUG_PATTERN, slug):
+            raise InvalidDocument(
+                "The document must name its rule in \"rule\": lower-case letters, digits, '-' or '_', "
+                "starting with a letter or digit, at most 100 characters."
+            )
+        canonical = canonical_text(document)
+        digest = content_hash(canonical)
+        with transaction.atomic():
+            rule, created = _rule_for_push(document["rule"], actor=actor)
+            latest = rule.versions.order_by("-number").first()
+            if latest is not None and latest.content_hash == digest and latest.status not in (
+                VersionStatus.LINT_FAILED,
+                VersionStatus.SIMULATION_FAILED,
+            ):
+                raise InvalidTransition(
+                    f"This content is already {rule.display_name} v{latest.number} ({latest.get_status_display()}).",
+                    details={"version": latest.number, "content_hash": digest},
+                )
+            superseded = []
+            for old in rule.versions.supersedable().select_for_update():
+                _supersede(old)
+                superseded.append(old.number)
+            number = (rule.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+            version = RuleVersion.objects.create(
+                rule=rule, number=number, document=canonical, content_hash=digest, uploaded_by=actor
+            )
+            changed = [f for f in ("title", "program") if document.get(f, "") != getattr(rule, f)]
+            if changed:
+                for field in changed:
+                    setattr(rule, field, document.get(field, ""))
+                rule.save(update_fields=changed)
+            check = _new_check(version, CheckRun.Kind.LINT)
+            record_event(
+                "rule.push",
+                actor=actor,
+                target=version,
+                data={"number": number, "content_hash": digest, "new_rule": created, "superseded": superseded},
+            )
+            _enqueue(check)
+    return version
+
+
+def _supersede(version):
+    version.status = VersionStatus.SUPERSEDED
+    version.status_changed_at = timezone.now()
+    version.save(update_fields=["status", "status_changed_at"])
+    permissions.revoke_review_permissions(version)
+    for check in version.checks.select_for_update().filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]):
+        check.status = CheckRun.Status.CANCELLED
+        check.finished_at = timezone.now()
+        check.progress_note = "cancelled: a newer version was pushed"
+        check.save(update_fields=["status", "finished_at", "progress_note"])
+
+
+def _set_status(version, status):
+    if not version.can_transition_to(status):
+        raise InvalidTransition(f"{version} cannot move from {version.status} to {status}.")
+    version.status = status
+    version.status_changed_at = timezone.now()
+    version.save(update_fields=["status", "status_changed_at"])
+
+
+def _start_check(check_id, running_status):
+    """Claim a check for this worker. Returns (check, version) or None when there is nothing to do."""
+    with transaction.atomic():
+        check = CheckRun.objects.select_for_update().select_related("version__rule").filter(pk=check_id).first()
+        if check is None or check.is_finished:
+            return None  # re-delivered after it finished, or cancelled: nothing to do
+        version = RuleVersion.objects.select_for_update().get(pk=check.version_id)
+        now = timezone.now()
+        check.status = CheckRun.Status.RUNNING
+        check.started_at = now
+        check.heartbeat_at = now
+        check.attempts += 1
+        check.progress = 0
+        check.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "progress"])
+        if version.status != running_status:
+            _set_status(version, running_status)
+        return check, version
+
+
+def _finish_check(check_id, *, started, findings, result=None, dataset=None, next_status, failed_status):
+    """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
+    with transaction.atomic():
+        check = CheckRun.objects.select_for_update().filter(pk=check_id).first()
+        if check is None or check.status != CheckRun.Status.RUNNING:
+            return None  # another delivery finished it first, or a newer push cancelled it
+        version = RuleVersion.objects.select_for_update().select_related("rule").get(pk=check.version_id)
+        passed = not has_errors(findings)
+        check.status = CheckRun.Status.PASSED if passed else CheckRun.Status.FAILED
+        check.findings = findings
+        check.result = result or {}
+        check.progress = 100
+        check.engine_version = engine_version()
+        if dataset is not None:
+            check.dataset = dataset
+            check.dataset_hash = dataset.sha256
+        check.finished_at = timezone.now()
+        check.duration_s = round(time.perf_counter() - started, 3)
+        check.save(
+            update_fields=[
+                "status", "findings", "result", "progress", "engine_version",
+                "dataset", "dataset_hash", "finished_at", "duration_s",
+            ]
+        )  # fmt: skip
+        _set_status(version, next_status if passed else failed_status)
+        follow_up = None
+        if passed and next_status == VersionStatus.SIMULATING:
+            follow_up = _new_check(version, CheckRun.Kind.SIMULATION)
+        if passed and next_status == VersionStatus.IN_REVIEW:
+            permissions.grant_review_permissions(version)
+        record_event(
+            f"check.{check.kind}",
+            actor=None,
+            target=version,
+            data={
+                "check": check.pk,
+                "status": check.status,
+                "errors": sum(1 for f in findings if f["severity"] == ERROR),
+                "warnings": sum(1 for f in findings if f["severity"] == "warning"),
+                "duration_s": check.duration_s,
+                **({"cost": check.result.get("cost"), "within_budget": check.result.get("within_budget")} if result else {}),
+            },
+        )
+        if follow_up is not None:
+            _enqueue(follow_up)
+        return check
+
+
+def run_lint(check_id):
+    """Lint a queued version. Idempotent: a finished or cancelled check is left as it is."""
+    claimed = _start_check(check_id, VersionStatus.LINTING)
+    if claimed is None:
+        return None
+    check, version = claimed
+    started = time.perf_counter()
+    dataset = ensure_default_dataset()
+    findings = lint_document(version.parsed(), columns=list(dataset.columns))
+    return _finish_check(
+        check_id,
+        started=started,
+        findings=findings,
+        next_status=VersionStatus.SIMULATING,
+        failed_status=VersionStatus.LINT_FAILED,
+    )
+
+
+def _report_progress(check_id):
+    def report(percent, note):
+        CheckRun.objects.filter(pk=check_id, status=CheckRun.Status.RUNNING).update(
+            progress=percent, progress_note=note[:200], heartbeat_at=timezone.now()
+        )
+
+    return report
+
+
+def budget_limits(document, *, rule):
+    """The limits a rule's cost must stay under, by name, and findings about them."""
+    limits = {"site default": settings.PDP_DEFAULT_BUDGET_LIMIT, "budget cap": document.get("budget_cap")}
+    findings = []
+    code = document.get("fund")
+    if code:
+        fund = Fund.objects.filter(code=code).first()
+        if fund is None:
+            findings.append(
+                finding("FUND_UNKNOWN", "warning", f"The fund {code!r} is not registered, so its remainder is not checked.", "$.fund")
+            )
+        else:
+            limits["fund remainder"] = float(fund.appropriation) - committed_cost(fund, exclude_rule=rule)
+    return limits, findings
+
+
+def committed_cost(fund, *, exclude_rule=None):
+    """Simulated cost of the rules live in production that draw on `fund`."""
+    from deployments.models import Environment, Release
+
+    releases = (
+        Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False)
+        .exclude(rule=exclude_rule)
+        .select_related("version")
+        .prefetch_related("version__checks")
+    )
+    total = 0.0
+    for release in releases:
+        if release.version.parsed().get("fund") != fund.code:
+            continue
+        sim = release.version.check_of(CheckRun.Kind.SIMULATION)
+        if sim and sim.result.get("cost") is not None:
+            total += float(sim.result["cost"])
+    return total
+
+
+def run_simulation(check_id):
+    """Simulate a linted version over the default population and check its budget."""
+    claimed = _start_check(check_id, VersionStatus.SIMULATING)
+    if claimed is None:
+        return None
+    check, version = claimed
+    started = time.perf_counter()
+    document = version.parsed()
+    dataset = ensure_default_dataset()
+    frame = load_population(dataset.file_path)
+    result, findings = simulate(document, frame, progress=_report_progress(check_id))
+    if result is not None:
+        limits, limit_findings = budget_limits(document, rule=version.rule)
+        findings += limit_findings
+        passed, details = budget_check(result["cost"], limits)
+        result.update(details)
+        result.update({"rule_hash": version.content_hash, "dataset_hash": dataset.sha256, "engine": engine_version()})
+        if not passed:
+            findings.append(
+                finding(
+                    "OVER_BUDGET",
+                    ERROR,
+                    f"The cost of {short_money(result['cost'])} is over the {details['binding_limit']} of "
+                    f"{short_money(details['budget_limit'])} by {short_money(details['over_by'])}.",
+                    "$.cost" if result["cost_source"] == "declared" else "$",
+                )
+            )
+    return _finish_check(
+        check_id,
+        started=started,
+        findings=findings,
+        result=result,
+        dataset=dataset,
+        next_status=VersionStatus.IN_REVIEW,
+        failed_status=VersionStatus.SIMULATION_FAILED,
+    )
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_default_dataset():
+    """The default population; the synthetic one is generated on first use when none is set."""
+    dataset = Dataset.objects.default()
+    if dataset is not None:
+        return dataset
+    rows, seed = settings.PDP_POPULATION_ROWS, settings.PDP_POPULATION_SEED
+    relative = f"populations/synthetic-{rows}-seed{seed}.parquet"
+    path = settings.DATA_DIR / relative
+    if not path.exists():
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        frame = population.write_parquet(tmp, rows=rows, seed=seed)
+        tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    else:
+        frame = load_population(path)
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                name=f"Synthetic population ({rows:,} rows, seed {seed})",
+                path=relative,
+                format=Dataset.Format.PARQUET,
+                row_count=frame.height,
+                sha256=_file_sha256(path),
+                size_bytes=path.stat().st_size,
+                columns={name: str(dtype) for name, dtype in frame.schema.items()},
+                is_default=True,
+            )
+            record_event("dataset.generate", actor=None, target=dataset, data={"rows": rows, "seed": seed, "sha256": dataset.sha256})
+    except IntegrityError:  # another process made it first
+        dataset = Dataset.objects.default()
+    return dataset
+
+
+def sweep_stuck_checks(*, older_than=None):
+    """Re-queue checks left queued or running too long (a lost message or a dead worker).
+
+    A check past its attempt limit fails, and its version with it. Returns the ids touched.
+    """
+    older_than = older_than if older_than is not None else settings.PDP_STUCK_CHECK_SECONDS
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than)
+    requeued, failed = [], []
+    with transaction.atomic():
+        stuck = (
+            CheckRun.objects.select_for_update()
+            .filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING])
+            .filter(queued_at__lt=cutoff)
+            .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
+        )
+        for check in stuck:
+            if check.attempts >= settings.PDP_CHECK_MAX_ATTEMPTS:
+                version = RuleVersion.objects.select_for_update().get(pk=check.version_id)
+                check.status = CheckRun.Status.FAILED
+                check.finished_at = timezone.now()
+                check.findings = [
+                    finding("CHECK_ABANDONED", ERROR, f"The {check.kind} job did not finish after {check.attempts} attempts.")
+                ]
+                check.save(update_fields=["status", "finished_at", "findings"])
+                failed_status = (
+                    VersionStatus.LINT_FAILED if check.kind == CheckRun.Kind.LINT else VersionStatus.SIMULATION_FAILED
+                )
+                if version.can_transition_to(failed_status):
+                    _set_status(version, failed_status)
+                failed.append(check.pk)
+            else:
+                check.status = CheckRun.Status.QUEUED
+                check.queued_at = timezone.now()
+                check.task_id = str(uuid.uuid4())
+                check.save(update_fields=["status", "queued_at", "task_id"])
+                _enqueue(check)
+                requeued.append(check.pk)
+        if requeued or failed:
+            record_event("check.sweep", actor=None, data={"requeued": requeued, "failed": failed})
+    return requeued, failed
