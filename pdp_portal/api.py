@@ -1,8 +1,13 @@
-"""Shared pieces of the REST API: strict JSON bodies, the client address, and representations."""
+"""The REST API's shared adapters: strict JSON bodies and JSON errors."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
-from audit.services import current_ip, request_ip
+from pdp_portal.exceptions import DomainError
 from rules.document import parse_strict
 
 
@@ -15,15 +20,32 @@ class StrictJSONParser(BaseParser):
         return parse_strict(stream.read())
 
 
-class AuditIPMiddleware:
-    """Make the client address available to audit events written while serving the request."""
+def error_body(code, message, details=None):
+    body = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return body
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request):
-        token = current_ip.set(request_ip(request))
-        try:
-            return self.get_response(request)
-        finally:
-            current_ip.reset(token)
+def api_exception_handler(exc, context):
+    """Every API error is JSON: {"error": {"code", "message", "details"?}}."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    if isinstance(detail, dict) and "detail" in detail:
+        message, details = str(detail["detail"]), None
+    elif isinstance(detail, dict):
+        message = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in detail.items())
+        details = detail
+    else:
+        message, details = str(detail), None
+    code = getattr(exc, "default_code", "error")
+    response.data = error_body(code, message, details)
+    return response

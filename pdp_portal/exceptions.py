@@ -4,13 +4,6 @@ Every refusal a service can make is one of these. Adapters map them: the API to 
 with a JSON body, the portal to a message, the CLI and management commands to an exit code.
 """
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
-
-
 class DomainError(Exception):
     """A request the domain refuses. `status` is the HTTP status an adapter answers with."""
 
@@ -69,34 +62,3 @@ class ReleaseRefused(DomainError):
 
     status = 409
     code = "release_refused"
-
-
-def error_body(code, message, details=None):
-    body = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return body
-
-
-def api_exception_handler(exc, context):
-    """Every API error is JSON: {"error": {"code", "message", "details"?}}."""
-    if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
-    if isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound(str(exc) or "Not found.")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf_exceptions.PermissionDenied(str(exc) or None)
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    detail = response.data
-    if isinstance(detail, dict) and "detail" in detail:
-        message, details = str(detail["detail"]), None
-    elif isinstance(detail, dict):
-        message = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in detail.items())
-        details = detail
-    else:
-        message, details = str(detail), None
-    code = getattr(exc, "default_code", "error")
-    response.data = error_body(code, message, details)
-    return response

@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "pdp_portal.api.AuditIPMiddleware",
+    "audit.middleware.AuditIPMiddleware",
 ]
 
 ROOT_URLCONF = "pdp_portal.urls"
@@ -136,7 +136,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "pdp_portal.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "pdp_portal.api.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["pdp_portal.api.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
