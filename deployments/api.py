@@ -6,8 +6,10 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from pdp_portal import permissions
+from pdp_portal.exceptions import NotPermitted
 from rules.representations import deployment_dict
 
+from .decisions import decide
 from .services import promote, rollback
 
 
@@ -41,5 +43,22 @@ def rollback_rule(request, slug):
     form = RollbackRequest(data=request.data)
     form.is_valid(raise_exception=True)
     args = form.validated_data
-    deployment = rollback(rule, actor=request.user, reason=args["reason"], to=args["to"], environment=args["environment"])
+    deployment = rollback(
+        rule, actor=request.user, reason=args["reason"], to=args["to"], environment=args["environment"]
+    )
     return Response(deployment_dict(deployment), status=201)
+
+
+class DecisionRequest(serializers.Serializer):
+    account_id = serializers.CharField(max_length=100)
+    citizen = serializers.DictField()
+
+
+@extend_schema(request=DecisionRequest, description="Every rule in force, decided for one citizen and account.")
+@api_view(["POST"])
+def decisions(request):
+    if not request.user.has_perm("deployments.view_release"):
+        raise NotPermitted("You may not request decisions; this takes the Systems or release manager role.")
+    form = DecisionRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    return Response(decide(form.validated_data["citizen"], account_id=form.validated_data["account_id"]))

@@ -102,7 +102,9 @@ def promote_to_staging(version, *, actor):
 def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
     """Put the version live on staging live in production. Never by its drafter."""
     started = time.perf_counter()
-    with refusals_recorded("release.promote", actor=actor, target=rule, data={"environment": environment, "number": number}):
+    with refusals_recorded(
+        "release.promote", actor=actor, target=rule, data={"environment": environment, "number": number}
+    ):
         env = _environment(environment)
         if env.name != Environment.PRODUCTION:
             raise InvalidInput("Only production is promoted by hand; staging follows the last required sign-off.")
@@ -113,7 +115,9 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
             staging = Release.objects.select_related("version").get(rule=rule, environment__name=Environment.STAGING)
             version = staging.version
             if version is None:
-                raise ReleaseRefused(f"Nothing of {rule.display_name} is live on staging; production takes only that version.")
+                raise ReleaseRefused(
+                    f"Nothing of {rule.display_name} is live on staging; production takes only that version."
+                )
             if number is not None and number != version.number:
                 raise ReleaseRefused(
                     f"Production takes only the version live on staging (v{version.number}), not v{number}."
@@ -124,7 +128,9 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
                 raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
             if release.version_id == version.pk:
                 raise InvalidTransition(f"{version} is already live in production.")
-            return _move(release, to_version=version, kind=Deployment.Kind.PROMOTE, actor=actor, reason="", started=started)
+            return _move(
+                release, to_version=version, kind=Deployment.Kind.PROMOTE, actor=actor, reason="", started=started
+            )
 
 
 def previous_version(release):
@@ -172,7 +178,9 @@ def rollback(rule, *, actor, reason, to="previous", environment=Environment.PROD
             current = release.version
             if target == "previous":
                 if current is None:
-                    raise ReleaseRefused(f"Nothing of {rule.display_name} is live on {env.name}; there is nothing to roll back.")
+                    raise ReleaseRefused(
+                        f"Nothing of {rule.display_name} is live on {env.name}; there is nothing to roll back."
+                    )
                 to_version = previous_version(release)
             elif target == 0:
                 to_version = None
@@ -182,10 +190,17 @@ def rollback(rule, *, actor, reason, to="previous", environment=Environment.PROD
                     raise InvalidInput(f"{rule.display_name} has no v{target}.")
                 was_live = Deployment.objects.filter(rule=rule, environment=env, to_version=to_version).exists()
                 if not was_live:
-                    raise ReleaseRefused(f"v{target} was never live on {env.name}; a rollback goes only to a version live there before.")
+                    raise ReleaseRefused(
+                        f"v{target} was never live on {env.name}; a rollback goes only to a version live there before."
+                    )
             if (to_version.pk if to_version else None) == release.version_id:
                 label = f"v{to_version.number}" if to_version else "v0"
                 raise InvalidTransition(f"{label} is already what {env.name} serves.")
             return _move(
-                release, to_version=to_version, kind=Deployment.Kind.ROLLBACK, actor=actor, reason=reason.strip(), started=started
+                release,
+                to_version=to_version,
+                kind=Deployment.Kind.ROLLBACK,
+                actor=actor,
+                reason=reason.strip(),
+                started=started,
             )

@@ -12,5 +12,7 @@ urlpatterns = [
     path("rules/<slug:slug>/versions/<int:number>/", rules_api.version_detail, name="api-version"),
     path("rules/<slug:slug>/versions/<int:number>/reviews/", reviews_api.review_version, name="api-review"),
     path("rules/<slug:slug>/promote/", deployments_api.promote_rule, name="api-promote"),
+    path("decisions", deployments_api.decisions, name="api-decisions"),
+    path("decisions/", deployments_api.decisions),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
 ]

@@ -4,6 +4,7 @@ Every refusal a service can make is one of these. Adapters map them: the API to 
 with a JSON body, the portal to a message, the CLI and management commands to an exit code.
 """
 
+
 class DomainError(Exception):
     """A request the domain refuses. `status` is the HTTP status an adapter answers with."""
 

@@ -80,11 +80,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pdp.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pdp.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker share one file: wait for the lock, write ahead, and take the write lock at
     # BEGIN so two writers never deadlock upgrading a read lock.
@@ -124,6 +120,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "uploads"
 
 # Request bodies: a rule document is at most 1 MiB; leave room for the form wrapper.
@@ -153,6 +150,8 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One queue name per deployment, so two portals sharing a broker never take each other's jobs.
+CELERY_TASK_DEFAULT_QUEUE = env.str("PDP_QUEUE", default="pdp")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -186,6 +185,8 @@ PDP_POPULATION_SEED = env.int("PDP_POPULATION_SEED", default=2024)
 PDP_REVIEW_ROLES = env.dict("PDP_REVIEW_ROLES", default={"legal": "Legal", "budget": "Budget"})
 PDP_DRAFTER_GROUP = "Drafters"
 PDP_RELEASE_GROUP = "ReleaseManagers"
+# Other systems (payment systems) that ask for decisions over the API.
+PDP_SYSTEMS_GROUP = "Systems"
 # A check still queued or running after this long is re-queued by the sweeper.
 PDP_STUCK_CHECK_SECONDS = env.int("PDP_STUCK_CHECK_SECONDS", default=300)
 PDP_CHECK_MAX_ATTEMPTS = env.int("PDP_CHECK_MAX_ATTEMPTS", default=3)

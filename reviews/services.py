@@ -16,7 +16,12 @@ from .models import Review
 # Global permissions each non-review group carries.
 GROUP_PERMISSIONS = {
     settings.PDP_DRAFTER_GROUP: ["rules.add_ruleversion"],
-    settings.PDP_RELEASE_GROUP: ["deployments.promote_release", "deployments.rollback_release"],
+    settings.PDP_RELEASE_GROUP: [
+        "deployments.promote_release",
+        "deployments.rollback_release",
+        "deployments.view_release",
+    ],
+    settings.PDP_SYSTEMS_GROUP: ["deployments.view_release"],
 }
 
 
@@ -141,7 +146,12 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
                 "review.reject",
                 actor=actor,
                 target=version,
-                data={"role": role, "content_hash": version.content_hash, "comment": review.comment, "review": review.pk},
+                data={
+                    "role": role,
+                    "content_hash": version.content_hash,
+                    "comment": review.comment,
+                    "review": review.pk,
+                },
             )
     return review
 
@@ -178,7 +188,11 @@ def seed_demo_accounts(*, password, actor=None):
                 created.append(username)
         fund, _ = Fund.objects.get_or_create(
             code="DRF-FY2025",
-            defaults={"name": "Disaster Relief Fund, fiscal year 2025", "appropriation": 500_000_000, "fiscal_year": 2025},
+            defaults={
+                "name": "Disaster Relief Fund, fiscal year 2025",
+                "appropriation": 500_000_000,
+                "fiscal_year": 2025,
+            },
         )
         from deployments.models import TestAccount
 

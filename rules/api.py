@@ -63,7 +63,9 @@ def rules_collection(request):
         version = _versions(version.rule).get(pk=version.pk)
         body = version_dict(version)
         body["name"] = version.rule.display_name
-        return Response(body, status=201, headers={"Location": f"/api/v1/rules/{version.rule.slug}/versions/{version.number}/"})
+        return Response(
+            body, status=201, headers={"Location": f"/api/v1/rules/{version.rule.slug}/versions/{version.number}/"}
+        )
     rules = permissions.visible_rules(request.user).with_listing()
     return Response(
         {

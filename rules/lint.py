@@ -57,7 +57,9 @@ def lint_document(document, *, columns=None):
             )
     amount = document.get("amount")
     if amount is not None and not is_number(amount) and not isinstance(amount, (dict, list)):
-        findings.append(finding("AMOUNT_TYPE", ERROR, "The amount must be a number or JSON Logic that gives one.", "$.amount"))
+        findings.append(
+            finding("AMOUNT_TYPE", ERROR, "The amount must be a number or JSON Logic that gives one.", "$.amount")
+        )
     if "max_payment" not in document and not is_number(amount):
         findings.append(
             finding("NO_MAX_PAYMENT", WARNING, "No maximum payment is set, so computed amounts are not capped.", "$")
@@ -85,12 +87,22 @@ def _inputs_findings(document, variables, columns):
     else:
         for name in sorted(variables - set(declared)):
             found.append(
-                finding("INPUT_NOT_DECLARED", ERROR, f"The rule reads {name!r}, which is not among its declared inputs.", "$.inputs")
+                finding(
+                    "INPUT_NOT_DECLARED",
+                    ERROR,
+                    f"The rule reads {name!r}, which is not among its declared inputs.",
+                    "$.inputs",
+                )
             )
         for index, name in enumerate(declared):
             if name not in variables:
                 found.append(
-                    finding("INPUT_UNUSED", ERROR, f"The declared input {name!r} is never read by the rule.", f"$.inputs[{index}]")
+                    finding(
+                        "INPUT_UNUSED",
+                        ERROR,
+                        f"The declared input {name!r} is never read by the rule.",
+                        f"$.inputs[{index}]",
+                    )
                 )
     if columns is not None:
         for name in sorted(variables - set(columns)):
@@ -108,7 +120,14 @@ def _inputs_findings(document, variables, columns):
 def _window_findings(document):
     start, end = document.get("valid_from"), document.get("valid_to")
     if start and end and dt.date.fromisoformat(start) >= dt.date.fromisoformat(end):
-        return [finding("VALIDITY_WINDOW", ERROR, f"The rule must start before it ends ({start} is not before {end}).", "$.valid_to")]
+        return [
+            finding(
+                "VALIDITY_WINDOW",
+                ERROR,
+                f"The rule must start before it ends ({start} is not before {end}).",
+                "$.valid_to",
+            )
+        ]
     return []
 
 
@@ -140,7 +159,9 @@ def _test_findings(document):
             continue
         problems = []
         if "eligible" in expect and expect["eligible"] != eligible:
-            problems.append(f"expected {'eligible' if expect['eligible'] else 'not eligible'}, got {'eligible' if eligible else 'not eligible'}")
+            problems.append(
+                f"expected {'eligible' if expect['eligible'] else 'not eligible'}, got {'eligible' if eligible else 'not eligible'}"
+            )
         if "amount" in expect and abs(expect["amount"] - amount) > 0.005:
             problems.append(f"expected amount {expect['amount']:,}, got {amount:,.2f}")
         if problems:

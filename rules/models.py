@@ -20,6 +20,14 @@ class RuleQuerySet(models.QuerySet):
             Prefetch("releases", queryset=Release.objects.select_related("environment", "version"))
         )
 
+    def with_latest_status(self):
+        """`latest_status` and `latest_at` of each rule's newest version, as subqueries (no per-row query)."""
+        latest = RuleVersion.objects.filter(rule=models.OuterRef("pk")).order_by("-number")
+        return self.annotate(
+            latest_status=models.Subquery(latest.values("status")[:1]),
+            latest_at=models.Subquery(latest.values("created_at")[:1]),
+        )
+
 
 class Rule(models.Model):
     """A rule's stable identity; its content lives in its versions."""

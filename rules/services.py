@@ -1,7 +1,6 @@
 """Every write to rules, versions, checks and datasets."""
 
 import hashlib
-import logging
 import re
 import time
 import uuid
@@ -20,8 +19,6 @@ from .document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
 from .lint import ERROR, finding, has_errors, lint_document
 from .models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
 from .simulation import budget_check, engine_version, load_population, short_money, simulate
-
-log = logging.getLogger(__name__)
 
 
 def _enqueue(check):
@@ -70,9 +67,14 @@ def push_rule_version(raw, *, actor):
         with transaction.atomic():
             rule, created = _rule_for_push(document["rule"], actor=actor)
             latest = rule.versions.order_by("-number").first()
-            if latest is not None and latest.content_hash == digest and latest.status not in (
-                VersionStatus.LINT_FAILED,
-                VersionStatus.SIMULATION_FAILED,
+            if (
+                latest is not None
+                and latest.content_hash == digest
+                and latest.status
+                not in (
+                    VersionStatus.LINT_FAILED,
+                    VersionStatus.SIMULATION_FAILED,
+                )
             ):
                 raise InvalidTransition(
                     f"This content is already {rule.display_name} v{latest.number} ({latest.get_status_display()}).",
@@ -107,7 +109,9 @@ def _supersede(version):
     version.status_changed_at = timezone.now()
     version.save(update_fields=["status", "status_changed_at"])
     permissions.revoke_review_permissions(version)
-    for check in version.checks.select_for_update().filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]):
+    for check in version.checks.select_for_update().filter(
+        status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]
+    ):
         check.status = CheckRun.Status.CANCELLED
         check.finished_at = timezone.now()
         check.progress_note = "cancelled: a newer version was pushed"
@@ -181,7 +185,11 @@ def _finish_check(check_id, *, started, findings, result=None, dataset=None, nex
                 "errors": sum(1 for f in findings if f["severity"] == ERROR),
                 "warnings": sum(1 for f in findings if f["severity"] == "warning"),
                 "duration_s": check.duration_s,
-                **({"cost": check.result.get("cost"), "within_budget": check.result.get("within_budget")} if result else {}),
+                **(
+                    {"cost": check.result.get("cost"), "within_budget": check.result.get("within_budget")}
+                    if result
+                    else {}
+                ),
             },
         )
         if follow_up is not None:
@@ -225,7 +233,12 @@ def budget_limits(document, *, rule):
         fund = Fund.objects.filter(code=code).first()
         if fund is None:
             findings.append(
-                finding("FUND_UNKNOWN", "warning", f"The fund {code!r} is not registered, so its remainder is not checked.", "$.fund")
+                finding(
+                    "FUND_UNKNOWN",
+                    "warning",
+                    f"The fund {code!r} is not registered, so its remainder is not checked.",
+                    "$.fund",
+                )
             )
         else:
             limits["fund remainder"] = float(fund.appropriation) - committed_cost(fund, exclude_rule=rule)
@@ -324,7 +337,12 @@ def ensure_default_dataset():
                 columns={name: str(dtype) for name, dtype in frame.schema.items()},
                 is_default=True,
             )
-            record_event("dataset.generate", actor=None, target=dataset, data={"rows": rows, "seed": seed, "sha256": dataset.sha256})
+            record_event(
+                "dataset.generate",
+                actor=None,
+                target=dataset,
+                data={"rows": rows, "seed": seed, "sha256": dataset.sha256},
+            )
     except IntegrityError:  # another process made it first
         dataset = Dataset.objects.default()
     return dataset
@@ -351,7 +369,11 @@ def sweep_stuck_checks(*, older_than=None):
                 check.status = CheckRun.Status.FAILED
                 check.finished_at = timezone.now()
                 check.findings = [
-                    finding("CHECK_ABANDONED", ERROR, f"The {check.kind} job did not finish after {check.attempts} attempts.")
+                    finding(
+                        "CHECK_ABANDONED",
+                        ERROR,
+                        f"The {check.kind} job did not finish after {check.attempts} attempts.",
+                    )
                 ]
                 check.save(update_fields=["status", "finished_at", "findings"])
                 failed_status = (

@@ -97,7 +97,7 @@ def analyse(tree, root_path="$"):
                 )
             )
             continue
-        (operator, args), = node.items()
+        ((operator, args),) = node.items()
         op_path = _child_path(path, operator)
         if operator not in SUBSET:
             analysis.problems.append(
@@ -121,7 +121,9 @@ def analyse(tree, root_path="$"):
                 for name in names:
                     if _is_internal_name(name):
                         analysis.problems.append(
-                            Problem("LOGIC_VAR_INTERNAL", f"Variable name {name!r} reaches into object internals.", op_path)
+                            Problem(
+                                "LOGIC_VAR_INTERNAL", f"Variable name {name!r} reaches into object internals.", op_path
+                            )
                         )
                     else:
                         analysis.variables.add(name)

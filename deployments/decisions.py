@@ -1,0 +1,47 @@
+"""Decisions: what every rule in force says about one citizen, for one account.
+
+Pointers are read from the database on every request, so a promote or rollback takes effect for
+the very next decision served by any process. Compiled rules are cached by content hash, which
+names their content exactly.
+"""
+
+from functools import lru_cache
+
+from rules.document import parse_canonical
+from rules.logic.evaluate import CompiledRule, EvaluationError
+
+from .models import Environment, Release, TestAccount
+
+
+@lru_cache(maxsize=512)
+def _compiled(content_hash, document_text):
+    return CompiledRule.from_document(parse_canonical(document_text))
+
+
+def decide(citizen, *, account_id):
+    """One answer per rule in force for this account: staging where a test account has one."""
+    is_test = TestAccount.objects.filter(account_id=account_id).exists()
+    releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
+    by_rule = {}
+    for release in releases:
+        by_rule.setdefault(release.rule_id, {})[release.environment.name] = release
+    answers = []
+    for pointers in by_rule.values():
+        release = (is_test and pointers.get(Environment.STAGING)) or pointers.get(Environment.PRODUCTION)
+        if release is None:
+            continue
+        version = release.version
+        answer = {
+            "rule": release.rule.slug,
+            "version": version.number,
+            "content_hash": version.content_hash,
+            "environment": release.environment.name,
+        }
+        try:
+            eligible, amount = _compiled(version.content_hash, version.document).decide(citizen)
+            answer.update({"eligible": eligible, "amount": round(amount, 2)})
+        except EvaluationError as exc:
+            answer.update({"eligible": None, "amount": None, "error": str(exc)})
+        answers.append(answer)
+    answers.sort(key=lambda a: a["rule"])
+    return {"account_id": account_id, "test_account": is_test, "decisions": answers}
