@@ -32,7 +32,11 @@ def _environment(name):
 
 
 def _locked_release(rule, environment):
-    return Release.objects.select_for_update().select_related("version", "rule").get(rule=rule, environment=environment)
+    return (
+        Release.objects.select_for_update(of=("self",))
+        .select_related("version", "rule", "environment")
+        .get(rule=rule, environment=environment)
+    )
 
 
 def _move(release, *, to_version, kind, actor, reason, started, data=None):

@@ -37,7 +37,7 @@ def ensure_groups():
 
 
 def _locked_in_review(version, *, actor, expected_hash):
-    version = RuleVersion.objects.select_for_update().select_related("rule").get(pk=version.pk)
+    version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version.pk)
     if version.status != VersionStatus.IN_REVIEW:
         raise InvalidTransition(f"{version} is {version.get_status_display()}, not in review.")
     if not expected_hash:

@@ -126,13 +126,21 @@ def _set_status(version, status):
     version.save(update_fields=["status", "status_changed_at"])
 
 
+def _lock_check(check_id):
+    """Lock a check's version, then the check: the same order as a push, so the two never deadlock."""
+    version_id = CheckRun.objects.filter(pk=check_id).values_list("version_id", flat=True).first()
+    if version_id is None:
+        return None, None
+    version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version_id)
+    return CheckRun.objects.select_for_update().get(pk=check_id), version
+
+
 def _start_check(check_id, running_status):
     """Claim a check for this worker. Returns (check, version) or None when there is nothing to do."""
     with transaction.atomic():
-        check = CheckRun.objects.select_for_update().select_related("version__rule").filter(pk=check_id).first()
+        check, version = _lock_check(check_id)
         if check is None or check.is_finished:
             return None  # re-delivered after it finished, or cancelled: nothing to do
-        version = RuleVersion.objects.select_for_update().get(pk=check.version_id)
         now = timezone.now()
         check.status = CheckRun.Status.RUNNING
         check.started_at = now
@@ -148,10 +156,9 @@ def _start_check(check_id, running_status):
 def _finish_check(check_id, *, started, findings, result=None, dataset=None, next_status, failed_status):
     """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
     with transaction.atomic():
-        check = CheckRun.objects.select_for_update().filter(pk=check_id).first()
+        check, version = _lock_check(check_id)
         if check is None or check.status != CheckRun.Status.RUNNING:
             return None  # another delivery finished it first, or a newer push cancelled it
-        version = RuleVersion.objects.select_for_update().select_related("rule").get(pk=check.version_id)
         passed = not has_errors(findings)
         check.status = CheckRun.Status.PASSED if passed else CheckRun.Status.FAILED
         check.findings = findings
@@ -356,16 +363,22 @@ def sweep_stuck_checks(*, older_than=None):
     older_than = older_than if older_than is not None else settings.PDP_STUCK_CHECK_SECONDS
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than)
     requeued, failed = [], []
+    candidates = list(
+        CheckRun.objects.filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING], queued_at__lt=cutoff)
+        .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
+        .values_list("pk", flat=True)
+    )
+    if not candidates:
+        return requeued, failed
     with transaction.atomic():
-        stuck = (
-            CheckRun.objects.select_for_update()
-            .filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING])
-            .filter(queued_at__lt=cutoff)
-            .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
-        )
-        for check in stuck:
+        for check_id in candidates:
+            check, version = _lock_check(check_id)
+            still_stuck = check.status == CheckRun.Status.QUEUED or (
+                check.status == CheckRun.Status.RUNNING and (check.heartbeat_at is None or check.heartbeat_at < cutoff)
+            )
+            if not still_stuck or check.queued_at >= cutoff:
+                continue  # it moved on while we looked
             if check.attempts >= settings.PDP_CHECK_MAX_ATTEMPTS:
-                version = RuleVersion.objects.select_for_update().get(pk=check.version_id)
                 check.status = CheckRun.Status.FAILED
                 check.finished_at = timezone.now()
                 check.findings = [
