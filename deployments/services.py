@@ -10,7 +10,7 @@ from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
 from reviews.models import Review
-from rules.models import RuleVersion
+from rules.models import RuleVersion, VersionStatus
 
 from .models import Deployment, Environment, Release
 
@@ -128,6 +128,10 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
                 )
             if version.uploaded_by_id == actor.pk:
                 raise ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
+            if version.status != VersionStatus.APPROVED:
+                raise ReleaseRefused(
+                    f"{version} is {version.get_status_display()}; production takes only an approved version."
+                )
             if not valid_approvals(version):
                 raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
             if release.version_id == version.pk:

@@ -1,0 +1,1 @@
+"""`hms`, the command-line client of the Policy Deployment Pipeline (standard library only)."""
