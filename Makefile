@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PDP_DATA_DIR ?= $(CURDIR)/var
 export PORT ?= 8000
+# The Procfile and the printed hints run the virtualenv's gunicorn, celery and hms.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test install lint format bench clean
 
