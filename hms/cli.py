@@ -469,7 +469,9 @@ def cmd_rollback(args, out):
     body = {"environment": env_name(args.env), "to": args.to, "reason": reason}
     deployment = client.post(f"/rules/{quote(args.rule)}/rollback/", body)
     duration = float(deployment.get("duration_s") or 0)
-    out.line(f"↩️  Reverted to {deployment.get('to')} in {duration:.2f}s ({deployment.get('reason', reason)})")
+    # Sub-10 ms rollbacks are the norm; a third decimal keeps them from reading as "0.00s".
+    shown = f"{duration:.2f}" if duration >= 0.01 else f"{duration:.3f}"
+    out.line(f"↩️  Reverted to {deployment.get('to')} in {shown}s ({deployment.get('reason', reason)})")
     out.result(deployment)
     return EXIT_OK
 

@@ -72,7 +72,7 @@ def test_rollback_of_staging_to_v0(cli, staged):
     )
 
     assert result.code == 0, result.err
-    assert re.fullmatch(r"↩️  Reverted to v0 in \d+\.\d\ds \(typo\)", result.lines[0])
+    assert re.fullmatch(r"↩️  Reverted to v0 in \d+\.\d{2,3}s \(typo\)", result.lines[0])
     assert Release.objects.get(environment__name="staging").version is None
 
 
