@@ -1,1 +1,21 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from deployments import views as deployment_views
+from reviews import views as review_views
+
+from . import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.rule_list, name="home"),
+    # Must come before rules/<slug>/; it shadows the page of a rule whose slug is "upload".
+    path("rules/upload/", views.upload, name="rule-upload"),
+    path("rules/<slug:slug>/", views.rule_detail, name="rule-detail"),
+    path("rules/<slug:slug>/v/<int:number>/checks/", views.version_checks, name="version-checks"),
+    path("rules/<slug:slug>/v/<int:number>/approve/", review_views.approve, name="version-approve"),
+    path("rules/<slug:slug>/v/<int:number>/reject/", review_views.reject, name="version-reject"),
+    path("rules/<slug:slug>/promote/", deployment_views.promote_rule, name="rule-promote"),
+    path("rules/<slug:slug>/rollback/", deployment_views.rollback_rule, name="rule-rollback"),
+]

@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from .models import AuditEvent
+
+
+class ReadOnlyAdminMixin:
+    """Shown, never written from the admin: every write goes through a service."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "actor_name", "action", "outcome", "target_repr", "rule_slug", "ip"]
+    list_filter = ["action", "outcome"]
+    search_fields = ["rule_slug", "actor_name"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 100
+    readonly_fields = [
+        "actor", "actor_name", "action", "outcome", "target_type", "target_id", "target_repr",
+        "rule_slug", "data", "ip", "created_at", "prev_hash", "hash",
+    ]  # fmt: skip

@@ -1,0 +1,124 @@
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from audit.admin import ReadOnlyAdminMixin
+from pdp_portal import permissions
+from pdp_portal.exceptions import DomainError
+
+from .models import Deployment, Environment, Release, TestAccount
+from .services import previous_version, promote, rollback
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    """The environments are fixed (a migration makes them); only their label and order change."""
+
+    list_display = ["name", "label", "order"]
+    readonly_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Release)
+class ReleaseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Live pointers. They move only through the actions, which call the same services as the portal."""
+
+    list_display = ["rule", "environment", "version_label", "updated_at"]
+    list_filter = ["environment"]
+    search_fields = ["rule__slug"]
+    list_select_related = ["rule", "environment", "version"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("version__document")
+
+    actions = ["promote_to_production", "roll_back"]
+
+    def has_promote_permission(self, request):
+        return permissions.can_promote(request.user)
+
+    def has_rollback_permission(self, request):
+        return permissions.can_rollback(request.user)
+
+    @admin.display(description="version")
+    def version_label(self, release):
+        return release.version_label
+
+    @admin.action(description="Promote to production", permissions=["promote"])
+    def promote_to_production(self, request, queryset):
+        # A staging and a production pointer of one rule selected together are one promotion.
+        rules = {release.rule_id: release.rule for release in queryset.select_related("rule")}
+        for rule in rules.values():
+            try:
+                deployment = promote(rule, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"🎉 {rule.display_name} now LIVE in production ({deployment.to_label}), in {deployment.duration_s}s.",
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description="Roll back", permissions=["rollback"])
+    def roll_back(self, request, queryset):
+        """Ask for the reason on a confirmation page, then roll each selected pointer back to its previous version."""
+        releases = list(queryset.select_related("rule", "environment", "version"))
+        if request.POST.get("confirm") != "yes":
+            rows = [{"release": r, "previous": (v.label if (v := previous_version(r)) else "v0")} for r in releases]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Roll back: are you sure?",
+                "opts": self.model._meta,
+                "rows": rows,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/deployments/release/rollback_confirmation.html", context)
+        reason = request.POST.get("reason", "")
+        for release in releases:
+            try:
+                deployment = rollback(
+                    release.rule, actor=request.user, reason=reason, to="previous", environment=release.environment.name
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{release}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"↩️ {release.rule.display_name} on {release.environment.name} reverted from {deployment.from_label} "
+                    f"to {deployment.to_label} in {deployment.duration_s}s ({deployment.reason}).",
+                    messages.SUCCESS,
+                )
+        return None
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "rule",
+        "environment",
+        "kind",
+        "from_label",
+        "to_label",
+        "actor",
+        "reason",
+        "duration_s",
+    ]
+    list_filter = ["environment", "kind"]
+    search_fields = ["rule__slug", "actor__username", "reason"]
+    list_select_related = ["rule", "environment", "from_version", "to_version", "actor"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("from_version__document", "to_version__document")
+
+
+@admin.register(TestAccount)
+class TestAccountAdmin(SimpleHistoryAdmin):
+    list_display = ["account_id", "note", "created_at"]
+    search_fields = ["account_id", "note"]

@@ -1,0 +1,486 @@
+"""The portal's rule pages: the list, a rule with its versions and checks, the checks fragment, upload.
+
+Views are adapters: they fetch what the person may see, call a service for every write, and
+hand the templates plain values. The shared helpers at the top are used by the review and
+deployment views too.
+"""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.models import AuditEvent
+from deployments.models import Deployment, Environment, Release
+from pdp_portal import permissions
+from pdp_portal.exceptions import DomainError, StaleApproval
+from reviews.models import Review
+
+from .forms import UploadForm
+from .models import CheckRun, VersionStatus
+from .services import push_rule_version
+
+# ---------------------------------------------------------------------------------------------
+# Shared by the portal's views
+
+
+# Which colour a status, outcome, decision or severity is shown in (see static/css/portal.css).
+_TAG_KIND = {
+    "queued": "progress",
+    "linting": "progress",
+    "simulating": "progress",
+    "running": "progress",
+    "passed": "success",
+    "approved": "success",
+    "approve": "success",
+    "promote": "success",
+    "in_review": "warning",
+    "warning": "warning",
+    "rollback": "warning",
+    "failed": "error",
+    "lint_failed": "error",
+    "simulation_failed": "error",
+    "rejected": "error",
+    "reject": "error",
+    "refused": "error",
+    "error": "error",
+    "info": "info",
+    "superseded": "muted",
+    "cancelled": "muted",
+    "done": "muted",
+}
+
+IN_FLIGHT = {VersionStatus.QUEUED, VersionStatus.LINTING, VersionStatus.SIMULATING}
+
+
+def tag_class(value):
+    return f"pdp-tag--{_TAG_KIND.get(value, 'muted')}"
+
+
+def short_hash(digest):
+    return digest[:12] if digest else ""
+
+
+def seconds(value):
+    """A measured duration as the CLI prints it: `0.0123s`."""
+    return f"{value}s" if value is not None else "—"
+
+
+def render_page(request, template, context, *, section="", status=200):
+    """Render a full page with what the navigation needs."""
+    nav = {"section": section, "can_push": permissions.can_push(request.user), "is_staff": request.user.is_staff}
+    return render(request, template, {**context, "nav": nav}, status=status)
+
+
+def rule_url(rule, number=None):
+    url = reverse("rule-detail", args=[rule.slug])
+    return f"{url}?v={number}" if number else url
+
+
+def refused(request, exc, back):
+    """Map a service's refusal: 403/404 as an error page, anything else as a message on the page before."""
+    if exc.status == 403:
+        raise PermissionDenied(exc.message)
+    if exc.status == 404:
+        raise Http404(exc.message)
+    level = messages.WARNING if isinstance(exc, StaleApproval) else messages.ERROR
+    messages.add_message(request, level, exc.message)
+    return redirect(back)
+
+
+def form_refused(request, form, back):
+    """A POST whose fields could not even be parsed (too long, ...): say which, change nothing."""
+    problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    messages.error(request, f"The form could not be read ({problems}).")
+    return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule list
+
+
+@login_required
+@require_GET
+def rule_list(request):
+    if not permissions.can_view_portal(request.user):
+        raise PermissionDenied("Your account has no role in the portal yet; ask an administrator for one.")
+    rules = permissions.visible_rules(request.user).with_listing().with_latest_status()
+    rows = []
+    for rule in rules:
+        live = {release.environment.name: release for release in rule.releases.all()}
+        rows.append(
+            {
+                "name": rule.display_name,
+                "url": rule_url(rule),
+                "title": rule.title,
+                "program": rule.program,
+                "latest": f"v{rule.latest_number}" if rule.latest_number else "—",
+                "latest_status": VersionStatus(rule.latest_status).label if rule.latest_status else "",
+                "latest_class": tag_class(rule.latest_status),
+                "latest_at": rule.latest_at,
+                "staging": _live_label(live.get(Environment.STAGING)),
+                "production": _live_label(live.get(Environment.PRODUCTION)),
+            }
+        )
+    return render_page(request, "rules/rule_list.html", {"rows": rows}, section="rules")
+
+
+def _live_label(release):
+    if release is None or release.version_id is None:
+        return ""
+    return release.version_label
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule page
+
+
+def _pick_version(versions, requested):
+    """The version asked for with `?v=N`, else the latest; 404 for a number the rule does not have."""
+    if not versions:
+        return None
+    if requested in (None, ""):
+        return versions[0]
+    try:
+        number = int(str(requested).lstrip("v"))
+    except ValueError:
+        raise Http404("No such version.") from None
+    for version in versions:
+        if version.number == number:
+            return version
+    raise Http404(f"No version v{number}.")
+
+
+@login_required
+@require_GET
+def rule_detail(request, slug):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    # Documents can be 1 MiB each: only the selected version's is read (deferred, one query).
+    versions = list(rule.versions.select_related("uploaded_by").defer("document").order_by("-number"))
+    selected = _pick_version(versions, request.GET.get("v"))
+    releases = {
+        r.environment.name: r
+        for r in Release.objects.filter(rule=rule).select_related("environment", "version").defer("version__document")
+    }
+    deployments = list(
+        Deployment.objects.filter(rule=rule)
+        .select_related("environment", "from_version", "to_version", "actor")
+        .defer("from_version__document", "to_version__document")
+    )
+    reviews = list(
+        Review.objects.filter(version__rule=rule)
+        .select_related("reviewer", "version")
+        .defer("version__document")
+        .order_by("-version__number", "created_at")
+    )
+    events = list(AuditEvent.objects.filter(rule_slug=rule.slug).timeline()[:100])
+
+    context = {
+        "rule": {"name": rule.display_name, "slug": rule.slug, "title": rule.title, "program": rule.program},
+        "live": [_release_row(releases.get(name)) for name in (Environment.STAGING, Environment.PRODUCTION)],
+        "versions": [_version_row(rule, v, selected) for v in versions],
+        "reviews": [_review_row(r) for r in reviews],
+        "deployments": [_deployment_row(d) for d in deployments],
+        "events": [_event_row(e) for e in events],
+        "promote": _promote_panel(request.user, rule, releases),
+        "rollback": _rollback_panel(request.user, rule, releases, deployments),
+    }
+    if selected is not None:
+        context["selected"] = _selected_panel(request.user, rule, selected, reviews)
+        context["checks"] = checks_context(rule, selected)
+    return render_page(request, "rules/rule_detail.html", context, section="rules")
+
+
+def _release_row(release):
+    if release is None:
+        return None
+    return {
+        "environment": release.environment.name,
+        "label": release.environment.label,
+        "version": release.version_label,
+        "live": release.version_id is not None,
+        "updated_at": release.updated_at,
+    }
+
+
+def _version_row(rule, version, selected):
+    return {
+        "label": version.label,
+        "url": rule_url(rule, version.number),
+        "status": version.get_status_display(),
+        "status_class": tag_class(version.status),
+        "uploaded_by": version.uploaded_by.username,
+        "created_at": version.created_at,
+        "hash": short_hash(version.content_hash),
+        "selected": version == selected,
+    }
+
+
+def _review_row(review):
+    return {
+        "version": review.version.label,
+        "role": settings.PDP_REVIEW_ROLES.get(review.role, review.role),
+        "decision": review.get_decision_display(),
+        "decision_class": tag_class(review.decision),
+        "reviewer": review.reviewer.username,
+        "comment": review.comment,
+        "hash": short_hash(review.content_hash),
+        "created_at": review.created_at,
+    }
+
+
+def _deployment_row(deployment):
+    return {
+        "created_at": deployment.created_at,
+        "environment": deployment.environment.name,
+        "kind": deployment.get_kind_display(),
+        "kind_class": tag_class(deployment.kind),
+        "from": deployment.from_label,
+        "to": deployment.to_label,
+        "actor": deployment.actor.username,
+        "reason": deployment.reason,
+        "duration": seconds(deployment.duration_s),
+    }
+
+
+_EVENT_DATA_SHOWN = ("environment", "from", "to", "role", "number", "status", "cost", "within_budget", "comment")
+
+
+def _event_row(event):
+    data = event.data or {}
+    if event.outcome == AuditEvent.Outcome.REFUSED:
+        summary = data.get("reason", "")
+    else:
+        parts = [f"{key}: {data[key]}" for key in _EVENT_DATA_SHOWN if data.get(key) not in (None, "")]
+        if data.get("reason"):
+            parts.append(f"reason: {data['reason']}")
+        summary = "; ".join(parts)
+    return {
+        "created_at": event.created_at,
+        "actor": event.actor_name or "system",
+        "action": event.action,
+        "outcome": event.get_outcome_display(),
+        "outcome_class": tag_class(event.outcome),
+        "target": event.target_repr,
+        "summary": summary,
+    }
+
+
+def _selected_panel(user, rule, version, reviews):
+    """The selected version: its header, sign-offs so far, the review buttons this person gets, the document."""
+    approved = {r.role for r in reviews if r.version_id == version.pk and r.decision == Review.Decision.APPROVE}
+    roles = sorted(permissions.approvable_roles(user, version))
+    return {
+        "label": version.label,
+        "number": version.number,
+        "status": version.get_status_display(),
+        "status_class": tag_class(version.status),
+        "uploaded_by": version.uploaded_by.username,
+        "created_at": version.created_at,
+        "content_hash": version.content_hash,
+        "hash_short": short_hash(version.content_hash),
+        "signoffs": [{"role": group, "done": role in approved} for role, group in settings.PDP_REVIEW_ROLES.items()],
+        "review_roles": [{"role": role, "label": settings.PDP_REVIEW_ROLES.get(role, role)} for role in roles],
+        "approve_url": reverse("version-approve", args=[rule.slug, version.number]),
+        "reject_url": reverse("version-reject", args=[rule.slug, version.number]),
+        "document": json.dumps(json.loads(version.document), indent=2, ensure_ascii=False),
+    }
+
+
+def _promote_panel(user, rule, releases):
+    staging, production = releases.get(Environment.STAGING), releases.get(Environment.PRODUCTION)
+    if not (staging and production and permissions.can_promote(user)):
+        return None
+    if staging.version_id is None or staging.version_id == production.version_id:
+        return None
+    return {
+        "url": reverse("rule-promote", args=[rule.slug]),
+        "staging": staging.version_label,
+        "production": production.version_label,
+    }
+
+
+def _rollback_panel(user, rule, releases, deployments):
+    """The rollback form: environments, and the versions live somewhere before (the service checks which env)."""
+    if not permissions.can_rollback(user) or not any(r.version_id for r in releases.values()):
+        return None
+    where = {}  # version number → environments it was live on
+    for deployment in deployments:
+        if deployment.to_version_id:
+            where.setdefault(deployment.to_version.number, set()).add(deployment.environment.name)
+    targets = [{"value": "previous", "label": "previous (the version live before the current one)"}]
+    targets.append({"value": "v0", "label": "v0 (withdraw: nothing live)"})
+    for number in sorted(where, reverse=True):
+        targets.append({"value": f"v{number}", "label": f"v{number} (was live on {', '.join(sorted(where[number]))})"})
+    previous = []
+    for name in (Environment.PRODUCTION, Environment.STAGING):
+        release = releases.get(name)
+        if release is not None and release.version_id:
+            previous.append(f"{name}: {release.version_label} → {_previous_label(release, deployments)}")
+    return {
+        "url": reverse("rule-rollback", args=[rule.slug]),
+        "environments": [
+            {"value": r.environment.name, "label": r.environment.label, "current": r.version_label}
+            for r in sorted(releases.values(), key=lambda r: -r.environment.order)
+        ],
+        "targets": targets,
+        "previous": "; ".join(previous),
+    }
+
+
+def _previous_label(release, deployments):
+    """What 'previous' means for this pointer, read from the history already fetched (newest first)."""
+    for deployment in deployments:
+        if (
+            deployment.environment_id == release.environment_id
+            and deployment.kind == Deployment.Kind.PROMOTE
+            and deployment.to_version_id == release.version_id
+        ):
+            return deployment.from_label
+    return "v0"
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks: a section of the rule page, and the fragment htmx polls while they run
+
+
+def checks_context(rule, version):
+    checks = {c.kind: c for c in CheckRun.objects.filter(version=version)}
+    rows = [_check_row(checks.get(kind), kind) for kind in (CheckRun.Kind.LINT, CheckRun.Kind.SIMULATION)]
+    polling = version.status in IN_FLIGHT or any(not c.is_finished for c in checks.values())
+    return {
+        "url": reverse("version-checks", args=[rule.slug, version.number]),
+        "polling": polling,
+        "version": version.label,
+        "rows": rows,
+    }
+
+
+def _money(value):
+    return f"${float(value):,.2f}" if value is not None else "—"
+
+
+def _count(value):
+    if value is None:
+        return "—"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+
+
+def _check_row(check, kind):
+    row = {"kind": kind, "title": "Lint" if kind == CheckRun.Kind.LINT else "Simulation"}
+    if check is None:
+        note = "Runs after lint passes." if kind == CheckRun.Kind.SIMULATION else "Not started."
+        return {**row, "exists": False, "note": note}
+    row.update(
+        {
+            "exists": True,
+            "status": check.get_status_display(),
+            "status_class": tag_class(check.status),
+            "active": not check.is_finished,
+            "progress": check.progress,
+            "progress_note": check.progress_note,
+            "duration": seconds(check.duration_s),
+            "attempts": check.attempts,
+            "engine_version": check.engine_version,
+            "dataset_hash": short_hash(check.dataset_hash),
+            "findings": [
+                {
+                    "severity": f.get("severity", ""),
+                    "severity_class": tag_class(f.get("severity")),
+                    "code": f.get("code", ""),
+                    "message": f.get("message", ""),
+                    "path": f.get("path", ""),
+                }
+                for f in check.findings or []
+            ],
+        }
+    )
+    if kind == CheckRun.Kind.SIMULATION and check.result:
+        row.update(_simulation_figures(check.result))
+    return row
+
+
+def _simulation_figures(result):
+    within = result.get("within_budget")
+    figures = [
+        ("Population rows", _count(result.get("rows"))),
+        (
+            "Cost from",
+            "the rule's logic (simulated)" if result.get("cost_source") == "simulated" else "the declared cost",
+        ),
+        ("Eligible rows", _count(result.get("eligible_rows"))),
+        ("Recipients (weighted)", _count(result.get("recipients"))),
+        ("Total cost", _money(result.get("cost"))),
+        ("Mean payment", _money(result.get("mean_payment"))),
+        ("Max payment", _money(result.get("max_payment"))),
+    ]
+    if "budget_limit" in result:
+        figures += [
+            ("Budget limit", f"{_money(result['budget_limit'])} ({result.get('binding_limit', '')})"),
+            ("Binding limit", result.get("binding_limit", "")),
+            ("Within budget", "yes" if within else "no"),
+            ("Headroom" if within else "Over budget by", _money(result.get("headroom" if within else "over_by"))),
+        ]
+    limits = [
+        {"name": name, "amount": _money(amount), "binding": name == result.get("binding_limit")}
+        for name, amount in (result.get("limits") or {}).items()
+    ]
+    by_county = [
+        {"county": c.get("county", ""), "recipients": _count(c.get("recipients")), "cost": _money(c.get("cost"))}
+        for c in result.get("by_county") or []
+    ]
+    return {
+        "figures": [{"label": label, "value": value} for label, value in figures],
+        "limits": limits,
+        "by_county": by_county,
+        "within_budget": within,
+    }
+
+
+@login_required
+@require_GET
+def version_checks(request, slug, number):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    version = rule.versions.filter(number=number).first()
+    if version is None:
+        raise Http404(f"No version v{number}.")
+    checks = checks_context(rule, version)
+    response = render(request, "rules/_checks.html", {"checks": checks})
+    if request.htmx and not checks["polling"]:
+        # The checks just finished while the page watched: reload it, so the version's status
+        # and the review buttons it now has are shown too.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Upload
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = push_rule_version(form.raw_bytes(), actor=request.user)
+        except DomainError as exc:
+            if exc.status == 403:
+                raise PermissionDenied(exc.message) from None
+            error = {"message": exc.message, "line": exc.details.get("line"), "column": exc.details.get("column")}
+        else:
+            messages.success(
+                request, f"📤 Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are running."
+            )
+            return redirect(rule_url(version.rule, version.number))
+    if not permissions.can_push(request.user):
+        raise PermissionDenied("You may not upload rules; ask an administrator for the drafter role.")
+    status = 400 if request.method == "POST" else 200
+    return render_page(request, "rules/upload.html", {"form": form, "error": error}, section="upload", status=status)

@@ -1,0 +1,70 @@
+"""The checks section polls while a check is queued or running, and stops once both are finished."""
+
+from django.urls import reverse
+
+from rules.models import CheckRun
+from rules.services import push_rule_version
+from tests.conftest import document
+
+SLUG = "wildfire-aid-2024"
+
+
+def _fragment(client, number=1, headers=None):
+    response = client.get(reverse("version-checks", args=[SLUG, number]), headers=headers or {})
+    assert response.status_code == 200
+    return response
+
+
+def test_queued_check_polls(client, drafter):
+    """Just after a push (lint queued) the fragment asks htmx to poll every second."""
+    push_rule_version(document(), actor=drafter)  # its checks wait for a commit that never comes here
+    client.force_login(drafter)
+    body = _fragment(client).content.decode()
+    assert 'hx-trigger="every 1s"' in body
+    assert f'hx-get="{reverse("version-checks", args=[SLUG, 1])}"' in body
+
+
+def test_running_check_polls_and_shows_progress(client, drafter):
+    """A running check keeps the polling and shows a progress bar with its note."""
+    version = push_rule_version(document(), actor=drafter)
+    CheckRun.objects.filter(version=version).update(status="running", progress=40, progress_note="800 of 2,000 rows")
+    client.force_login(drafter)
+    body = _fragment(client).content.decode()
+    assert 'hx-trigger="every 1s"' in body
+    assert '<progress id="progress-lint" max="100" value="40">' in body
+    assert "800 of 2,000 rows" in body
+
+
+def test_rule_page_embeds_the_polling_fragment_while_running(client, drafter):
+    """The rule page itself starts the polling while its checks run."""
+    push_rule_version(document(), actor=drafter)
+    client.force_login(drafter)
+    body = client.get(reverse("rule-detail", args=[SLUG])).content.decode()
+    assert 'hx-trigger="every 1s"' in body
+
+
+def test_finished_checks_stop_polling(client, in_review, counsel):
+    """Once lint and simulation are finished the fragment has no hx-trigger (nor hx-get), so htmx stops."""
+    client.force_login(counsel)
+    body = _fragment(client).content.decode()
+    assert "hx-trigger" not in body and "hx-get" not in body
+    assert "Simulation figures" in body and "Cost by county" in body
+    page = client.get(reverse("rule-detail", args=[SLUG])).content.decode()
+    assert "hx-trigger" not in page
+
+
+def test_htmx_poll_that_finds_checks_finished_reloads_the_page(client, in_review, counsel):
+    """The poll that sees the checks finish asks htmx to reload the page, so the new status and buttons show."""
+    client.force_login(counsel)
+    assert _fragment(client, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    assert "HX-Refresh" not in _fragment(client)
+
+
+def test_lint_failure_stops_polling_and_lists_findings(client, push, drafter):
+    """A version that fails lint has no simulation; polling stops and its findings are shown as a table."""
+    push(document(valid_from="2026-01-01", valid_to="2025-01-01"), actor=drafter)
+    client.force_login(drafter)
+    body = _fragment(client).content.decode()
+    assert "hx-trigger" not in body
+    assert '<th scope="col">JSON path</th>' in body
+    assert "Runs after lint passes." in body
