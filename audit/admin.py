@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import AuditEvent
+from .services import delete_reference_record, save_reference_record
 
 
 class ReadOnlyAdminMixin:
@@ -14,6 +15,20 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AuditedAdminMixin:
+    """Reference records edited here (funds, test accounts, ...) write an audit event per change."""
+
+    def save_model(self, request, obj, form, change):
+        save_reference_record(obj, actor=request.user, changed_fields=form.changed_data, created=not change)
+
+    def delete_model(self, request, obj):
+        delete_reference_record(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            delete_reference_record(obj, actor=request.user)
 
 
 @admin.register(AuditEvent)

@@ -94,3 +94,25 @@ def verify_chain():
 def request_ip(request):
     """The client address (REMOTE_ADDR; a proxy in front must set it, see docs/operation.md)."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+def save_reference_record(obj, *, actor, changed_fields, created):
+    """Save a reference record edited by an administrator (fund, test account, ...) with its event."""
+    label = obj._meta.model_name
+    with transaction.atomic():
+        obj.save()
+        record_event(
+            f"{label}.{'create' if created else 'change'}",
+            actor=actor,
+            target=obj,
+            data={"changed": sorted(changed_fields), "values": {f: str(getattr(obj, f, "")) for f in changed_fields}},
+        )
+    return obj
+
+
+def delete_reference_record(obj, *, actor):
+    """Delete a reference record (fund, test account, ...) with its event."""
+    label = obj._meta.model_name
+    with transaction.atomic():
+        record_event(f"{label}.delete", actor=actor, target=obj, data={"repr": str(obj)})
+        obj.delete()

@@ -3,7 +3,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdminMixin
+from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from pdp_portal import permissions
 from pdp_portal.exceptions import DomainError
 
@@ -12,7 +12,7 @@ from .services import previous_version, promote, rollback
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The environments are fixed (a migration makes them); only their label and order change."""
 
     list_display = ["name", "label", "order"]
@@ -119,6 +119,6 @@ class DeploymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TestAccount)
-class TestAccountAdmin(SimpleHistoryAdmin):
+class TestAccountAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     list_display = ["account_id", "note", "created_at"]
     search_fields = ["account_id", "note"]

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdminMixin
+from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from deployments.services import promote
 from pdp_portal import permissions
 from pdp_portal.exceptions import DomainError
@@ -126,7 +126,7 @@ class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(SimpleHistoryAdmin):
+class DatasetAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     """A dataset's file facts are measured, not typed: only its name can be changed here."""
 
     list_display = ["name", "format", "row_count", "is_default", "short_hash", "created_at"]
@@ -154,7 +154,7 @@ class DatasetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Fund)
-class FundAdmin(SimpleHistoryAdmin):
+class FundAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     list_display = ["code", "name", "appropriation", "fiscal_year", "created_at"]
     list_filter = ["fiscal_year"]
     search_fields = ["code", "name"]

@@ -17,7 +17,10 @@ class RuleQuerySet(models.QuerySet):
         from deployments.models import Release
 
         return self.annotate(latest_number=Max("versions__number")).prefetch_related(
-            Prefetch("releases", queryset=Release.objects.select_related("environment", "version"))
+            Prefetch(
+                "releases",
+                queryset=Release.objects.select_related("environment", "version").defer("version__document"),
+            )
         )
 
     def with_latest_status(self):
