@@ -212,3 +212,28 @@ def rollback(rule, *, actor, reason, to="previous", environment=Environment.PROD
                 reason=reason.strip(),
                 started=started,
             )
+
+
+def catch_up_staging():
+    """Put on staging any approved version that never got there (its promotion was interrupted).
+
+    Approval and the promotion to staging are two transactions; a crash between them leaves an
+    approved version off staging. The sweeper calls this so the pipeline finishes what it began.
+    Returns the versions promoted.
+    """
+    staging = _environment(Environment.STAGING)
+    waiting = (
+        RuleVersion.objects.filter(status=VersionStatus.APPROVED)
+        .exclude(pk__in=Deployment.objects.filter(environment=staging).values("to_version"))
+        .select_related("rule")
+        .defer("document")
+    )
+    promoted = []
+    for version in waiting:
+        last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
+        try:
+            promote_to_staging(version, actor=last_approval.reviewer)
+        except InvalidTransition:
+            continue  # promoted meanwhile
+        promoted.append(version)
+    return promoted

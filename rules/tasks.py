@@ -22,5 +22,8 @@ def run_simulation_task(check_id):
 
 @shared_task(name="rules.tasks.sweep_stuck_checks")
 def sweep_stuck_checks():
+    from deployments.services import catch_up_staging
+
     requeued, failed = services.sweep_stuck_checks()
-    return {"requeued": requeued, "failed": failed}
+    staged = catch_up_staging()
+    return {"requeued": requeued, "failed": failed, "staged": [v.pk for v in staged]}

@@ -1,0 +1,41 @@
+from audit.models import AuditEvent
+from deployments.models import Deployment, Release
+from deployments.services import catch_up_staging
+from reviews.models import Review
+from rules.models import VersionStatus
+
+
+def test_an_approved_version_left_off_staging_is_promoted(in_review, counsel, budget_officer):
+    """An approval whose staging promotion never ran is put on staging by the sweeper, by its last approver."""
+    for person, role in ((counsel, "legal"), (budget_officer, "budget")):
+        Review.objects.create(
+            version=in_review, reviewer=person, role=role, decision="approve", content_hash=in_review.content_hash
+        )
+    in_review.status = VersionStatus.APPROVED
+    in_review.save(update_fields=["status"])
+
+    promoted = catch_up_staging()
+
+    assert promoted == [in_review]
+    staging = Release.objects.get(rule=in_review.rule, environment__name="staging")
+    assert staging.version == in_review
+    deployment = Deployment.objects.get(environment__name="staging")
+    assert deployment.actor == budget_officer
+    event = AuditEvent.objects.filter(action="release.promote").latest("id")
+    assert (event.outcome, event.data["to"], event.data["automatic"]) == ("done", "v1", True)
+
+
+def test_nothing_happens_when_staging_is_up_to_date(on_staging):
+    """A version already promoted is left alone and no event is written."""
+    before = AuditEvent.objects.count()
+    assert catch_up_staging() == []
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_version_rolled_back_on_staging_is_not_re_promoted(on_staging, release_manager):
+    """Rolling staging back is a decision; the sweeper does not undo it."""
+    from deployments.services import rollback
+
+    rollback(on_staging.rule, actor=release_manager, reason="hold", to="v0", environment="staging")
+    assert catch_up_staging() == []
+    assert Release.objects.get(rule=on_staging.rule, environment__name="staging").version is None
