@@ -1,0 +1,66 @@
+"""POST /api/v1/auth/token/: a token for a name and password, then token authentication."""
+
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.api.support import assert_error_body
+from tests.deployments.support import PASSWORD
+
+
+def test_token_for_valid_credentials(counsel):
+    """Right name and password give the person's token, which then authenticates requests."""
+    client = APIClient()
+    response = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    key = response.json()["token"]
+    assert key == Token.objects.get(user=counsel).key
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/rules/").status_code == 200
+
+
+def test_same_token_on_a_second_login(counsel):
+    """Logging in again returns the same token."""
+    client = APIClient()
+    first = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
+    second = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
+    assert first.json() == second.json()
+
+
+def test_form_encoded_login(counsel):
+    """The token endpoint also takes a form body (what simple clients send)."""
+    response = APIClient().post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD})
+    assert response.status_code == 200
+
+
+def test_wrong_password_is_400_with_json_error(counsel):
+    """A wrong password gets 400 with the JSON error body and no token."""
+    response = APIClient().post("/api/v1/auth/token/", {"username": "counsel", "password": "nope"}, format="json")
+    assert_error_body(response, 400)
+    assert not Token.objects.exists()
+
+
+def test_inactive_user_gets_no_token(counsel):
+    """A deactivated account cannot log in."""
+    counsel.is_active = False
+    counsel.save()
+    response = APIClient().post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
+    assert_error_body(response, 400)
+
+
+def test_missing_or_bad_token_is_401(counsel):
+    """No token, or an unknown one, is 401 with a Token challenge and a JSON error."""
+    client = APIClient()
+    response = client.get("/api/v1/rules/")
+    assert_error_body(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == "Token"
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert_error_body(client.get("/api/v1/rules/"), 401, "authentication_failed")
+
+
+def test_token_of_a_deactivated_user_stops_working(api, counsel):
+    """Deactivating a person revokes what their token can do."""
+    client = api(counsel)
+    assert client.get("/api/v1/rules/").status_code == 200
+    counsel.is_active = False
+    counsel.save()
+    assert_error_body(client.get("/api/v1/rules/"), 401)

@@ -1,0 +1,123 @@
+"""Every endpoint in pdp_portal/api_urls.py against anonymous, outsider, wrong role and right role.
+
+A refused request answers with the JSON error body and changes nothing.
+"""
+
+import pytest
+from django.urls import get_resolver
+
+from tests.api.support import assert_error_body, audit_ids, state
+from tests.conftest import document
+
+SLUG = "wildfire-aid-2024"
+
+# endpoint: (state fixture, method, path, body)
+ENDPOINTS = {
+    "rules-list": ("in_review", "get", "/api/v1/rules/", None),
+    "rules-push": ("db", "post", "/api/v1/rules/", "document"),
+    "rule": ("in_review", "get", f"/api/v1/rules/{SLUG}/", None),
+    "version": ("in_review", "get", f"/api/v1/rules/{SLUG}/versions/1/", None),
+    "review": ("in_review", "post", f"/api/v1/rules/{SLUG}/versions/1/reviews/", "review"),
+    "promote": ("on_staging", "post", f"/api/v1/rules/{SLUG}/promote/", {}),
+    "rollback": ("in_production", "post", f"/api/v1/rules/{SLUG}/rollback/", {"reason": "Congress requested pause"}),
+    "decisions": (
+        "in_production",
+        "post",
+        "/api/v1/decisions",
+        {"account_id": "acct-1", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": True}},
+    ),
+}
+
+# (endpoint, who, expected status). "Wrong role" is a portal role that may not do this; reads are
+# open to every portal role, so they have none.
+MATRIX = [
+    ("rules-list", None, 401),
+    ("rules-list", "outsider", 200),  # a list answers with what you may see: nothing
+    ("rules-list", "counsel", 200),
+    ("rules-push", None, 401),
+    ("rules-push", "outsider", 403),
+    ("rules-push", "counsel", 403),
+    ("rules-push", "release_manager", 403),
+    ("rules-push", "drafter", 201),
+    ("rule", None, 401),
+    ("rule", "outsider", 404),
+    ("rule", "budget_officer", 200),
+    ("rule", "release_manager", 200),
+    ("version", None, 401),
+    ("version", "outsider", 404),
+    ("version", "counsel", 200),
+    ("version", "drafter", 200),
+    ("review", None, 401),
+    ("review", "outsider", 404),
+    ("review", "release_manager", 403),
+    ("review", "superuser", 403),
+    ("review", "drafter", 403),
+    ("review", "counsel", 201),
+    ("review", "budget_officer", 201),
+    ("promote", None, 401),
+    ("promote", "outsider", 404),
+    ("promote", "counsel", 403),
+    ("promote", "drafter", 403),
+    ("promote", "release_manager", 201),
+    ("rollback", None, 401),
+    ("rollback", "outsider", 404),
+    ("rollback", "budget_officer", 403),
+    ("rollback", "drafter", 403),
+    ("rollback", "release_manager", 201),
+    ("decisions", None, 401),
+    ("decisions", "outsider", 403),
+    ("decisions", "drafter", 403),
+    ("decisions", "system", 200),
+    ("decisions", "release_manager", 200),
+]
+
+
+def test_matrix_covers_every_api_route():
+    """Each route of pdp_portal/api_urls.py (besides the token endpoint) is in the matrix."""
+    from pdp_portal import api_urls
+
+    names = {p.name for p in api_urls.urlpatterns if p.name}
+    assert names == {
+        "api-token", "api-rules", "api-rule", "api-version", "api-review", "api-promote", "api-rollback", "api-decisions",
+    }  # fmt: skip
+    assert {endpoint for endpoint, _, _ in MATRIX} == set(ENDPOINTS)
+    assert get_resolver().resolve("/api/v1/decisions/").func == get_resolver().resolve("/api/v1/decisions").func
+
+
+def body_for(kind, version):
+    if kind == "document":
+        return document()
+    if kind == "review":
+        return {"decision": "approve", "expected_hash": version.content_hash}
+    return kind
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "who", "expected"), MATRIX, ids=[f"{e}-{w or 'anonymous'}-{s}" for e, w, s in MATRIX]
+)
+def test_permission_matrix(db, request, api, endpoint, who, expected):
+    """The endpoint answers this person with the expected status; a refusal is a JSON error and changes nothing."""
+    fixture, method, path, body = ENDPOINTS[endpoint]
+    version = request.getfixturevalue(fixture)
+    user = request.getfixturevalue(who) if who else None
+    client = api(user)
+    payload = body_for(body, version)
+    before, before_ids = state(), audit_ids()
+    if method == "get":
+        response = client.get(path)
+    elif isinstance(payload, bytes):
+        response = client.post(path, data=payload, content_type="application/json")
+    else:
+        response = client.post(path, payload, format="json")
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert_error_body(response, expected)
+        assert state() == before
+        from audit.models import AuditEvent
+
+        new = list(AuditEvent.objects.exclude(id__in=before_ids))
+        assert all(e.outcome == "refused" for e in new)
+        assert len(new) <= 1
+    elif endpoint == "rules-list":
+        rules = response.json()["rules"]
+        assert [r["rule"] for r in rules] == ([] if who == "outsider" else [SLUG])

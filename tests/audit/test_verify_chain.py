@@ -1,0 +1,88 @@
+"""audit/services.py: every event links to the one before, and verify_chain finds any break."""
+
+import json
+
+import pytest
+
+from audit.models import GENESIS_HASH, AuditEvent
+from audit.services import record_event, verify_chain
+from deployments.services import rollback
+from tests.deployments.support import ON_POSTGRES
+
+# BUG (reported): AuditEvent.data is a JSONField, stored as jsonb on PostgreSQL, which gives a float of
+# 1e16 or more back as an integer (1e16 → 10000000000000000). The hash was taken over "1e+16", so the
+# event no longer matches its hash: verify_chain reports tampering that never happened.
+JSONB_FLOAT_BUG = pytest.mark.xfail(
+    ON_POSTGRES,
+    reason="BUG: audit/models.py hashes AuditEvent.data before jsonb normalises large floats",
+    raises=AssertionError,
+    strict=True,
+)
+
+
+def test_empty_history_verifies(db):
+    """No events: nothing to check, nothing broken."""
+    assert verify_chain() == (0, [])
+
+
+def test_events_link_to_the_one_before(db, drafter):
+    """The first event links to the genesis hash, each later one to the hash of its predecessor."""
+    first = record_event("test.one", actor=drafter, data={"n": 1})
+    second = record_event("test.two", actor=None, data={"n": 2})
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert first.hash == first.compute_hash() and len(first.hash) == 64
+    assert (second.actor, second.actor_name) == (None, "")
+    assert verify_chain() == (2, [])
+
+
+def test_real_history_verifies(in_production, release_manager):
+    """Push, checks, sign-offs, promotions and a rollback make a chain that verifies end to end."""
+    rollback(in_production.rule, actor=release_manager, reason="Congress requested pause")
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    for action in (
+        "rule.push",
+        "check.lint",
+        "check.simulation",
+        "review.approve",
+        "release.promote",
+        "release.rollback",
+    ):
+        assert action in actions
+    count, problems = verify_chain()
+    assert problems == []
+    assert count == len(actions)
+
+
+def test_history_with_refusals_verifies(in_review, outsider):
+    """Refused actions are links of the same chain."""
+    from pdp_portal.exceptions import ReviewRefused
+    from reviews.services import approve_version
+
+    try:
+        approve_version(in_review, actor=outsider, expected_hash=in_review.content_hash)
+    except ReviewRefused:
+        pass
+    assert AuditEvent.objects.filter(outcome="refused").count() == 1
+    assert verify_chain()[1] == []
+
+
+@JSONB_FLOAT_BUG
+def test_large_float_in_event_data_verifies(db, drafter):
+    """An event whose data holds a float of 1e16 verifies after it is stored and read back."""
+    record_event("test.data", actor=drafter, data={"cost": 1e16, "small": 0.5})
+    assert verify_chain()[1] == []
+
+
+@JSONB_FLOAT_BUG
+def test_large_declared_cost_keeps_the_chain_verifiable(push, drafter):
+    """An event whose data holds a large float (a declared cost of 1e16) still verifies after a round trip."""
+    push(json.dumps({"rule": "huge", "max_payment": 5000, "cost": 1e16}).encode(), actor=drafter)
+    assert AuditEvent.objects.filter(action="check.simulation", data__cost=1e16).exists()
+    assert verify_chain()[1] == []
+
+
+def test_unicode_and_nested_data_verify(db, drafter):
+    """Data with non-ASCII text, nesting, and reordered keys hashes the same after storage."""
+    record_event("test.data", actor=drafter, data={"z": "été 🔥", "a": {"y": [1, 2.5, None, True], "b": "x"}})
+    assert verify_chain()[1] == []
