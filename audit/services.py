@@ -29,6 +29,21 @@ def _target_fields(target):
     }
 
 
+def _stable(value):
+    """Data as it will read back from any database: an integral float becomes an int.
+
+    PostgreSQL's jsonb stores numbers as `numeric` and gives 1e16 back as 10000000000000000; the
+    hash must be taken over the value the row will hold, or the chain breaks on reading it back.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    return value
+
+
 def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Outcome.DONE, rule_slug=""):
     """Append one event to the chain. Call inside the service's transaction."""
     with transaction.atomic():
@@ -43,7 +58,7 @@ def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Ou
             actor_name=getattr(actor, "username", "") or "",
             action=action,
             outcome=outcome,
-            data=data or {},
+            data=_stable(data or {}),
             ip=current_ip.get(),
             created_at=timezone.now(),
             prev_hash=last or GENESIS_HASH,

@@ -101,6 +101,8 @@ class Deployment(models.Model):
 class TestAccount(models.Model):
     """An account id that is served the staging version of each rule."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     account_id = models.CharField(max_length=100, unique=True)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -88,6 +88,10 @@ def promote_to_staging(version, *, actor):
     with refusals_recorded("release.promote", actor=actor, target=version, data={"environment": environment.name}):
         with transaction.atomic():
             release = _locked_release(version.rule, environment)
+            version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version.pk)
+            if version.status != VersionStatus.APPROVED:
+                # A newer push landed between the last sign-off and this promotion.
+                raise InvalidTransition(f"{version} is {version.get_status_display()}, so it does not go to staging.")
             if not valid_approvals(version):
                 raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
             if release.version_id == version.pk:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
+from pdp_portal.exceptions import DomainError, InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
 from rules.models import CheckRun, RuleVersion, VersionStatus
 
 from .models import Review
@@ -116,7 +116,10 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
     if complete:
         from deployments.services import promote_to_staging
 
-        promote_to_staging(version, actor=actor)
+        try:
+            promote_to_staging(version, actor=actor)
+        except DomainError:
+            pass  # the approval stands; the refusal is in the audit history and the version's status says why
     return review
 
 

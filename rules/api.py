@@ -11,6 +11,7 @@ from deployments.models import Release
 from pdp_portal import permissions
 from reviews.models import Review
 
+from .document import MAX_DOCUMENT_BYTES
 from .models import RuleVersion
 from .representations import release_dict, version_dict
 from .services import push_rule_version
@@ -22,7 +23,8 @@ class RawDocumentParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read()
+        # One byte past the limit is enough for the service to refuse an oversized document.
+        return stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b""
 
 
 def _versions(rule):
@@ -59,7 +61,8 @@ def rule_status(rule):
 @parser_classes([RawDocumentParser])
 def rules_collection(request):
     if request.method == "POST":
-        version = push_rule_version(request.data, actor=request.user)
+        raw = request.data if isinstance(request.data, bytes) else b""  # DRF gives {} for an empty body
+        version = push_rule_version(raw, actor=request.user)
         version = _versions(version.rule).get(pk=version.pk)
         body = version_dict(version)
         body["name"] = version.rule.display_name

@@ -79,23 +79,34 @@ def _refuse_constant(name):
     raise InvalidDocument(f"{name} is not a JSON number; use a finite number.")
 
 
-def _check_surrogates(value, path="$"):
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidDocument(f"Text at {path} contains a lone surrogate (invalid Unicode).") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_surrogates(key, path)
-            _check_surrogates(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_surrogates(item, f"{path}[{index}]")
+def _check_text(value, path="$"):
+    """Refuse lone surrogates and NUL characters anywhere, keys included (iteratively: no recursion)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            _check_string(item, where)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_string(key, where)
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+
+
+def _check_string(text, path):
+    if "\x00" in text:
+        raise InvalidDocument(f"Text at {path} contains a NUL character (\\u0000), which is not allowed.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidDocument(f"Text at {path} contains a lone surrogate (invalid Unicode).") from None
 
 
 def parse_strict(raw):
     """Parse text or bytes into a dict, or raise InvalidDocument saying what is wrong and where."""
+    if not isinstance(raw, (bytes, str)):
+        raise InvalidDocument("The document must be sent as JSON text.")
     if isinstance(raw, str):
         try:
             raw = raw.encode("utf-8")
@@ -124,10 +135,7 @@ def parse_strict(raw):
         raise InvalidDocument(f"Not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
         raise InvalidDocument(f"The document must be a JSON object at the top level, not {type(value).__name__}.")
-    try:
-        _check_surrogates(value)
-    except RecursionError:
-        raise InvalidDocument("The document is nested too deeply to read.") from None
+    _check_text(value)
     return value
 
 

@@ -4,8 +4,6 @@ This evaluates one citizen at a time with the compiled datalogic-py rule. Every 
 weighted: a row stands for `weight` people (1 when the column is absent).
 """
 
-import math
-
 import polars as pl
 
 from .lint import ERROR, WARNING, finding
@@ -60,7 +58,7 @@ def simulate(document, frame, *, progress=None):
     cost = 0.0
     top = 0.0
     by_county = {}
-    step = max(1, math.ceil(rows / PROGRESS_STEPS))
+    step = max(1, rows // PROGRESS_STEPS)
     next_report = step
     done = 0
     for start in range(0, rows, CHUNK_ROWS):
@@ -70,7 +68,9 @@ def simulate(document, frame, *, progress=None):
                 eligible, amount = compiled.decide(citizen)
             except EvaluationError as exc:
                 where = f"row {done}" + (f" (id {citizen['id']})" if "id" in citizen else "")
-                findings.append(finding("EVALUATION_ERROR", ERROR, f"The rule failed on {where}: {exc}.", "$.amount"))
+                findings.append(
+                    finding("EVALUATION_ERROR", ERROR, f"The rule failed on {where}: {exc}.", f"$.{exc.part}")
+                )
                 return None, findings
             if eligible:
                 weight = float(citizen["weight"]) if has_weight else 1.0

@@ -11,7 +11,11 @@ ENGINE_VERSION = f"datalogic-py {datalogic_py.__version__}"
 
 
 class EvaluationError(Exception):
-    """The rule could not be evaluated for a citizen; the message says why."""
+    """The rule could not be evaluated for a citizen; the message says why, `part` says where."""
+
+    def __init__(self, message, *, part):
+        super().__init__(message)
+        self.part = part  # "eligibility" or "amount"
 
 
 def is_number(value):
@@ -43,13 +47,16 @@ class CompiledRule:
         """(eligible, amount) for one citizen. Raises EvaluationError with the reason."""
         try:
             eligible = bool(self.eligibility.evaluate(citizen)) if self.has_eligibility else True
-            if not eligible:
-                return False, 0.0
+        except datalogic_py.DataLogicError as exc:
+            raise EvaluationError(str(exc), part="eligibility") from None
+        if not eligible:
+            return False, 0.0
+        try:
             value = self.amount_constant if self.amount is None else self.amount.evaluate(citizen)
         except datalogic_py.DataLogicError as exc:
-            raise EvaluationError(str(exc)) from None
+            raise EvaluationError(str(exc), part="amount") from None
         if not is_number(value):
-            raise EvaluationError(f"the amount is {json.dumps(value)}, not a number")
+            raise EvaluationError(f"the amount is {json.dumps(value)}, not a number", part="amount")
         value = max(0.0, float(value))
         if self.max_payment is not None:
             value = min(value, float(self.max_payment))

@@ -179,12 +179,6 @@ def test_push_over_one_mebibyte_is_400(db, api, drafter):
     assert "1 MiB" in error["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="BUG: rules/api.py rules_collection passes request.data to push_rule_version; for an empty body DRF "
-    "gives {} instead of bytes and parse_strict fails with AttributeError ('dict' has no 'strip') → 500",
-)
 def test_empty_push_is_400(db, api, drafter):
     """An empty body is 400 "The document is empty.", recorded as a refused push."""
     error, events = assert_refused_unchanged(

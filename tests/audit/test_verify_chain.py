@@ -2,22 +2,9 @@
 
 import json
 
-import pytest
-
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import record_event, verify_chain
 from deployments.services import rollback
-from tests.deployments.support import ON_POSTGRES
-
-# BUG (reported): AuditEvent.data is a JSONField, stored as jsonb on PostgreSQL, which gives a float of
-# 1e16 or more back as an integer (1e16 → 10000000000000000). The hash was taken over "1e+16", so the
-# event no longer matches its hash: verify_chain reports tampering that never happened.
-JSONB_FLOAT_BUG = pytest.mark.xfail(
-    ON_POSTGRES,
-    reason="BUG: audit/models.py hashes AuditEvent.data before jsonb normalises large floats",
-    raises=AssertionError,
-    strict=True,
-)
 
 
 def test_empty_history_verifies(db):
@@ -67,14 +54,12 @@ def test_history_with_refusals_verifies(in_review, outsider):
     assert verify_chain()[1] == []
 
 
-@JSONB_FLOAT_BUG
 def test_large_float_in_event_data_verifies(db, drafter):
     """An event whose data holds a float of 1e16 verifies after it is stored and read back."""
     record_event("test.data", actor=drafter, data={"cost": 1e16, "small": 0.5})
     assert verify_chain()[1] == []
 
 
-@JSONB_FLOAT_BUG
 def test_large_declared_cost_keeps_the_chain_verifiable(push, drafter):
     """An event whose data holds a large float (a declared cost of 1e16) still verifies after a round trip."""
     push(json.dumps({"rule": "huge", "max_payment": 5000, "cost": 1e16}).encode(), actor=drafter)

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.db import DataError
 from guardian.models import GroupObjectPermission
 
 from audit.models import AuditEvent
@@ -13,7 +12,7 @@ from rules.document import canonical_text, content_hash
 from rules.models import CheckRun, Rule, RuleVersion
 from rules.services import push_rule_version
 from tests.conftest import document, last_event
-from tests.deployments.support import ON_POSTGRES, approve_both, events
+from tests.deployments.support import approve_both, events
 
 
 def test_first_push_creates_the_rule_and_v1(push, drafter):
@@ -183,14 +182,6 @@ def test_push_runs_lint_then_simulation_to_review(in_review):
     ]
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    raises=DataError,
-    reason="BUG: rules/services.py copies the document's title into Rule.title; a title with U+0000 "
-    "(valid JSON, kept escaped in the canonical text) cannot be stored in a PostgreSQL text column: DataError, "
-    "a 500 over the API, and no refusal recorded",
-)
 def test_nul_character_in_the_title_is_refused_or_kept(drafter, django_capture_on_commit_callbacks):
     """A title containing U+0000 is either refused as bad input or stored as is; never a database error."""
     raw = b'{"rule": "nul-title", "title": "a\\u0000b", "max_payment": 1, "cost": 1}'

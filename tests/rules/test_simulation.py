@@ -160,12 +160,6 @@ def test_progress_is_reported_at_least_every_ten_percent(rows):
     assert_reported_every_tenth(calls, rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: rules/simulation.py uses step = ceil(rows / 10), so when rows is not a multiple of 10 "
-    "two reports can be more than 10% of the rows apart (2,005 rows: every 201 rows)",
-)
 @pytest.mark.parametrize("rows", [2_005, 12_345, 11])
 def test_progress_every_ten_percent_when_rows_do_not_divide(rows):
     """Row counts that are not a multiple of ten are reported at least every 10% too."""
@@ -178,12 +172,6 @@ def test_progress_every_ten_percent_when_rows_do_not_divide(rows):
     assert_reported_every_tenth(calls, rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: rules/simulation.py reports every EVALUATION_ERROR at $.amount, even when it is the eligibility "
-    "logic that failed to evaluate",
-)
 def test_eligibility_that_cannot_be_evaluated_is_reported_at_eligibility():
     """Eligibility logic that fails for a citizen is an error at $.eligibility, naming the row."""
     document = {"rule": "r", "eligibility": {"<": [{"var": "age"}]}, "amount": 100}
