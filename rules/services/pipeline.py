@@ -1,4 +1,4 @@
-"""Every write to rules, versions, checks and datasets."""
+"""Writes of the pipeline: pushing versions, running their checks, sweeping stuck ones."""
 
 import hashlib
 import re
@@ -14,16 +14,16 @@ from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitted
 
-from . import population
-from .document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
-from .lint import ERROR, finding, has_errors, lint_document
-from .models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
-from .simulation import budget_check, engine_version, load_population, short_money, simulate
+from .. import population
+from ..document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
+from ..lint import ERROR, finding, has_errors, lint_document
+from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
+from ..simulation import budget_check, engine_version, load_population, short_money, simulate
 
 
 def _enqueue(check):
     """Publish the check's task once the surrounding transaction has committed."""
-    from . import tasks
+    from .. import tasks
 
     task = tasks.run_lint_task if check.kind == CheckRun.Kind.LINT else tasks.run_simulation_task
     task_id = check.task_id
