@@ -5,6 +5,8 @@ and the path is the JSON path of the part of the document it concerns.
 """
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 
 from .document import schema_errors
 from .logic.evaluate import CompiledRule, EvaluationError, is_number
@@ -21,8 +23,23 @@ def has_errors(findings):
     return any(f["severity"] == ERROR for f in findings)
 
 
-def lint_document(document, *, columns=None):
-    """All findings for `document`; `columns` are the default population's column names."""
+@dataclass(frozen=True)
+class LiveRule:
+    """A version of another rule that is live somewhere, as the duplicate and conflict scans see it."""
+
+    slug: str
+    number: int
+    environment: str
+    content_hash: str
+    document: dict
+
+
+def lint_document(document, *, columns=None, live=()):
+    """All findings for `document`, in DESIGN.md's order.
+
+    `columns` are the population's column names; `live` the versions of other rules live now
+    (for the duplicate-law and conflict scans).
+    """
     findings = [finding("SCHEMA", ERROR, message, path) for path, message in schema_errors(document)]
     if findings:
         return findings  # later checks read fields the schema has not vouched for
@@ -68,6 +85,8 @@ def lint_document(document, *, columns=None):
     findings.extend(_inputs_findings(document, variables, columns))
     findings.extend(_window_findings(document))
     findings.extend(_test_findings(document))
+    findings.extend(_duplicate_findings(document, live))
+    findings.extend(_conflict_findings(document, live))
     return findings
 
 
@@ -167,3 +186,72 @@ def _test_findings(document):
         if problems:
             found.append(finding("TEST_FAILED", ERROR, f"Test {label!r} failed: {'; '.join(problems)}.", path))
     return found
+
+
+def _windows_overlap(a, b):
+    """Whether two rules' validity windows share a day (an open end overlaps everything)."""
+    start_a, end_a = a.get("valid_from", "0000-01-01"), a.get("valid_to", "9999-12-31")
+    start_b, end_b = b.get("valid_from", "0000-01-01"), b.get("valid_to", "9999-12-31")
+    return start_a <= end_b and start_b <= end_a
+
+
+def _content_key(document):
+    return json.dumps({k: v for k, v in document.items() if k != "rule"}, sort_keys=True)
+
+
+def _logic_key(document):
+    return json.dumps([document.get("eligibility"), document.get("amount")], sort_keys=True)
+
+
+def _duplicate_findings(document, live):
+    """The duplicate-law scan: the same content, or the same eligibility and amount, live under another rule."""
+    found = []
+    seen = set()
+    content, key = _content_key(document), _logic_key(document)
+    for other in live:
+        if other.slug == document["rule"] or other.slug in seen:
+            continue
+        where = f"{other.slug} v{other.number} (live on {other.environment})"
+        if _content_key(other.document) == content:
+            seen.add(other.slug)
+            found.append(
+                finding(
+                    "DUPLICATE_CONTENT", ERROR, f"The same document, but for its identifier, is live as {where}.", "$"
+                )
+            )
+        elif "eligibility" in document and _logic_key(other.document) == key:
+            seen.add(other.slug)
+            overlap = _windows_overlap(document, other.document)
+            found.append(
+                finding(
+                    "DUPLICATE_LOGIC",
+                    ERROR if overlap else WARNING,
+                    f"The same eligibility and amount are already law as {where}"
+                    + (
+                        ", and the validity periods overlap, so people would be paid twice."
+                        if overlap
+                        else ", though in a validity period that does not overlap this one."
+                    ),
+                    "$.eligibility",
+                )
+            )
+    return found
+
+
+def _conflict_findings(document, live):
+    """Name the live rules of the same program; the simulation measures how far their populations overlap."""
+    program = document.get("program")
+    if not program:
+        return []
+    others = sorted({o.slug for o in live if o.slug != document["rule"] and o.document.get("program") == program})
+    if not others:
+        return []
+    return [
+        finding(
+            "SAME_PROGRAM",
+            INFO,
+            f"Other rules of the program {program!r} are live ({', '.join(others)}); the simulation measures "
+            "how many people both would pay.",
+            "$.program",
+        )
+    ]

@@ -16,7 +16,7 @@ from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitt
 
 from .. import population
 from ..document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
-from ..lint import ERROR, finding, has_errors, lint_document
+from ..lint import ERROR, LiveRule, finding, has_errors, lint_document
 from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
 from ..simulation import budget_check, engine_version, load_population, short_money, simulate
 
@@ -212,7 +212,11 @@ def run_lint(check_id):
     check, version = claimed
     started = time.perf_counter()
     dataset = ensure_default_dataset()
-    findings = lint_document(version.parsed(), columns=list(dataset.columns))
+    findings = lint_document(
+        version.parsed(),
+        columns=list(dataset.columns),
+        live=live_rules(exclude=version.rule),
+    )
     return _finish_check(
         check_id,
         started=started,
@@ -220,6 +224,27 @@ def run_lint(check_id):
         next_status=VersionStatus.SIMULATING,
         failed_status=VersionStatus.LINT_FAILED,
     )
+
+
+def live_rules(*, exclude=None, environment=None):
+    """The versions of other rules live now (both environments unless one is named)."""
+    from deployments.models import Release
+
+    releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
+    if exclude is not None:
+        releases = releases.exclude(rule=exclude)
+    if environment is not None:
+        releases = releases.filter(environment__name=environment)
+    return [
+        LiveRule(
+            slug=r.rule.slug,
+            number=r.version.number,
+            environment=r.environment.name,
+            content_hash=r.version.content_hash,
+            document=r.version.parsed(),
+        )
+        for r in releases.order_by("rule__slug", "environment__order")
+    ]
 
 
 def _report_progress(check_id):
