@@ -27,6 +27,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class InvalidDataset(InvalidInput):
+    """A population file that cannot be read, or breaks the rules of a population."""
+
+    code = "invalid_dataset"
+
+
 class NotPermitted(DomainError):
     status = 403
     code = "forbidden"

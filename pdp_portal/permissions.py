@@ -123,3 +123,15 @@ def approvable_roles(user, version):
 
 def can_approve(user, version):
     return bool(approvable_roles(user, version))
+
+
+def can_manage_datasets(user):
+    """Upload populations and choose the default one: the budget office (Budget group) and superusers."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name=REVIEW_ROLES.get("budget")).exists()
+
+
+def can_manage_funds(user):
+    """Create and edit funds: the same people as datasets."""
+    return can_manage_datasets(user)

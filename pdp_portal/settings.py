@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "rules.dataset_views.navigation",
             ],
         },
     },
@@ -181,6 +182,8 @@ PDP_DEFAULT_BUDGET_LIMIT = env.float("PDP_DEFAULT_BUDGET_LIMIT", default=1_000_0
 PDP_DEMO_PASSWORD = env.str("PDP_DEMO_PASSWORD", default="")
 PDP_POPULATION_ROWS = env.int("PDP_POPULATION_ROWS", default=100_000)
 PDP_POPULATION_SEED = env.int("PDP_POPULATION_SEED", default=2024)
+# The largest population file (CSV or Parquet) the budget office may upload.
+PDP_DATASET_MAX_BYTES = env.int("PDP_DATASET_MAX_BYTES", default=512 * 1024 * 1024)
 # Sign-offs a version needs, and the group that gives each of them.
 PDP_REVIEW_ROLES = env.dict("PDP_REVIEW_ROLES", default={"legal": "Legal", "budget": "Budget"})
 PDP_DRAFTER_GROUP = "Drafters"

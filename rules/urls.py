@@ -4,7 +4,7 @@ from django.urls import path
 from deployments import views as deployment_views
 from reviews import views as review_views
 
-from . import views
+from . import dataset_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -18,4 +18,8 @@ urlpatterns = [
     path("rules/<slug:slug>/v/<int:number>/reject/", review_views.reject, name="version-reject"),
     path("rules/<slug:slug>/promote/", deployment_views.promote_rule, name="rule-promote"),
     path("rules/<slug:slug>/rollback/", deployment_views.rollback_rule, name="rule-rollback"),
+    path("datasets/", dataset_views.dataset_list, name="dataset-list"),
+    path("datasets/<int:pk>/default/", dataset_views.dataset_make_default, name="dataset-default"),
+    path("funds/", dataset_views.fund_list, name="fund-list"),
+    path("funds/<int:pk>/", dataset_views.fund_edit, name="fund-edit"),
 ]

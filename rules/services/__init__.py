@@ -1,9 +1,11 @@
 """Every write to rules, versions, checks, datasets and funds (one function per state change)."""
 
+from .datasets import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
 from .pipeline import (
     budget_limits,
     committed_cost,
     ensure_default_dataset,
+    live_rules,
     push_rule_version,
     run_lint,
     run_simulation,
@@ -13,9 +15,15 @@ from .pipeline import (
 __all__ = [
     "budget_limits",
     "committed_cost",
+    "committed_costs",
+    "create_fund",
     "ensure_default_dataset",
+    "live_rules",
     "push_rule_version",
     "run_lint",
     "run_simulation",
+    "set_default_dataset",
     "sweep_stuck_checks",
+    "update_fund",
+    "upload_dataset",
 ]

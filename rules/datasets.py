@@ -1,0 +1,508 @@
+"""Population files: reading and validating an uploaded CSV or Parquet file, and loading a stored one.
+
+A population has a header row and one row per (synthetic or sampled) person. Column types are
+inferred: integer, decimal, boolean (`true`/`false`, any case) and text; an empty cell is null.
+`weight` (how many people a row stands for), `id` and `county` are optional and have those
+meanings. Nothing is coerced silently: a CSV is read as text first, then every column is checked
+and cast, and anything ambiguous is refused with the line it happened on.
+"""
+
+import csv
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from django.conf import settings
+
+from pdp_portal.exceptions import InvalidDataset
+
+CSV = "csv"
+PARQUET = "parquet"
+PARQUET_MAGIC = b"PAR1"
+CSV_SUFFIXES = {"", ".csv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+INTEGER, DECIMAL, BOOLEAN, TEXT = "integer", "decimal", "boolean", "text"
+DTYPES = {INTEGER: pl.Int64, DECIMAL: pl.Float64, BOOLEAN: pl.Boolean, TEXT: pl.String}
+
+# Anchored, so a cell is a number only when all of it is; NaN and Infinity are not numbers here.
+_INTEGER = r"^[+-]?[0-9]+$"
+_DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_LEADING_ZERO = r"^[+-]?0[0-9]"  # 02134, 007: codes, kept as text so their zeros survive
+_CHUNK_BYTES = 1 << 24
+_BOM = b"\xef\xbb\xbf"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_population(source, *, filename):
+    """Read and validate a population. `source` is the file's bytes or a path to it.
+
+    Returns (frame, info): the typed polars DataFrame, and {format, row_count, columns
+    {name: type}, sha256 (of the exact bytes received), size_bytes}. Raises InvalidDataset
+    with the reason when the file is refused.
+    """
+    data = _read_bytes(source)
+    digest = hashlib.sha256(data).hexdigest()
+    kind = _detect_format(data, filename)
+    if kind == PARQUET:
+        frame, columns = _read_parquet(data)
+    else:
+        frame, columns = _read_csv(data)
+    info = {
+        "format": kind,
+        "row_count": frame.height,
+        "columns": columns,
+        "sha256": digest,
+        "size_bytes": len(data),
+    }
+    return frame, info
+
+
+def _read_bytes(source):
+    limit = settings.PDP_DATASET_MAX_BYTES
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        size = len(source)
+    else:
+        size = os.stat(source).st_size  # refuse an oversized file before reading it into memory
+    if size == 0:
+        raise InvalidDataset("The file is empty (0 bytes).")
+    if size > limit:
+        raise InvalidDataset(f"The file is {size:,} bytes; the limit is {limit:,} bytes (PDP_DATASET_MAX_BYTES).")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    return Path(source).read_bytes()
+
+
+def _detect_format(data, filename):
+    suffix = Path(filename or "").suffix.lower()
+    if (data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC) or suffix in PARQUET_SUFFIXES:
+        return PARQUET
+    if suffix in CSV_SUFFIXES:
+        return CSV
+    raise InvalidDataset(f"A population must be a CSV (.csv) or Parquet (.parquet) file; {filename!r} is neither.")
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _read_csv(data):
+    raw = data[len(_BOM) :] if data.startswith(_BOM) else data  # Excel's byte order mark is not a name
+    raw = raw.rstrip(b"\r\n")
+    text = _decode(raw)
+    if not text.strip():
+        raise InvalidDataset("The file has no header row: it holds only blank lines.")
+    if b"\r" in raw and b"\n" not in raw:
+        raise InvalidDataset(
+            "The file's lines end in a bare carriage return (old Mac style); save it with ordinary line endings."
+        )
+    quoted = b'"' in raw
+    if quoted:
+        header, counts, line_of, blank = _quoted_records(text)
+    else:
+        text = None  # the bytes are enough from here on; let the copy go
+        header, counts, line_of, blank = _plain_records(raw)
+    names = _check_header(header)
+    expected = len(names)
+    # A blank line is one empty field: a null in a one-column file, a ragged row in any other.
+    bad = np.flatnonzero((counts != expected) & ~((counts <= 1) & (expected == 1)))
+    if bad.size:
+        index = int(bad[0])
+        if blank(index):
+            raise InvalidDataset(
+                f"Line {line_of(index)} is empty; every row needs the {expected} fields the header names."
+            )
+        raise InvalidDataset(
+            f"Line {line_of(index)} has the wrong number of fields: "
+            f"expected {expected} (as in the header), found {int(counts[index])}."
+        )
+    if counts.size == 0:
+        raise InvalidDataset("The file has a header row but no data rows.")
+    frame = _strings_frame(raw, text, quoted, names, counts.size)
+    return _type_csv_columns(frame, line_of)
+
+
+def _decode(raw):
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise InvalidDataset(
+            f"The file is not UTF-8 text: it has a NUL byte on line {line} (is it UTF-16, or a spreadsheet?)."
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InvalidDataset(
+            f"The file is not UTF-8 text: byte 0x{raw[exc.start]:02X} on line {line} cannot be read. "
+            "Save it as UTF-8 (in Excel: CSV UTF-8)."
+        ) from None
+
+
+def _plain_records(raw):
+    """No quotes, so one record per line: count the commas of every line with numpy, in chunks."""
+    array = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.append(np.flatnonzero(array == ord("\n")), array.size)
+    commas = np.zeros(ends.size, dtype=np.int64)
+    for start in range(0, array.size, _CHUNK_BYTES):
+        positions = np.flatnonzero(array[start : start + _CHUNK_BYTES] == ord(",")) + start
+        if positions.size:
+            lines = np.searchsorted(ends, positions)
+            low = int(lines[0])
+            spread = np.bincount(lines - low)
+            commas[low : low + spread.size] += spread
+    header = raw[: ends[0]].decode("utf-8").rstrip("\r").split(",")
+
+    def blank(index):
+        line = index + 1  # 0-based line of data row `index`
+        return not raw[ends[line - 1] + 1 : ends[line]].strip(b"\r")
+
+    return header, commas[1:] + 1, lambda index: index + 2, blank
+
+
+def _quoted_records(text):
+    """Quoted fields may hold commas and line breaks: count fields with the csv module (strict)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+        counts = np.fromiter(map(len, reader), dtype=np.int64)
+    except csv.Error as exc:
+        raise InvalidDataset(f"Line {reader.line_num}: the quoting is broken ({exc}).") from None
+
+    def line_of(index):
+        # Only on the way to an error message: a record may span lines, so read up to it again.
+        again = csv.reader(io.StringIO(text, newline=""), strict=True)
+        previous_end = 0
+        for number, _ in enumerate(again):
+            if number == index + 1:
+                return previous_end + 1
+            previous_end = again.line_num
+        return previous_end
+
+    return header, counts, line_of, lambda index: counts[index] == 0
+
+
+def _strings_frame(raw, text, quoted, names, rows):
+    """Every cell as text (polars' reader); the csv module's reading where polars reads quotes otherwise."""
+    try:
+        frame = pl.read_csv(
+            raw,
+            has_header=True,
+            infer_schema=False,
+            quote_char='"' if quoted else None,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError:
+        frame = None
+    if frame is None or frame.shape != (rows, len(names)):
+        if not quoted:  # cannot happen: the lines were counted above
+            raise InvalidDataset("The CSV could not be read.")
+        records = csv.reader(io.StringIO(text, newline=""), strict=True)
+        next(records)
+        columns = list(zip(*(record or [""] for record in records), strict=True))
+        frame = pl.DataFrame([pl.Series(f"c{i}", col, dtype=pl.String) for i, col in enumerate(columns)])
+    frame.columns = names
+    return frame
+
+
+def _check_header(fields):
+    names = [field.strip() for field in fields]
+    if not any(names):
+        raise InvalidDataset(
+            "The file has no header row: its first line is empty. The first line must name the columns, "
+            "like id,county,age,weight."
+        )
+    _check_names(names, "The header", hint="Add a first line naming the columns.")
+    return names
+
+
+def _check_names(names, where, *, hint):
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise InvalidDataset(f"{where} has no name for column {position}; every column needs a name.")
+    seen = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise InvalidDataset(
+                f"{where} names the column {name!r} twice (columns {seen[name]} and {position}); "
+                "column names must be unique."
+            )
+        seen[name] = position
+    if all(_looks_like_value(name) for name in names):
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise InvalidDataset(
+            f"The file has no header row: the column names ({shown}) are all numbers or true/false, "
+            f"so they look like data. {hint}"
+        )
+
+
+def _looks_like_value(name):
+    if name.lower() in ("true", "false"):
+        return True
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return name.lower() not in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity")
+
+
+def _type_csv_columns(frame, line_of):
+    """Cast each text column to the type all its values share; refuse a column that mixes them.
+
+    The statistics of every column are computed in one pass each, so polars works on the columns
+    in parallel; the rows that break a rule are only looked for when there is one.
+    """
+    names = frame.columns
+    stripped = {name: pl.col(name).str.strip_chars() for name in names}
+    cleaned = frame.select([pl.when(col == "").then(None).otherwise(col).alias(name) for name, col in stripped.items()])
+    counts = _column_counts(
+        cleaned,
+        {
+            "present": lambda col: col.is_not_null().sum(),
+            "decimal": lambda col: col.str.contains(_DECIMAL).sum(),
+        },
+    )
+    numeric = [name for name in names if counts[name]["present"] and counts[name]["decimal"] == counts[name]["present"]]
+    others = [name for name in names if counts[name]["decimal"] == 0]
+    details = _column_counts(
+        cleaned.select(numeric),
+        {
+            "integer": lambda col: col.str.contains(_INTEGER).sum(),
+            "leading_zero": lambda col: col.str.contains(_LEADING_ZERO).sum(),
+        },
+    )
+    details.update(
+        _column_counts(
+            cleaned.select(others),
+            {"boolean": lambda col: col.str.to_lowercase().is_in(["true", "false"]).sum()},
+        )
+    )
+    columns, casts = {}, []
+    for name in names:
+        present, decimals = counts[name]["present"], counts[name]["decimal"]
+        if name == "weight":
+            _check_weight_text(cleaned[name], present, decimals, line_of)
+        if 0 < decimals < present:
+            _refuse_mixed(cleaned[name], line_of)
+        kind = _csv_kind(name, present, details.get(name, {}), numeric=name in numeric)
+        columns[name] = kind
+        if kind == BOOLEAN:
+            casts.append((pl.col(name).str.to_lowercase() == "true").alias(name))
+        else:
+            casts.append(pl.col(name).cast(DTYPES[kind], strict=False))
+    typed = cleaned.select(casts)
+    for name, kind in columns.items():
+        if kind == INTEGER and typed[name].null_count() != cleaned[name].null_count():
+            index = _first(cleaned[name].is_not_null() & typed[name].is_null())
+            raise InvalidDataset(
+                f"The column {name!r} has a whole number too large to store (more than 64 bits) "
+                f"on line {line_of(index)}: {cleaned[name][index]!r}."
+            )
+    _check_special_columns(typed, columns, lambda index: f"line {line_of(index)}")
+    return typed, columns
+
+
+def _column_counts(frame, measures):
+    """{column: {measure: int}} for every column of `frame`, in one select."""
+    if not frame.width:
+        return {}
+    exprs = [
+        measure(pl.col(name)).alias(f"{position}/{key}")
+        for position, name in enumerate(frame.columns)
+        for key, measure in measures.items()
+    ]
+    row = frame.select(exprs).row(0, named=True)
+    result = {name: {} for name in frame.columns}
+    for label, value in row.items():
+        position, key = label.split("/", 1)
+        result[frame.columns[int(position)]][key] = int(value or 0)
+    return result
+
+
+def _csv_kind(name, present, details, *, numeric):
+    if not present:
+        return TEXT
+    if numeric:
+        all_integer = details["integer"] == present
+        if all_integer and details["leading_zero"] and name != "weight":
+            return TEXT  # codes such as ZIP 02134: as numbers they would lose the zero
+        if all_integer and name != "weight":
+            return INTEGER
+        return DECIMAL  # a weight is always a decimal, so a huge one cannot overflow
+    if details.get("boolean") == present:
+        return BOOLEAN
+    return TEXT
+
+
+def _check_weight_text(values, present, decimals, line_of):
+    if present < values.len():
+        index = _first(values.is_null())
+        raise InvalidDataset(
+            f"The column 'weight' is empty on line {line_of(index)}; every row needs a weight "
+            "(how many people it stands for)."
+        )
+    if decimals < present:
+        index = _first(~values.str.contains(_DECIMAL))
+        raise InvalidDataset(
+            f"The column 'weight' must be a number on every row: line {line_of(index)} has {values[index]!r}."
+        )
+
+
+def _refuse_mixed(values, line_of):
+    present = values.is_not_null()
+    is_number = values.str.contains(_DECIMAL).fill_null(False)
+    first = _first(present)
+    starts_with_number = bool(is_number[first])
+    offending = _first(present & (~is_number if starts_with_number else is_number))
+    if starts_with_number:
+        detail = (
+            f"it starts with numbers (line {line_of(first)}: {values[first]!r}) "
+            f"but line {line_of(offending)} has {values[offending]!r}"
+        )
+    else:
+        detail = (
+            f"it starts with text (line {line_of(first)}: {values[first]!r}) "
+            f"but line {line_of(offending)} has the number {values[offending]!r}"
+        )
+    raise InvalidDataset(f"The column {values.name!r} mixes numbers and text: {detail}.")
+
+
+def _first(mask):
+    return int(mask.arg_true()[0])
+
+
+def _first_line(exc):
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Parquet
+
+
+def _read_parquet(data):
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise InvalidDataset(f"The file could not be read as Parquet: {_first_line(exc)}.") from None
+    _check_names([name.strip() for name in frame.columns], "The Parquet file", hint="Name the columns.")
+    frame = frame.rename({name: name.strip() for name in frame.columns})
+    if frame.height == 0:
+        raise InvalidDataset("The Parquet file has no data rows.")
+    columns, series = {}, []
+    for name in frame.columns:
+        kind = _parquet_kind(frame[name])
+        typed = frame[name].cast(DTYPES[kind])
+        if kind == DECIMAL and not typed.drop_nulls().is_finite().all():
+            index = _first((~typed.is_finite()).fill_null(False))
+            raise InvalidDataset(
+                f"The column {name!r} has {typed[index]} on row {index + 1}; only finite numbers are allowed."
+            )
+        columns[name] = kind
+        series.append(typed)
+    typed_frame = pl.DataFrame(series)
+    if "weight" in columns and columns["weight"] not in (INTEGER, DECIMAL):
+        raise InvalidDataset(
+            f"The column 'weight' must be numeric; in this Parquet file it is {frame['weight'].dtype}."
+        )
+    if "weight" in columns and typed_frame["weight"].null_count():
+        index = _first(typed_frame["weight"].is_null())
+        raise InvalidDataset(
+            f"The column 'weight' is empty on row {index + 1}; every row needs a weight (how many people it stands for)."
+        )
+    _check_special_columns(typed_frame, columns, lambda index: f"row {index + 1}")
+    return typed_frame, columns
+
+
+def _parquet_kind(series):
+    dtype = series.dtype
+    if dtype.is_integer():
+        if dtype == pl.UInt64 and series.max() is not None and series.max() > np.iinfo(np.int64).max:
+            raise InvalidDataset(
+                f"The column {series.name!r} has whole numbers too large to store (more than 64 bits)."
+            )
+        return INTEGER
+    if dtype.is_float() or dtype.is_decimal():
+        return DECIMAL
+    if dtype == pl.Boolean:
+        return BOOLEAN
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Enum, pl.Categorical)):
+        return TEXT
+    raise InvalidDataset(
+        f"The column {series.name!r} has the Parquet type {dtype}, which a rule cannot read; "
+        "use whole numbers, decimals, booleans or text."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Both
+
+
+def _check_special_columns(frame, columns, where):
+    """`weight` counts people: numeric, present, not negative. `id`, when there, identifies one row."""
+    if "weight" in columns:
+        weight = frame["weight"]
+        negative = (weight < 0).fill_null(False)
+        if negative.any():
+            index = _first(negative)
+            raise InvalidDataset(
+                f"The column 'weight' is negative on {where(index)} ({weight[index]}); "
+                "a weight counts people and cannot be below 0."
+            )
+    if "id" in columns:
+        ids = frame["id"]
+        if ids.null_count():
+            index = _first(ids.is_null())
+            raise InvalidDataset(
+                f"The column 'id' is empty on {where(index)}; every row needs an id when the column is there."
+            )
+        ordered = ids.sort()
+        if (ordered.slice(1) == ordered.slice(0, ordered.len() - 1)).any():  # a sort is cheaper than hashing
+            later = _first(ids.is_duplicated() & ~ids.is_first_distinct())
+            value = ids[later]
+            first = _first(ids == value)
+            raise InvalidDataset(
+                f"The column 'id' has the value {value!r} twice ({where(first)} and {where(later)}); "
+                "each id must be unique."
+            )
+
+
+def type_label(dtype_name):
+    """A column type as the pages show it, for our own names and polars' (the synthetic dataset's)."""
+    name = str(dtype_name)
+    if name in DTYPES:
+        return name
+    if name.startswith(("Int", "UInt")):
+        return INTEGER
+    if name.startswith(("Float", "Decimal")):
+        return DECIMAL
+    if name == "Boolean":
+        return BOOLEAN
+    if name in ("String", "Utf8", "Categorical"):
+        return TEXT
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing and loading the stored copy
+
+
+def write_normalised(frame, path):
+    """Write the typed frame as the stored Parquet copy, atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    try:
+        frame.write_parquet(tmp, compression="zstd", statistics=False)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def load_dataset(dataset):
+    """The stored population of a Dataset row, as simulation reads it."""
+    return pl.read_parquet(dataset.file_path)

@@ -1,0 +1,290 @@
+"""Writes of the budget office: populations (datasets) and funds (appropriations)."""
+
+import os
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from audit.services import record_event, refusals_recorded
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotFound, NotPermitted
+
+from ..datasets import read_population, write_normalised
+from ..models import CheckRun, Dataset, Fund
+
+DATASETS_FOLDER = "datasets"
+NAME_MAX = Dataset._meta.get_field("name").max_length
+FUND_CODE_PATTERN = r"[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*"
+FUND_CODE_MAX = Fund._meta.get_field("code").max_length
+FUND_NAME_MAX = Fund._meta.get_field("name").max_length
+FISCAL_YEARS = (2000, 2100)
+_APPROPRIATION_FIELD = Fund._meta.get_field("appropriation")
+APPROPRIATION_MAX = Decimal(10) ** (_APPROPRIATION_FIELD.max_digits - _APPROPRIATION_FIELD.decimal_places) - Decimal(
+    "0.01"
+)
+_UNSET = object()
+
+
+def _require_manager(actor, what, allowed=permissions.can_manage_datasets):
+    if not allowed(actor):
+        raise NotPermitted(f"You may not {what}; that is for the budget office (the Budget group).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets
+
+
+def upload_dataset(raw, *, actor, name, filename):
+    """Validate a population file (bytes, or the path of a file) and store it as a new, non-default Dataset.
+
+    Stores a normalised Parquet copy under DATA_DIR/datasets/<sha256>.parquet. Refused: nothing is
+    stored, neither row nor file.
+    """
+    size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else os.stat(raw).st_size
+    data = {"name": str(name or "")[:NAME_MAX], "filename": str(filename or "")[:200], "bytes": size}
+    with refusals_recorded("dataset.upload", actor=actor, data=data):
+        _require_manager(actor, "upload datasets")
+        name = _dataset_name(name)
+        frame, info = read_population(raw, filename=filename)
+        _refuse_duplicate(Dataset.objects.filter(sha256=info["sha256"]))  # before writing a copy for nothing
+        relative = f"{DATASETS_FOLDER}/{info['sha256']}.parquet"
+        final = settings.DATA_DIR / relative
+        tmp = write_normalised(frame, final)
+        placed = False
+        try:
+            with transaction.atomic():
+                _refuse_duplicate(Dataset.objects.select_for_update().filter(sha256=info["sha256"]))
+                dataset = Dataset.objects.create(
+                    name=name,
+                    path=relative,
+                    format=info["format"],
+                    row_count=info["row_count"],
+                    sha256=info["sha256"],
+                    size_bytes=info["size_bytes"],
+                    columns=info["columns"],
+                    is_default=False,
+                    created_by=actor,
+                )
+                record_event(
+                    "dataset.upload",
+                    actor=actor,
+                    target=dataset,
+                    data={
+                        "filename": data["filename"],
+                        "format": info["format"],
+                        "rows": info["row_count"],
+                        "sha256": info["sha256"],
+                        "size_bytes": info["size_bytes"],
+                        "columns": info["columns"],
+                    },
+                )
+                # Last, so the row and the file appear together; the name is the content's hash,
+                # so a file already there holds these very bytes.
+                placed = not final.exists()
+                os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            if placed:
+                final.unlink(missing_ok=True)
+            raise
+    return dataset
+
+
+def _refuse_duplicate(same_content):
+    same = same_content.first()
+    if same is not None:
+        raise InvalidInput(f"This file is already stored as the dataset {same.name!r}.")
+
+
+def _dataset_name(name):
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the dataset a name, such as “Census sample 2024”.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"The dataset name is {len(name)} characters; at most {NAME_MAX} are allowed.")
+    return name
+
+
+def set_default_dataset(dataset, *, actor):
+    """Make `dataset` the one default population. Afterwards it, and only it, is the default."""
+    with refusals_recorded("dataset.set_default", actor=actor, target=dataset):
+        _require_manager(actor, "choose the default dataset")
+        with transaction.atomic():
+            locked = {
+                row.pk: row for row in Dataset.objects.select_for_update().filter(Q(pk=dataset.pk) | Q(is_default=True))
+            }
+            target = locked.get(dataset.pk)
+            if target is None:
+                raise NotFound("That dataset does not exist.")
+            if target.is_default:
+                raise InvalidTransition(f"{target.name!r} is already the default dataset.")
+            if not target.file_path.exists():
+                raise InvalidTransition(
+                    f"The file of {target.name!r} is missing from the data folder ({target.path}); "
+                    "restore it before making it the default."
+                )
+            previous = next((row for row in locked.values() if row.is_default), None)
+            if previous is not None:
+                # Cleared first: the database allows one default at a time, even within a transaction.
+                previous.is_default = False
+                previous.save(update_fields=["is_default"])
+            target.is_default = True
+            try:
+                with transaction.atomic():
+                    target.save(update_fields=["is_default"])
+            except IntegrityError:  # another default was set while we waited for the lock
+                raise InvalidTransition(
+                    "The default dataset changed at the same moment; reload and try again."
+                ) from None
+            record_event(
+                "dataset.set_default",
+                actor=actor,
+                target=target,
+                data={
+                    "sha256": target.sha256,
+                    "previous": previous.pk if previous else None,
+                    "previous_name": previous.name if previous else "",
+                },
+            )
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Funds
+
+
+def create_fund(*, actor, code, name, appropriation, fiscal_year):
+    """Register a fund that rules can draw on. Its code is fixed from then on."""
+    data = {"code": str(code)[:FUND_CODE_MAX], "appropriation": str(appropriation), "fiscal_year": str(fiscal_year)}
+    with refusals_recorded("fund.create", actor=actor, data=data):
+        _require_manager(actor, "create funds", permissions.can_manage_funds)
+        values = {
+            "code": _fund_code(code),
+            "name": _fund_name(name),
+            "appropriation": _appropriation(appropriation),
+            "fiscal_year": _fiscal_year(fiscal_year),
+        }
+        taken = InvalidInput(f"A fund with the code {values['code']!r} already exists.")
+        with transaction.atomic():
+            if Fund.objects.select_for_update().filter(code=values["code"]).exists():
+                raise taken
+            try:
+                with transaction.atomic():
+                    fund = Fund.objects.create(**values)
+            except IntegrityError:  # two creations raced; the unique constraint let one through
+                raise taken from None
+            record_event(
+                "fund.create",
+                actor=actor,
+                target=fund,
+                data={"changed": sorted(values), "values": {k: str(v) for k, v in values.items()}},
+            )
+    return fund
+
+
+def update_fund(fund, *, actor, name=_UNSET, appropriation=_UNSET, fiscal_year=_UNSET):
+    """Change a fund's name, appropriation or fiscal year (not its code, which rules cite)."""
+    asked = {"name": name, "appropriation": appropriation, "fiscal_year": fiscal_year}
+    asked = {field: value for field, value in asked.items() if value is not _UNSET}
+    with refusals_recorded("fund.change", actor=actor, target=fund, data={k: str(v) for k, v in asked.items()}):
+        _require_manager(actor, "change funds", permissions.can_manage_funds)
+        cleaners = {"name": _fund_name, "appropriation": _appropriation, "fiscal_year": _fiscal_year}
+        values = {field: cleaners[field](value) for field, value in asked.items()}
+        with transaction.atomic():
+            locked = Fund.objects.select_for_update().filter(pk=fund.pk).first()
+            if locked is None:
+                raise NotFound("That fund does not exist.")
+            changed = sorted(field for field, value in values.items() if getattr(locked, field) != value)
+            if not changed:
+                raise InvalidInput(f"Nothing to change: the fund {locked.code} already has these values.")
+            previous = {field: str(getattr(locked, field)) for field in changed}
+            for field in changed:
+                setattr(locked, field, values[field])
+            locked.save(update_fields=changed)
+            record_event(
+                "fund.change",
+                actor=actor,
+                target=locked,
+                data={
+                    "changed": changed,
+                    "values": {field: str(values[field]) for field in changed},
+                    "previous": previous,
+                },
+            )
+    return locked
+
+
+def _fund_code(code):
+    code = (code or "").strip() if isinstance(code, str) else code
+    if not isinstance(code, str) or not re.fullmatch(FUND_CODE_PATTERN, code) or len(code) > FUND_CODE_MAX:
+        raise InvalidInput(
+            f"The fund code must be upper-case letters and digits, parts joined by '-' or '_', starting with "
+            f"a letter, at most {FUND_CODE_MAX} characters (like DRF-FY2025); {code!r} is not."
+        )
+    return code
+
+
+def _fund_name(name):
+    name = (name or "").strip()
+    if len(name) > FUND_NAME_MAX:
+        raise InvalidInput(f"The fund name is {len(name)} characters; at most {FUND_NAME_MAX} are allowed.")
+    return name
+
+
+def _appropriation(value):
+    """Dollars with at most cents, as a Decimal; "$2,500,000.50" is read as 2500000.50."""
+    if isinstance(value, bool) or value is None:
+        value = ""
+    text = str(value).strip().replace(",", "").replace("_", "").removeprefix("$").strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise InvalidInput(
+            f"The appropriation must be an amount in dollars, like 120000000 or 2,500,000.50; {str(value)!r} is not."
+        )
+    if amount < 0:
+        raise InvalidInput(f"The appropriation cannot be negative ({text}).")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"The appropriation has at most two decimal places (cents); {text} has more.")
+    if amount > APPROPRIATION_MAX:
+        raise InvalidInput(f"The appropriation is too large; at most ${APPROPRIATION_MAX:,} can be stored.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _fiscal_year(value):
+    low, high = FISCAL_YEARS
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,4}", text):
+        raise InvalidInput(f"The fiscal year must be a year like 2025; {text!r} is not.")
+    year = int(text)
+    if not low <= year <= high:
+        raise InvalidInput(f"The fiscal year must be between {low} and {high}; {year} is not.")
+    return year
+
+
+def committed_costs():
+    """{fund code: simulated cost of the rules live in production drawing on it}, for every fund in one pass.
+
+    The same sum as `committed_cost(fund)`, for a list of funds without a query per fund.
+    """
+    from deployments.models import Environment, Release
+
+    releases = (
+        Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False)
+        .select_related("version")
+        .prefetch_related("version__checks")
+    )
+    totals = {}
+    for release in releases:
+        code = release.version.parsed().get("fund")
+        if not code:
+            continue
+        sim = release.version.check_of(CheckRun.Kind.SIMULATION)
+        if sim and sim.result.get("cost") is not None:
+            totals[code] = totals.get(code, 0.0) + float(sim.result["cost"])
+    return totals
