@@ -1,111 +1,469 @@
-"""Simulation: a rule over a population, its cost, and the budget check.
+"""Simulation: a rule over a population, its cost, the breakdowns, and the budget check.
 
-This evaluates one citizen at a time with the compiled datalogic-py rule. Every figure is
-weighted: a row stands for `weight` people (1 when the column is absent).
+The rule is compiled to polars column expressions (rules/logic/compile.py) and evaluated over the
+whole population at once, in ten slices so progress can be reported at least every 10% of the
+rows. A rule the compiler cannot take falls back to datalogic-py one citizen at a time, and the
+findings say so. Every figure is weighted: a row stands for `weight` people (1 when the column is
+absent).
 """
+
+from dataclasses import dataclass
 
 import polars as pl
 
-from .lint import ERROR, WARNING, finding
-from .logic.evaluate import ENGINE_VERSION, CompiledRule, EvaluationError
+from .lint import ERROR, INFO, WARNING, finding
+from .logic.compile import NotCompilable, compile_rule
+from .logic.evaluate import ENGINE_VERSION, CompiledRule, EvaluationError, trace
+from .logic.validate import analyse
 
 PROGRESS_STEPS = 10  # report at least every 10% of the rows
-CHUNK_ROWS = 5_000
+HISTOGRAM_BINS = 10
+EXAMPLES = 5
+ROW_COLUMNS = ("id", "county", "weight")  # columns with a meaning of their own
 
 
-def load_population(path):
-    path = str(path)
-    return pl.read_parquet(path) if path.endswith(".parquet") else pl.read_csv(path, infer_schema_length=None)
+def engine_version():
+    return ENGINE_VERSION
 
 
 def _money(value):
     return round(float(value), 2)
 
 
-def simulate(document, frame, *, progress=None):
-    """Evaluate `document` over `frame`. Returns (result, findings)."""
-    findings = []
-    rows = frame.height
-    if "eligibility" not in document:
-        declared = float(document.get("cost", 0))
-        result = {
-            "rows": rows,
-            "cost_source": "declared",
-            "cost": _money(declared),
-            "eligible_rows": None,
-            "recipients": None,
-            "mean_payment": None,
-            "max_payment": None,
-            "by_county": [],
-        }
-        findings.append(
-            finding(
-                "DECLARED_COST_ONLY",
-                WARNING,
-                f"Without eligibility logic the declared cost of ${declared:,.0f} stands for the simulated cost.",
-                "$.cost",
-            )
-        )
-        if progress:
-            progress(100, "declared cost used")
-        return result, findings
+def short_money(value):
+    """$98M, $1.2B, $950K, $420: the figure the CLI and the pages print."""
+    value = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            scaled = value / size
+            text = f"{scaled:.1f}".rstrip("0").rstrip(".") if scaled < 100 else f"{scaled:.0f}"
+            return f"${text}{suffix}"
+    return f"${value:,.0f}"
 
-    compiled = CompiledRule.from_document(document)
-    has_weight = "weight" in frame.columns
-    has_county = "county" in frame.columns
-    eligible_rows = 0
-    recipients = 0.0
-    cost = 0.0
-    top = 0.0
-    by_county = {}
-    step = max(1, rows // PROGRESS_STEPS)
-    next_report = step
-    done = 0
-    for start in range(0, rows, CHUNK_ROWS):
-        for citizen in frame.slice(start, CHUNK_ROWS).iter_rows(named=True):
-            done += 1
+
+def variables_of(document):
+    """The population columns a rule document reads."""
+    names = set()
+    for part in ("eligibility", "amount"):
+        if part in document:
+            names |= analyse(document[part]).variables
+    return names
+
+
+def needed_columns(documents, available):
+    """The columns to load for simulating `documents`: what they read, plus id, county and weight."""
+    wanted = set(ROW_COLUMNS)
+    for document in documents:
+        wanted |= variables_of(document)
+    return [c for c in available if c in wanted]
+
+
+def load_population(path, columns=None):
+    """Read a population file, only `columns` when given (Parquet reads just those)."""
+    path = str(path)
+    if path.endswith(".parquet"):
+        return pl.read_parquet(path, columns=columns)
+    frame = pl.read_csv(path, infer_schema_length=None)
+    return frame.select(columns) if columns is not None else frame
+
+
+@dataclass
+class OtherRule:
+    """Another rule live in production, compared with the one simulated."""
+
+    slug: str
+    number: int
+    document: dict
+
+
+class _Evaluator:
+    """Eligibility and amount of one document over frames: compiled columns, or the scalar path."""
+
+    def __init__(self, document, schema, label, *, scalar_only=False):
+        self.document = document
+        self.label = label
+        self.scalar = CompiledRule.from_document(document)
+        self.exprs, self.fallback = None, None
+        if scalar_only:
+            return
+        try:
+            self.exprs = compile_rule(document, schema)
+        except NotCompilable as exc:
+            self.fallback = f"{exc}" + (f" (at {exc.path})" if getattr(exc, "path", None) else "")
+
+    def expressions(self, prefix):
+        """The columns this rule adds to a slice's one `select`; none on the scalar path."""
+        if self.exprs is None:
+            return []
+        columns = [
+            self.exprs.eligible.fill_null(False).alias(f"{prefix}eligible"),
+            self.exprs.amount.fill_null(0.0).cast(pl.Float64).alias(f"{prefix}amount"),
+        ]
+        if self.exprs.may_error:
+            columns.append(self.exprs.error.alias(f"{prefix}error"))
+        if self.exprs.may_be_inexact:
+            columns.append(self.exprs.inexact.alias(f"{prefix}inexact"))
+        return columns
+
+    def settle(self, part, out, prefix, *, lenient=False):
+        """Finish a slice's columns: rows that raise, rows the columns cannot reproduce exactly.
+
+        Raises _RowError (with the row) where the scalar path would, unless `lenient`, when such a
+        row counts as not eligible. On the scalar path this evaluates the slice row by row.
+        """
+        if self.exprs is None:
+            return out.hstack(self._scalar(part, prefix, lenient))
+        eligible, error, inexact = f"{prefix}eligible", f"{prefix}error", f"{prefix}inexact"
+        if self.exprs.may_error:
+            if out[error].any():
+                if not lenient:
+                    self._raise_for(part, out[error].arg_max())
+                out = out.with_columns(pl.when(pl.col(error)).then(False).otherwise(pl.col(eligible)).alias(eligible))
+            out = out.drop(error)
+        if self.exprs.may_be_inexact:
+            if out[inexact].any():
+                out = self._redo_inexact(part, out, prefix, lenient)
+            out = out.drop(inexact)
+        return out
+
+    def _raise_for(self, frame, index):
+        row = frame.row(index, named=True)
+        try:
+            self.scalar.decide(row)
+        except EvaluationError as exc:
+            raise _RowError(exc, row, index) from None
+        raise _RowError(EvaluationError("the rule could not be evaluated", part="eligibility"), row, index)
+
+    def _redo_inexact(self, frame, out, prefix, lenient):
+        eligible_name, amount_name = f"{prefix}eligible", f"{prefix}amount"
+        eligible, amount = out[eligible_name].to_list(), out[amount_name].to_list()
+        for index in out[f"{prefix}inexact"].arg_true().to_list():
+            row = frame.row(index, named=True)
             try:
-                eligible, amount = compiled.decide(citizen)
+                eligible[index], amount[index] = self.scalar.decide(row)
             except EvaluationError as exc:
-                where = f"row {done}" + (f" (id {citizen['id']})" if "id" in citizen else "")
-                findings.append(
-                    finding("EVALUATION_ERROR", ERROR, f"The rule failed on {where}: {exc}.", f"$.{exc.part}")
-                )
-                return None, findings
-            if eligible:
-                weight = float(citizen["weight"]) if has_weight else 1.0
-                eligible_rows += 1
-                recipients += weight
-                cost += weight * amount
-                top = max(top, amount)
-                if has_county:
-                    entry = by_county.setdefault(citizen["county"], [0.0, 0.0])
-                    entry[0] += weight
-                    entry[1] += weight * amount
-            if done >= next_report:
-                next_report += step
-                if progress:
-                    progress(min(99, done * 100 // rows), f"{done:,} of {rows:,} rows")
+                if not lenient:
+                    raise _RowError(exc, row, index) from None
+                eligible[index], amount[index] = False, 0.0
+        return out.with_columns(
+            pl.Series(eligible_name, eligible, dtype=pl.Boolean), pl.Series(amount_name, amount, dtype=pl.Float64)
+        )
+
+    def _scalar(self, frame, prefix, lenient):
+        eligible, amount = [], []
+        for index, row in enumerate(frame.iter_rows(named=True)):
+            try:
+                e, a = self.scalar.decide(row)
+            except EvaluationError as exc:
+                if not lenient:
+                    raise _RowError(exc, row, index) from None
+                e, a = False, 0.0
+            eligible.append(e)
+            amount.append(a)
+        return pl.DataFrame(
+            {f"{prefix}eligible": eligible, f"{prefix}amount": amount},
+            schema={f"{prefix}eligible": pl.Boolean, f"{prefix}amount": pl.Float64},
+        )
+
+
+class _RowError(Exception):
+    def __init__(self, error, row, index):
+        super().__init__(str(error))
+        self.error, self.row, self.index = error, row, index
+
+
+def _declared_cost(document, rows, progress):
+    declared = float(document.get("cost", 0))
     if progress:
-        progress(100, f"{rows:,} rows")
+        progress(100, "declared cost used")
     result = {
         "rows": rows,
+        "cost_source": "declared",
+        "evaluation": "declared",
+        "cost": _money(declared),
+        "eligible_rows": None,
+        "recipients": None,
+        "mean_payment": None,
+        "max_payment": None,
+        "by_county": [],
+        "histogram": [],
+        "against_live": None,
+        "overlaps": [],
+        "examples": [],
+    }
+    message = f"Without eligibility logic the declared cost of ${declared:,.0f} stands for the simulated cost."
+    return result, [finding("DECLARED_COST_ONLY", WARNING, message, "$.cost")]
+
+
+def simulate(document, frame, *, progress=None, live=None, others=(), scalar_only=False):
+    """Evaluate `document` over `frame`. Returns (result, findings); result is None on an error.
+
+    `live` is the document of this rule's version live in production now (None when nothing is);
+    `others` are the other rules of the same program live in production (OtherRule).
+    `scalar_only` evaluates every rule one citizen at a time (to compare the two paths).
+    """
+    rows = frame.height
+    if "eligibility" not in document:
+        return _declared_cost(document, rows, progress)
+    findings = []
+    schema = frame.schema
+    subject = _Evaluator(document, schema, "this version", scalar_only=scalar_only)
+    if subject.fallback:
+        findings.append(
+            finding(
+                "SCALAR_FALLBACK",
+                INFO,
+                f"The rule was evaluated one citizen at a time (slower), because the column compiler "
+                f"cannot take it: {subject.fallback}",
+                "$.eligibility",
+            )
+        )
+    live_eval = None
+    if live is not None and "eligibility" in live:
+        live_eval = _Evaluator(live, schema, "live", scalar_only=scalar_only)
+    other_evals = [
+        (o, _Evaluator(o.document, schema, o.slug, scalar_only=scalar_only))
+        for o in others
+        if "eligibility" in o.document
+    ]
+
+    weight = pl.col("weight").cast(pl.Float64) if "weight" in frame.columns else pl.lit(1.0)
+    keep = [c for c in ("id", "county") if c in frame.columns]
+    interesting = []
+    ineligible_samples = []
+    step = max(1, rows // PROGRESS_STEPS)
+    try:
+        for start in range(0, max(rows, 1), step):
+            part = frame.slice(start, step)
+            # One select per slice for every rule compared, so polars evaluates them together.
+            expressions = [*keep, weight.alias("weight"), pl.int_range(start, start + part.height).alias("_row")]
+            expressions += subject.expressions("")
+            if live_eval is not None:
+                expressions += live_eval.expressions("live_")
+            for index, (_, evaluator) in enumerate(other_evals):
+                expressions += evaluator.expressions(f"o{index}_")
+            evaluated = part.select(expressions)
+            try:
+                evaluated = subject.settle(part, evaluated, "")
+            except _RowError as exc:
+                exc.index += start  # the slice's row number → the population's
+                raise
+            # The live version and other rules were simulated before; a row they cannot take is
+            # theirs to answer for, not this version's: it counts as not eligible there.
+            if live_eval is not None:
+                evaluated = live_eval.settle(part, evaluated, "live_", lenient=True)
+            for index, (_, evaluator) in enumerate(other_evals):
+                evaluated = evaluator.settle(part, evaluated, f"o{index}_", lenient=True)
+            anything = pl.col("eligible")
+            if live_eval is not None:
+                anything = anything | pl.col("live_eligible")
+            interesting.append(evaluated.filter(anything))
+            if len(ineligible_samples) < EXAMPLES:
+                ineligible_samples.extend(
+                    evaluated.filter(~anything).head(EXAMPLES)["_row"].to_list()[: EXAMPLES - len(ineligible_samples)]
+                )
+            if progress:
+                done = min(rows, start + step)
+                progress(min(99, done * 100 // max(rows, 1)), f"{done:,} of {rows:,} rows")
+    except _RowError as exc:
+        where = f"row {exc.index + 1}" + (f" (id {exc.row['id']})" if "id" in exc.row else "")
+        message = f"The rule failed on {where}: {exc.error}."
+        findings.append(finding("EVALUATION_ERROR", ERROR, message, f"$.{exc.error.part}"))
+        return None, findings
+    if progress:
+        progress(100, f"{rows:,} rows")
+
+    table = pl.concat(interesting) if interesting else pl.DataFrame()
+    result = _figures(document, table, rows)
+    if live_eval is not None:
+        result["against_live"] = _against_live(table)
+    result["overlaps"] = _overlaps(table, other_evals)
+    result["examples"] = _examples(document, live, frame, table, ineligible_samples, live_eval is not None)
+    result["evaluation"] = "scalar" if subject.exprs is None else "compiled"
+    findings.extend(_figure_findings(document, result))
+    return result, findings
+
+
+def _figures(document, table, rows):
+    eligible = table.filter(pl.col("eligible")) if table.height else table
+    if eligible.height:
+        totals = eligible.select(
+            pl.len().alias("rows"),
+            pl.col("weight").sum().alias("recipients"),
+            (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
+            pl.col("amount").max().alias("max"),
+        ).row(0, named=True)
+    else:
+        totals = {"rows": 0, "recipients": 0.0, "cost": 0.0, "max": 0.0}
+    recipients, cost = float(totals["recipients"] or 0), float(totals["cost"] or 0)
+    by_county = []
+    if eligible.height and "county" in eligible.columns:
+        grouped = (
+            eligible.group_by("county")
+            .agg(
+                pl.len().alias("rows"),
+                pl.col("weight").sum().alias("recipients"),
+                (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
+            )
+            .sort(["cost", "county"], descending=[True, False])
+        )
+        by_county = [
+            {
+                "county": r["county"],
+                "rows": r["rows"],
+                "recipients": round(r["recipients"], 2),
+                "cost": _money(r["cost"]),
+            }
+            for r in grouped.iter_rows(named=True)
+        ]
+    return {
+        "rows": rows,
         "cost_source": "simulated",
-        "eligible_rows": eligible_rows,
+        "eligible_rows": int(totals["rows"]),
         "recipients": round(recipients, 2),
         "cost": _money(cost),
         "mean_payment": _money(cost / recipients) if recipients else 0.0,
-        "max_payment": _money(top),
-        "by_county": [
-            {"county": name, "recipients": round(r, 2), "cost": _money(c)}
-            for name, (r, c) in sorted(by_county.items(), key=lambda kv: -kv[1][1])
-        ],
+        "max_payment": _money(totals["max"] or 0),
+        "by_county": by_county,
+        "histogram": _histogram(document, eligible),
     }
+
+
+def _histogram(document, eligible):
+    """Payments to eligible people in ten equal bins from 0 to the largest possible payment."""
+    if not eligible.height:
+        return []
+    top = float(document.get("max_payment") or eligible["amount"].max() or 0)
+    if top <= 0:
+        top = 1.0
+    width = top / HISTOGRAM_BINS
+    binned = (
+        eligible.with_columns(
+            pl.min_horizontal((pl.col("amount") / width).floor().cast(pl.Int64), pl.lit(HISTOGRAM_BINS - 1)).alias(
+                "bin"
+            )
+        )
+        .group_by("bin")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("weight").sum().alias("people"),
+            (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
+        )
+    )
+    counts = {r["bin"]: r for r in binned.iter_rows(named=True)}
+    return [
+        {
+            "from": _money(i * width),
+            "to": _money((i + 1) * width),
+            "rows": counts[i]["rows"] if i in counts else 0,
+            "people": round(counts[i]["people"], 2) if i in counts else 0.0,
+            "cost": _money(counts[i]["cost"]) if i in counts else 0.0,
+        }
+        for i in range(HISTOGRAM_BINS)
+    ]
+
+
+def _against_live(table):
+    if not table.height:
+        zero = {"rows": 0, "people": 0.0}
+        return {"newly_eligible": zero, "no_longer_eligible": zero, "live_cost": 0.0, "cost_delta": 0.0}
+    w, a, la = pl.col("weight"), pl.col("amount"), pl.col("live_amount")
+    e, le = pl.col("eligible"), pl.col("live_eligible")
+    r = table.select(
+        (e & ~le).sum().alias("new_rows"),
+        w.filter(e & ~le).sum().alias("new_people"),
+        (~e & le).sum().alias("gone_rows"),
+        w.filter(~e & le).sum().alias("gone_people"),
+        (e & le & (a != la)).sum().alias("changed_rows"),
+        (w * la).filter(le).sum().alias("live_cost"),
+        w.filter(le).sum().alias("live_recipients"),
+        (w * a).filter(e).sum().alias("cost"),
+    ).row(0, named=True)
+    return {
+        "newly_eligible": {"rows": int(r["new_rows"]), "people": round(r["new_people"] or 0, 2)},
+        "no_longer_eligible": {"rows": int(r["gone_rows"]), "people": round(r["gone_people"] or 0, 2)},
+        "amount_changed_rows": int(r["changed_rows"]),
+        "live_recipients": round(r["live_recipients"] or 0, 2),
+        "live_cost": _money(r["live_cost"] or 0),
+        "cost_delta": _money((r["cost"] or 0) - (r["live_cost"] or 0)),
+    }
+
+
+def _overlaps(table, other_evals):
+    overlaps = []
+    for index, (other, _) in enumerate(other_evals):
+        both = table.filter(pl.col("eligible") & pl.col(f"o{index}_eligible")) if table.height else table
+        people = float(both["weight"].sum()) if both.height else 0.0
+        overlaps.append(
+            {
+                "rule": other.slug,
+                "version": other.number,
+                "rows": both.height,
+                "people": round(people, 2),
+                "cost_of_this_rule": _money((both["weight"] * both["amount"]).sum()) if both.height else 0.0,
+            }
+        )
+    return overlaps
+
+
+def _examples(document, live, frame, table, ineligible_rows, has_live):
+    """Up to five citizens with the trace of what decided them: gainers and losers when something is live."""
+    picks = []
+    if table.height:
+        e, le = pl.col("eligible"), (pl.col("live_eligible") if has_live else pl.lit(False))
+        if has_live:
+            picks += [("gains", i) for i in table.filter(e & ~le).head(2)["_row"].to_list()]
+            picks += [("loses", i) for i in table.filter(~e & le).head(2)["_row"].to_list()]
+        picks += [("eligible", i) for i in table.filter(e).head(EXAMPLES)["_row"].to_list()]
+    picks += [("not eligible", i) for i in ineligible_rows]
+    seen, chosen = set(), []
+    # Prefer a mix: gainers and losers, then at least one eligible and one not, then the rest.
+    for wanted in ("gains", "loses", "eligible", "not eligible"):
+        for kind, index in picks:
+            if kind == wanted and index not in seen and len([c for c in chosen if c[0] == kind]) < 2:
+                seen.add(index)
+                chosen.append((kind, index))
+    for kind, index in picks:
+        if len(chosen) >= EXAMPLES:
+            break
+        if index not in seen:
+            seen.add(index)
+            chosen.append((kind, index))
+    chosen = chosen[:EXAMPLES]
+    reads = sorted(variables_of(document) | (variables_of(live) if live else set()))
+    shown = [c for c in ("id", "county", *reads, "weight") if c in frame.columns]
+    scalar = CompiledRule.from_document(document)
+    live_scalar = CompiledRule.from_document(live) if live else None
+    examples = []
+    for kind, index in chosen:
+        row = frame.row(index, named=True)
+        citizen = {k: row[k] for k in shown}
+        eligible, amount = scalar.decide(row)
+        example = {
+            "kind": kind,
+            "row": index + 1,
+            "citizen": citizen,
+            "eligible": eligible,
+            "amount": _money(amount),
+            "trace": trace(document["eligibility"], {k: row[k] for k in reads if k in row}),
+        }
+        if live_scalar is not None:
+            try:
+                live_eligible, live_amount = live_scalar.decide(row)
+            except EvaluationError:
+                live_eligible, live_amount = False, 0.0
+            example.update({"live_eligible": live_eligible, "live_amount": _money(live_amount)})
+        examples.append(example)
+    return examples
+
+
+def _figure_findings(document, result):
+    found = []
     if "cost" in document and document["cost"] > 0:
-        declared = float(document["cost"])
+        declared, cost = float(document["cost"]), result["cost"]
         drift = (cost - declared) / declared
         if abs(drift) > 0.25:
-            findings.append(
+            found.append(
                 finding(
                     "COST_ESTIMATE_DRIFT",
                     WARNING,
@@ -113,7 +471,19 @@ def simulate(document, frame, *, progress=None):
                     "$.cost",
                 )
             )
-    return result, findings
+    for overlap in result["overlaps"]:
+        if overlap["rows"]:
+            found.append(
+                finding(
+                    "PROGRAM_OVERLAP",
+                    WARNING,
+                    f"{overlap['people']:,.0f} people would be paid by both this rule and {overlap['rule']} "
+                    f"v{overlap['version']} (live in the same program); this rule would pay them "
+                    f"${overlap['cost_of_this_rule']:,.0f}.",
+                    "$.eligibility",
+                )
+            )
+    return found
 
 
 def budget_check(cost, limits):
@@ -133,18 +503,3 @@ def budget_check(cost, limits):
         "over_by": _money(max(0.0, cost - limit)),
         "headroom": _money(max(0.0, limit - cost)),
     }
-
-
-def engine_version():
-    return ENGINE_VERSION
-
-
-def short_money(value):
-    """$98M, $1.2B, $950K, $420: the figure the CLI and the pages print."""
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            scaled = value / size
-            text = f"{scaled:.1f}".rstrip("0").rstrip(".") if scaled < 100 else f"{scaled:.0f}"
-            return f"${text}{suffix}"
-    return f"${value:,.0f}"

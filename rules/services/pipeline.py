@@ -11,14 +11,24 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.services import record_event, refusals_recorded
+from deployments.models import Environment, Release
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitted
 
 from .. import population
+from ..datasets import type_label
 from ..document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
 from ..lint import ERROR, LiveRule, finding, has_errors, lint_document
 from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
-from ..simulation import budget_check, engine_version, load_population, short_money, simulate
+from ..simulation import (
+    OtherRule,
+    budget_check,
+    engine_version,
+    load_population,
+    needed_columns,
+    short_money,
+    simulate,
+)
 
 
 def _enqueue(check):
@@ -228,8 +238,6 @@ def run_lint(check_id):
 
 def live_rules(*, exclude=None, environment=None):
     """The versions of other rules live now (both environments unless one is named)."""
-    from deployments.models import Release
-
     releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
     if exclude is not None:
         releases = releases.exclude(rule=exclude)
@@ -279,8 +287,6 @@ def budget_limits(document, *, rule):
 
 def committed_cost(fund, *, exclude_rule=None):
     """Simulated cost of the rules live in production that draw on `fund`."""
-    from deployments.models import Environment, Release
-
     releases = (
         Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False)
         .exclude(rule=exclude_rule)
@@ -306,8 +312,17 @@ def run_simulation(check_id):
     started = time.perf_counter()
     document = version.parsed()
     dataset = ensure_default_dataset()
-    frame = load_population(dataset.file_path)
-    result, findings = simulate(document, frame, progress=_report_progress(check_id))
+    live = live_rules(environment=Environment.PRODUCTION)
+    own = next((r.document for r in live if r.slug == version.rule.slug), None)
+    program = document.get("program")
+    others = [
+        OtherRule(r.slug, r.number, r.document)
+        for r in live
+        if r.slug != version.rule.slug and program and r.document.get("program") == program
+    ]
+    documents = [document, *([own] if own else []), *(o.document for o in others)]
+    frame = load_population(dataset.file_path, columns=needed_columns(documents, list(dataset.columns)))
+    result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
     if result is not None:
         limits, limit_findings = budget_limits(document, rule=version.rule)
         findings += limit_findings
@@ -366,7 +381,7 @@ def ensure_default_dataset():
                 row_count=frame.height,
                 sha256=_file_sha256(path),
                 size_bytes=path.stat().st_size,
-                columns={name: str(dtype) for name, dtype in frame.schema.items()},
+                columns={name: type_label(dtype) for name, dtype in frame.schema.items()},
                 is_default=True,
             )
             record_event(
