@@ -89,7 +89,7 @@ class _Evaluator:
         try:
             self.exprs = compile_rule(document, schema)
         except NotCompilable as exc:
-            self.fallback = f"{exc}" + (f" (at {exc.path})" if getattr(exc, "path", None) else "")
+            self.fallback = f"{exc.reason} (at {exc.path})"
 
     def expressions(self, prefix):
         """The columns this rule adds to a slice's one `select`; none on the scalar path."""

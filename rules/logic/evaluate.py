@@ -40,7 +40,8 @@ class CompiledRule:
         if is_number(raw_amount):
             amount, constant = None, float(raw_amount)
         else:
-            amount, constant = ENGINE.compile(raw_amount), None
+            # As JSON text: handed a bare str, the engine would read "5000" as the number 5000.
+            amount, constant = ENGINE.compile(json.dumps(raw_amount)), None
         return cls(has_eligibility, eligibility, amount, constant, document.get("max_payment"))
 
     def decide(self, citizen):
