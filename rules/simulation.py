@@ -242,7 +242,8 @@ def simulate(document, frame, *, progress=None, live=None, others=(), scalar_onl
                 expressions += live_eval.expressions("live_")
             for index, (_, evaluator) in enumerate(other_evals):
                 expressions += evaluator.expressions(f"o{index}_")
-            evaluated = part.select(expressions)
+            # Lazy, so polars computes the parts the rules share (common subexpressions) once.
+            evaluated = part.lazy().select(expressions).collect()
             try:
                 evaluated = subject.settle(part, evaluated, "")
             except _RowError as exc:

@@ -1,6 +1,6 @@
 """Timing of the column compiler (not collected by pytest; prints figures).
 
-    PDP_DATA_DIR=/tmp/pdp-compile .venv/bin/python -m tests.rules.logic.bench_compile [ROWS ...]
+    .venv/bin/python bench/compile.py [ROWS ...]
 
 For each rule: compile time, then `frame.select(eligible, amount)` followed by the sums, and the
 same with the sums (and the error/inexact checks) inside one select. Best of 5 runs.
@@ -8,13 +8,16 @@ same with the sums (and the error/inexact checks) inside one select. Best of 5 r
 
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import polars as pl
 
 from rules.logic.compile import compile_rule
 from rules.population import generate
 
-from .rules_for_tests import TIERED, WILDFIRE
+from tests.rules.logic.rules_for_tests import TIERED, WILDFIRE
 
 
 def best(fn, runs=5):
