@@ -16,7 +16,6 @@ import polars as pl
 
 from rules.logic.compile import compile_rule
 from rules.population import generate
-
 from tests.rules.logic.rules_for_tests import TIERED, WILDFIRE
 
 
