@@ -52,6 +52,8 @@ format: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/simulation.py
+	$(BIN)/python bench/compile.py
 
 clean:
 	rm -rf $(VENV) node_modules var
