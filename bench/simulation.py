@@ -34,34 +34,7 @@ EXAMPLE = json.loads((ROOT / "examples" / "wildfire-aid-2024.json").read_text())
 # What is "live" for the diff: the same rule a year earlier, for adults of 21 and over.
 EXAMPLE_LIVE = {**EXAMPLE, "eligibility": {"and": [{">=": [{"var": "age"}, 21]}, *EXAMPLE["eligibility"]["and"][1:]]}}
 # A heavier rule: tiered amounts with `if` and arithmetic over six columns.
-TIERED = {
-    "rule": "wildfire-recovery-tiered",
-    "program": "disaster-relief",
-    "inputs": ["age", "in_fire_zone", "home_damaged", "income", "household_size", "insured"],
-    "eligibility": {
-        "and": [
-            {">=": [{"var": "age"}, 18]},
-            {"==": [{"var": "in_fire_zone"}, True]},
-            {"or": [{"var": "home_damaged"}, {"<": [{"var": "income"}, 30000]}]},
-        ]
-    },
-    "amount": {
-        "if": [
-            {"var": "home_damaged"},
-            {
-                "if": [
-                    {"var": "insured"},
-                    2000,
-                    {"+": [5000, {"*": [500, {"min": [{"-": [{"var": "household_size"}, 1]}, 4]}]}]},
-                ]
-            },
-            {"<": [{"var": "income"}, 20000]},
-            {"-": [1500, {"/": [{"var": "income"}, 100]}]},
-            800,
-        ]
-    },
-    "max_payment": 7000,
-}
+TIERED = json.loads((ROOT / "examples" / "wildfire-recovery-tiered.json").read_text())
 TIERED_LIVE = {**TIERED, "max_payment": 6000}
 # Another live rule of the same program, for the overlap figure.
 OTHER = {

@@ -4,21 +4,11 @@ import json
 
 import pytest
 
+from rules import population
 from rules.lint import lint_document
 from tests.conftest import document
 
-COLUMNS = [
-    "id",
-    "county",
-    "age",
-    "household_size",
-    "income",
-    "in_fire_zone",
-    "home_damaged",
-    "insured",
-    "veteran",
-    "weight",
-]
+COLUMNS = population.generate(1).columns
 
 
 def doc(**changes):

@@ -6,18 +6,7 @@ import pytest
 
 from rules import population
 
-COLUMNS = [
-    "id",
-    "county",
-    "age",
-    "household_size",
-    "income",
-    "in_fire_zone",
-    "home_damaged",
-    "insured",
-    "veteran",
-    "weight",
-]
+COLUMNS = population.generate(1).columns
 
 
 def test_same_seed_same_frame():

@@ -12,35 +12,9 @@ import pytest
 
 from rules import population
 from rules.simulation import OtherRule, simulate
-from tests.conftest import ROOT, WILDFIRE
+from tests.conftest import EXAMPLES, ROOT, WILDFIRE
 
-TIERED = {
-    "rule": "tiered",
-    "program": "disaster-relief",
-    "eligibility": {
-        "and": [
-            {">=": [{"var": "age"}, 18]},
-            {"==": [{"var": "in_fire_zone"}, True]},
-            {"or": [{"var": "home_damaged"}, {"<": [{"var": "income"}, 30000]}]},
-        ]
-    },
-    "amount": {
-        "if": [
-            {"var": "home_damaged"},
-            {
-                "if": [
-                    {"var": "insured"},
-                    2000,
-                    {"+": [5000, {"*": [500, {"min": [{"-": [{"var": "household_size"}, 1]}, 4]}]}]},
-                ]
-            },
-            {"<": [{"var": "income"}, 20000]},
-            {"-": [1500, {"/": [{"var": "income"}, 100]}]},
-            800,
-        ]
-    },
-    "max_payment": 7000,
-}
+TIERED = json.loads((EXAMPLES / "wildfire-recovery-tiered.json").read_text())
 # Compares against columns of other types: text digits, a mixed-up flag, loose equality.
 LOOSE = {
     "rule": "loose",

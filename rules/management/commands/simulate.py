@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from pdp_portal.exceptions import DomainError
 from rules.document import canonical_text, content_hash, parse_strict
@@ -30,6 +31,8 @@ class Command(BaseCommand):
             report = simulate_file(raw, dataset_path=options["dataset"])
         except DomainError as exc:
             raise CommandError(exc.message) from None
+        except DatabaseError as exc:
+            raise CommandError(f"The database is not ready ({exc}); run `python manage.py migrate` first.") from None
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, default=str))
         else:
