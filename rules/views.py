@@ -406,14 +406,45 @@ def _check_row(check, kind):
     return row
 
 
+def _people(value):
+    """A weighted count of people, rounded to whole people: `1,234`."""
+    return f"{round(float(value)):,}" if value is not None else "—"
+
+
+def _signed_money(value):
+    """A change in money with its sign: `+$1,200.00`, `−$300.00` (a true minus sign), `$0.00`."""
+    if value is None:
+        return "—"
+    value = round(float(value), 2)
+    if value == 0:
+        return "$0.00"
+    return f"{'+' if value > 0 else '−'}${abs(value):,.2f}"
+
+
+def _plain(value):
+    """A citizen's value or a trace result as written in a rule: `true`, `null`, `40`, `Shasta`."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _yes_no(value):
+    return "yes" if value else "no"
+
+
+_EVALUATION = {
+    "compiled": "evaluated in columns",
+    "scalar": "evaluated one citizen at a time",
+    "declared": "declared cost used, nothing evaluated",
+}
+
+
 def _simulation_figures(result):
     within = result.get("within_budget")
+    simulated = result.get("cost_source") == "simulated"
     figures = [
         ("Population rows", _count(result.get("rows"))),
-        (
-            "Cost from",
-            "the rule's logic (simulated)" if result.get("cost_source") == "simulated" else "the declared cost",
-        ),
+        ("Cost from", "the rule's logic (simulated)" if simulated else "the declared cost"),
         ("Eligible rows", _count(result.get("eligible_rows"))),
         ("Recipients (weighted)", _count(result.get("recipients"))),
         ("Total cost", _money(result.get("cost"))),
@@ -435,12 +466,131 @@ def _simulation_figures(result):
         {"county": c.get("county", ""), "recipients": _count(c.get("recipients")), "cost": _money(c.get("cost"))}
         for c in result.get("by_county") or []
     ]
+    # Results stored before the simulation compared versions have none of these keys: a section
+    # shows only what the result holds, and the "nothing to compare" notes only for newer results.
+    compared = simulated and "overlaps" in result
     return {
         "figures": [{"label": label, "value": value} for label, value in figures],
         "limits": limits,
         "by_county": by_county,
         "within_budget": within,
+        "histogram": [
+            {
+                "range": f"{_money(b.get('from'))} – {_money(b.get('to'))}",
+                "people": _people(b.get("people")),
+                "rows": _count(b.get("rows")),
+                "cost": _money(b.get("cost")),
+            }
+            for b in result.get("histogram") or []
+        ],
+        "against_live": _against_live_display(result),
+        "against_live_note": (
+            "Nothing is live in production to compare with (no live version of this rule has eligibility logic)."
+            if compared and result.get("against_live") is None
+            else ""
+        ),
+        "overlaps": [
+            {
+                "rule": o.get("rule", ""),
+                "version": f"v{o['version']}" if o.get("version") is not None else "—",
+                "people": _people(o.get("people")),
+                "rows": _count(o.get("rows")),
+                "cost": _money(o.get("cost_of_this_rule")),
+            }
+            for o in result.get("overlaps") or []
+        ],
+        "overlaps_note": (
+            "No other rule of the program live in production pays any of the same people."
+            if compared and not result.get("overlaps")
+            else ""
+        ),
+        "examples": [_example_display(e) for e in result.get("examples") or []],
+        "reproducibility": _reproducibility(result),
     }
+
+
+def _against_live_display(result):
+    """The comparison with the version live in production, as display strings; None when there is none."""
+    against = result.get("against_live")
+    if not against:
+        return None
+    new = against.get("newly_eligible") or {}
+    gone = against.get("no_longer_eligible") or {}
+    live_cost = against.get("live_cost")
+    cost = result.get("cost")
+    delta = against.get("cost_delta")
+    if delta is None and live_cost is not None and cost is not None:
+        delta = float(cost) - float(live_cost)
+    return {
+        "changes": [
+            {"label": "Newly eligible", "people": _people(new.get("people")), "rows": _count(new.get("rows"))},
+            {"label": "No longer eligible", "people": _people(gone.get("people")), "rows": _count(gone.get("rows"))},
+            {"label": "Amount changed", "people": "—", "rows": _count(against.get("amount_changed_rows"))},
+        ],
+        "costs": [
+            {"label": "Live cost", "value": _money(live_cost)},
+            {"label": "Cost of this version", "value": _money(cost)},
+            {"label": "Cost delta", "value": _signed_money(delta)},
+            {"label": "Live recipients", "value": _people(against.get("live_recipients"))},
+        ],
+    }
+
+
+_EXAMPLE_KINDS = {
+    "gains": "gains (eligible now, not under the live version)",
+    "loses": "loses (eligible under the live version, not now)",
+    "eligible": "eligible",
+    "not eligible": "not eligible",
+}
+
+
+def _example_display(example):
+    """One example citizen: their values, the decision, and the steps that led to it."""
+    outcome = [
+        ("Eligible", _yes_no(example.get("eligible"))),
+        ("Amount", _money(example.get("amount"))),
+    ]
+    if "live_eligible" in example:
+        outcome += [
+            ("Live eligible", _yes_no(example.get("live_eligible"))),
+            ("Live amount", _money(example.get("live_amount"))),
+        ]
+    trace = example.get("trace") or {}
+    steps = trace.get("steps") or []
+    kind = example.get("kind", "")
+    return {
+        "kind": kind,
+        "kind_label": _EXAMPLE_KINDS.get(kind, kind),
+        "row": _count(example.get("row")),
+        "citizen": [{"name": name, "value": _plain(value)} for name, value in (example.get("citizen") or {}).items()],
+        "outcome": [{"label": label, "value": value} for label, value in outcome],
+        "steps": [
+            {
+                "number": index,
+                "path": step.get("path", ""),
+                "expression": step.get("expression", ""),
+                "result": _plain(step.get("result")),
+                "decision": index == len(steps),
+            }
+            for index, step in enumerate(steps, start=1)
+        ],
+        "trace_error": trace.get("error") or "",
+    }
+
+
+def _reproducibility(result):
+    """What reproduces the figures: the engine, the rule and dataset hashes, how the rule was evaluated."""
+    parts = []
+    if result.get("engine"):
+        parts.append({"label": "engine", "short": str(result["engine"]), "full": str(result["engine"])})
+    for key, label in (("rule_hash", "rule hash"), ("dataset_hash", "dataset hash")):
+        digest = result.get(key)
+        if digest:
+            parts.append({"label": label, "short": short_hash(digest), "full": digest})
+    evaluation = result.get("evaluation")
+    if not (parts or evaluation):
+        return None
+    return {"parts": parts, "evaluation": _EVALUATION.get(evaluation, evaluation or "")}
 
 
 @login_required
