@@ -22,6 +22,9 @@ class RollbackRequest(serializers.Serializer):
     environment = serializers.CharField(default="production")
     to = serializers.CharField(default="previous", max_length=20)
     reason = serializers.CharField(max_length=2000)
+    expected_from = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=20, help_text="The version you saw live, e.g. v3."
+    )
 
 
 @extend_schema(request=PromoteRequest, description="Put the version live on staging live in production.")
@@ -44,7 +47,12 @@ def rollback_rule(request, slug):
     form.is_valid(raise_exception=True)
     args = form.validated_data
     deployment = rollback(
-        rule, actor=request.user, reason=args["reason"], to=args["to"], environment=args["environment"]
+        rule,
+        actor=request.user,
+        reason=args["reason"],
+        to=args["to"],
+        environment=args["environment"],
+        expected_from=args["expected_from"],
     )
     return Response(deployment_dict(deployment), status=201)
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
+from pdp_portal.exceptions import DomainError, InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
 from reviews.models import Review
 from rules.models import RuleVersion, VersionStatus
 
@@ -119,8 +119,9 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
         if not permissions.can_promote(actor):
             raise NotPermitted("You may not promote rules; this takes the release manager role.")
         with transaction.atomic():
+            # Staging before production, always: a staging rollback cannot slip in between.
+            staging = _locked_release(rule, _environment(Environment.STAGING))
             release = _locked_release(rule, env)
-            staging = Release.objects.select_related("version").get(rule=rule, environment__name=Environment.STAGING)
             version = staging.version
             if version is None:
                 raise ReleaseRefused(
@@ -174,10 +175,14 @@ def parse_target(text):
     return int(match.group(1))
 
 
-def rollback(rule, *, actor, reason, to="previous", environment=Environment.PRODUCTION):
-    """Move a live pointer back to a version live there before, or to none (v0). No new approvals."""
+def rollback(rule, *, actor, reason, to="previous", environment=Environment.PRODUCTION, expected_from=None):
+    """Move a live pointer back to a version live there before, or to none (v0). No new approvals.
+
+    `expected_from` ("v3", "v0") is what the person saw live; when the pointer moved meanwhile the
+    rollback is refused, so two clicks on "Roll back" never step back twice.
+    """
     started = time.perf_counter()
-    data = {"environment": environment, "to": str(to), "reason": reason}
+    data = {"environment": environment, "to": str(to), "reason": reason, "expected_from": expected_from}
     with refusals_recorded("release.rollback", actor=actor, target=rule, data=data):
         if not (reason or "").strip():
             raise InvalidInput("A rollback needs a reason.")
@@ -188,6 +193,14 @@ def rollback(rule, *, actor, reason, to="previous", environment=Environment.PROD
         with transaction.atomic():
             release = _locked_release(rule, env)
             current = release.version
+            seen = parse_target(str(expected_from)) if expected_from is not None else None
+            if seen == "previous":
+                raise InvalidInput("Say which version you saw live, such as 'v3' or 'v0'.")
+            if seen is not None and f"v{seen}" != release.version_label:
+                raise InvalidTransition(
+                    f"{env.name.capitalize()} now serves {release.version_label}, not the {expected_from} you saw; "
+                    "reload and decide again."
+                )
             if target == "previous":
                 if current is None:
                     raise ReleaseRefused(
@@ -237,7 +250,7 @@ def catch_up_staging():
         last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
         try:
             promote_to_staging(version, actor=last_approval.reviewer)
-        except InvalidTransition:
-            continue  # promoted meanwhile
+        except DomainError:
+            continue  # promoted meanwhile, or refused (the refusal is in the audit history)
         promoted.append(version)
     return promoted

@@ -39,13 +39,15 @@ def rollback_rule(request, slug):
     if not form.is_valid():
         return form_refused(request, form, back)
     args = form.cleaned_data
+    environment = args["environment"] or Environment.PRODUCTION
     try:
         deployment = rollback(
             rule,
             actor=request.user,
             reason=args["reason"],
             to=args["to"] or "previous",
-            environment=args["environment"] or Environment.PRODUCTION,
+            environment=environment,
+            expected_from=args.get(f"seen_{environment}") or None,
         )
     except DomainError as exc:
         return refused(request, exc, back)

@@ -466,7 +466,10 @@ def cmd_rollback(args, out):
     if not reason:
         raise HmsError('a rollback needs --reason "TEXT" saying why', exit_code=EXIT_USAGE)
     client = authed(args)
-    body = {"environment": env_name(args.env), "to": args.to, "reason": reason}
+    environment = env_name(args.env)
+    # Say what we saw live, so a second rollback racing this one is refused, not applied twice.
+    seen = client.get(f"/rules/{quote(args.rule)}/")["releases"][environment]["label"]
+    body = {"environment": environment, "to": args.to, "reason": reason, "expected_from": seen}
     deployment = client.post(f"/rules/{quote(args.rule)}/rollback/", body)
     duration = float(deployment.get("duration_s") or 0)
     # Sub-10 ms rollbacks are the norm; a third decimal keeps them from reading as "0.00s".
