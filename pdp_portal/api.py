@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from pdp_portal.exceptions import DomainError
-from rules.document import parse_strict
+from rules.document import MAX_DOCUMENT_BYTES, parse_strict
 
 
 class StrictJSONParser(BaseParser):
@@ -17,7 +17,8 @@ class StrictJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return parse_strict(stream.read())
+        # One byte past the limit is enough to refuse; never read an unbounded body into memory.
+        return parse_strict(stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b"")
 
 
 def error_body(code, message, details=None):

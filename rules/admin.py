@@ -154,7 +154,9 @@ class DatasetAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Fund)
-class FundAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class FundAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Funds are created and changed on the portal's Funds page, through the fund services."""
+
     list_display = ["code", "name", "appropriation", "fiscal_year", "created_at"]
     list_filter = ["fiscal_year"]
     search_fields = ["code", "name"]

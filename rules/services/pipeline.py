@@ -28,6 +28,7 @@ from ..simulation import (
     needed_columns,
     short_money,
     simulate,
+    variables_of,
 )
 
 
@@ -98,10 +99,11 @@ def push_rule_version(raw, *, actor):
             version = RuleVersion.objects.create(
                 rule=rule, number=number, document=canonical, content_hash=digest, uploaded_by=actor
             )
-            changed = [f for f in ("title", "program") if document.get(f, "") != getattr(rule, f)]
+            labels = _labels(document)
+            changed = [f for f, value in labels.items() if value != getattr(rule, f)]
             if changed:
                 for field in changed:
-                    setattr(rule, field, document.get(field, ""))
+                    setattr(rule, field, labels[field])
                 rule.save(update_fields=changed)
             check = _new_check(version, CheckRun.Kind.LINT)
             record_event(
@@ -112,6 +114,15 @@ def push_rule_version(raw, *, actor):
             )
             _enqueue(check)
     return version
+
+
+def _labels(document):
+    """Title and program for the rule's listing, taken only when the schema would accept them."""
+    title, program = document.get("title", ""), document.get("program", "")
+    return {
+        "title": title if isinstance(title, str) and len(title) <= 300 else "",
+        "program": program if isinstance(program, str) and re.fullmatch(SLUG_PATTERN, program) else "",
+    }
 
 
 def _supersede(version):
@@ -152,6 +163,9 @@ def _start_check(check_id, running_status):
         if check is None or check.is_finished:
             return None  # re-delivered after it finished, or cancelled: nothing to do
         now = timezone.now()
+        fresh = now - timezone.timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+        if check.status == CheckRun.Status.RUNNING and check.heartbeat_at and check.heartbeat_at >= fresh:
+            return None  # another worker is on it and alive; the sweeper re-queues it if it dies
         check.status = CheckRun.Status.RUNNING
         check.started_at = now
         check.heartbeat_at = now
@@ -320,6 +334,25 @@ def run_simulation(check_id):
         for r in live
         if r.slug != version.rule.slug and program and r.document.get("program") == program
     ]
+    missing = sorted(variables_of(document) - set(dataset.columns))
+    if missing:
+        # The default dataset changed since lint: refuse rather than count nobody as eligible.
+        findings = [
+            finding(
+                "INPUT_NOT_IN_POPULATION",
+                ERROR,
+                f"The population {dataset.name!r} has no column {', '.join(map(repr, missing))}, which the rule reads.",
+                "$.inputs",
+            )
+        ]
+        return _finish_check(
+            check_id,
+            started=started,
+            findings=findings,
+            dataset=dataset,
+            next_status=VersionStatus.IN_REVIEW,
+            failed_status=VersionStatus.SIMULATION_FAILED,
+        )
     documents = [document, *([own] if own else []), *(o.document for o in others)]
     frame = load_population(dataset.file_path, columns=needed_columns(documents, list(dataset.columns)))
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)

@@ -3,19 +3,28 @@ from deployments.models import TestAccount
 from rules.models import Fund
 
 
-def test_adding_a_fund_in_the_admin_is_audited(client, superuser):
-    """A fund added in the admin is saved and writes one fund.create event naming the fields."""
+def test_funds_are_read_only_in_the_admin(client, superuser):
+    """Funds change only through the Funds page's services: the admin shows them but cannot add one."""
     client.force_login(superuser)
     response = client.post(
         "/admin/rules/fund/add/",
         {"code": "EDU-FY26", "name": "Education", "appropriation": "2500000.00", "fiscal_year": "2026"},
     )
+    assert response.status_code == 403
+    assert not Fund.objects.exists()
+    assert not AuditEvent.objects.filter(action="fund.create").exists()
+
+
+def test_adding_a_test_account_in_the_admin_is_audited(client, superuser):
+    """A test account added in the admin is saved and writes one testaccount.create event."""
+    client.force_login(superuser)
+    response = client.post("/admin/deployments/testaccount/add/", {"account_id": "t-9", "note": "pilot"})
     assert response.status_code == 302, response.content[:500]
-    fund = Fund.objects.get(code="EDU-FY26")
-    event = AuditEvent.objects.get(action="fund.create")
+    account = TestAccount.objects.get(account_id="t-9")
+    event = AuditEvent.objects.get(action="testaccount.create")
     assert event.actor == superuser
-    assert event.target_id == str(fund.pk)
-    assert "appropriation" in event.data["changed"]
+    assert event.target_id == str(account.pk)
+    assert "account_id" in event.data["changed"]
 
 
 def test_changing_a_test_account_in_the_admin_is_audited(client, superuser):
