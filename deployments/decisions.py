@@ -9,19 +9,26 @@ from functools import lru_cache
 
 from rules.document import parse_canonical
 from rules.logic.evaluate import CompiledRule, EvaluationError
+from rules.models import RuleVersion
 
 from .models import Environment, Release, TestAccount
 
 
 @lru_cache(maxsize=512)
-def _compiled(content_hash, document_text):
-    return CompiledRule.from_document(parse_canonical(document_text))
+def _compiled(version_id, content_hash):
+    """A live version's compiled rule; its document is read only on a cache miss."""
+    text = RuleVersion.objects.values_list("document", flat=True).get(pk=version_id, content_hash=content_hash)
+    return CompiledRule.from_document(parse_canonical(text))
 
 
 def decide(citizen, *, account_id):
     """One answer per rule in force for this account: staging where a test account has one."""
     is_test = TestAccount.objects.filter(account_id=account_id).exists()
-    releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
+    releases = (
+        Release.objects.filter(version__isnull=False)
+        .select_related("rule", "environment", "version")
+        .defer("version__document")
+    )
     by_rule = {}
     for release in releases:
         by_rule.setdefault(release.rule_id, {})[release.environment.name] = release
@@ -38,7 +45,7 @@ def decide(citizen, *, account_id):
             "environment": release.environment.name,
         }
         try:
-            eligible, amount = _compiled(version.content_hash, version.document).decide(citizen)
+            eligible, amount = _compiled(version.pk, version.content_hash).decide(citizen)
             answer.update({"eligible": eligible, "amount": round(amount, 2)})
         except EvaluationError as exc:
             answer.update({"eligible": None, "amount": None, "error": str(exc)})

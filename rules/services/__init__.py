@@ -4,6 +4,7 @@ from .datasets import committed_costs, create_fund, set_default_dataset, update_
 from .pipeline import (
     budget_limits,
     committed_cost,
+    comparison_rules,
     ensure_default_dataset,
     live_rules,
     push_rule_version,
@@ -14,6 +15,7 @@ from .pipeline import (
 
 __all__ = [
     "budget_limits",
+    "comparison_rules",
     "committed_cost",
     "committed_costs",
     "create_fund",

@@ -269,6 +269,19 @@ def live_rules(*, exclude=None, environment=None):
     ]
 
 
+def comparison_rules(document):
+    """What a simulation compares with: this rule's production version, and the program's other live rules."""
+    live = live_rules(environment=Environment.PRODUCTION)
+    own = next((r.document for r in live if r.slug == document.get("rule")), None)
+    program = document.get("program")
+    others = [
+        OtherRule(r.slug, r.number, r.document)
+        for r in live
+        if r.slug != document.get("rule") and program and r.document.get("program") == program
+    ]
+    return own, others
+
+
 def _report_progress(check_id):
     def report(percent, note):
         CheckRun.objects.filter(pk=check_id, status=CheckRun.Status.RUNNING).update(
@@ -326,14 +339,7 @@ def run_simulation(check_id):
     started = time.perf_counter()
     document = version.parsed()
     dataset = ensure_default_dataset()
-    live = live_rules(environment=Environment.PRODUCTION)
-    own = next((r.document for r in live if r.slug == version.rule.slug), None)
-    program = document.get("program")
-    others = [
-        OtherRule(r.slug, r.number, r.document)
-        for r in live
-        if r.slug != version.rule.slug and program and r.document.get("program") == program
-    ]
+    own, others = comparison_rules(document)
     missing = sorted(variables_of(document) - set(dataset.columns))
     if missing:
         # The default dataset changed since lint: refuse rather than count nobody as eligible.

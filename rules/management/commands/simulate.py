@@ -9,8 +9,8 @@ from django.db import DatabaseError
 from pdp_portal.exceptions import DomainError
 from rules.document import canonical_text, content_hash, parse_strict
 from rules.lint import ERROR, has_errors, lint_document
-from rules.models import Dataset
-from rules.services import budget_limits, live_rules
+from rules.models import Dataset, Rule
+from rules.services import budget_limits, comparison_rules, live_rules
 from rules.simulation import budget_check, engine_version, short_money, simulate
 
 
@@ -84,12 +84,14 @@ def simulate_file(raw, *, dataset_path=None):
     }
     if has_errors(findings):
         return report
-    result, sim_findings = simulate(document, frame)
+    own, others = comparison_rules(document)
+    result, sim_findings = simulate(document, frame, live=own, others=others)
     report["findings"] = findings + sim_findings
     report["stage"] = "simulation"
     if result is None:
         return report
-    limits, limit_findings = budget_limits(document, rule=None)
+    # The rule's own live version does not count against its fund: this one would replace it.
+    limits, limit_findings = budget_limits(document, rule=Rule.objects.filter(slug=document.get("rule")).first())
     within, details = budget_check(result["cost"], limits)
     report["findings"] += limit_findings
     report.update(result)
