@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.utils import timezone
 
 from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
@@ -103,9 +102,7 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
             )
             complete = (filled | {role}) >= set(settings.PDP_REVIEW_ROLES)
             if complete:
-                version.status = VersionStatus.APPROVED
-                version.status_changed_at = timezone.now()
-                version.save(update_fields=["status", "status_changed_at"])
+                version.move_to(VersionStatus.APPROVED)
                 permissions.revoke_review_permissions(version)
             record_event(
                 "review.approve",
@@ -141,9 +138,7 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
                 content_hash=version.content_hash,
                 simulation_run=_simulation_of(version),
             )
-            version.status = VersionStatus.REJECTED
-            version.status_changed_at = timezone.now()
-            version.save(update_fields=["status", "status_changed_at"])
+            version.move_to(VersionStatus.REJECTED)
             permissions.revoke_review_permissions(version)
             record_event(
                 "review.reject",

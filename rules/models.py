@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Max, Prefetch, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -146,6 +147,16 @@ class RuleVersion(models.Model):
 
     def can_transition_to(self, status):
         return status in TRANSITIONS[VersionStatus(self.status)]
+
+    def move_to(self, status):
+        """Save the new status, if TRANSITIONS allows the move (InvalidTransition otherwise)."""
+        from pdp_portal.exceptions import InvalidTransition
+
+        if not self.can_transition_to(status):
+            raise InvalidTransition(f"{self} cannot move from {self.status} to {status}.")
+        self.status = status
+        self.status_changed_at = timezone.now()
+        self.save(update_fields=["status", "status_changed_at"])
 
     def parsed(self):
         from .document import parse_canonical

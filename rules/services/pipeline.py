@@ -126,9 +126,7 @@ def _labels(document):
 
 
 def _supersede(version):
-    version.status = VersionStatus.SUPERSEDED
-    version.status_changed_at = timezone.now()
-    version.save(update_fields=["status", "status_changed_at"])
+    version.move_to(VersionStatus.SUPERSEDED)
     permissions.revoke_review_permissions(version)
     for check in version.checks.select_for_update().filter(
         status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]
@@ -137,14 +135,6 @@ def _supersede(version):
         check.finished_at = timezone.now()
         check.progress_note = "cancelled: a newer version was pushed"
         check.save(update_fields=["status", "finished_at", "progress_note"])
-
-
-def _set_status(version, status):
-    if not version.can_transition_to(status):
-        raise InvalidTransition(f"{version} cannot move from {version.status} to {status}.")
-    version.status = status
-    version.status_changed_at = timezone.now()
-    version.save(update_fields=["status", "status_changed_at"])
 
 
 def _lock_check(check_id):
@@ -173,7 +163,7 @@ def _start_check(check_id, running_status):
         check.progress = 0
         check.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "progress"])
         if version.status != running_status:
-            _set_status(version, running_status)
+            version.move_to(running_status)
         return check, version
 
 
@@ -200,7 +190,7 @@ def _finish_check(check_id, *, started, findings, result=None, dataset=None, nex
                 "dataset", "dataset_hash", "finished_at", "duration_s",
             ]
         )  # fmt: skip
-        _set_status(version, next_status if passed else failed_status)
+        version.move_to(next_status if passed else failed_status)
         follow_up = None
         if passed and next_status == VersionStatus.SIMULATING:
             follow_up = _new_check(version, CheckRun.Kind.SIMULATION)
@@ -472,7 +462,7 @@ def sweep_stuck_checks(*, older_than=None):
                     VersionStatus.LINT_FAILED if check.kind == CheckRun.Kind.LINT else VersionStatus.SIMULATION_FAILED
                 )
                 if version.can_transition_to(failed_status):
-                    _set_status(version, failed_status)
+                    version.move_to(failed_status)
                 failed.append(check.pk)
             else:
                 check.status = CheckRun.Status.QUEUED
