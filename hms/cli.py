@@ -468,7 +468,8 @@ def cmd_rollback(args, out):
     client = authed(args)
     environment = env_name(args.env)
     # Say what we saw live, so a second rollback racing this one is refused, not applied twice.
-    seen = client.get(f"/rules/{quote(args.rule)}/")["releases"][environment]["label"]
+    releases = client.get(f"/rules/{quote(args.rule)}/").get("releases", {})
+    seen = releases.get(environment, {}).get("label")  # an unknown environment is the server's to refuse
     body = {"environment": environment, "to": args.to, "reason": reason, "expected_from": seen}
     deployment = client.post(f"/rules/{quote(args.rule)}/rollback/", body)
     duration = float(deployment.get("duration_s") or 0)
