@@ -503,6 +503,8 @@ def write_normalised(frame, path):
     return tmp
 
 
-def load_dataset(dataset):
-    """The stored population of a Dataset row, as simulation reads it."""
-    return pl.read_parquet(dataset.file_path)
+def load_dataset(dataset, columns=None):
+    """The stored population of a Dataset row (only `columns` when given), as simulation reads it."""
+    from .simulation import load_population
+
+    return load_population(dataset.file_path, columns=columns)

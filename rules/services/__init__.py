@@ -1,9 +1,10 @@
 """Every write to rules, versions, checks, datasets and funds (one function per state change)."""
 
-from .datasets import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
+from .datasets import create_fund, set_default_dataset, update_fund, upload_dataset
 from .pipeline import (
     budget_limits,
     committed_cost,
+    committed_costs,
     comparison_rules,
     ensure_default_dataset,
     live_rules,

@@ -13,7 +13,7 @@ from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotFound, NotPermitted
 
 from ..datasets import read_population, write_normalised
-from ..models import CheckRun, Dataset, Fund
+from ..models import Dataset, Fund
 
 DATASETS_FOLDER = "datasets"
 NAME_MAX = Dataset._meta.get_field("name").max_length
@@ -265,26 +265,3 @@ def _fiscal_year(value):
     if not low <= year <= high:
         raise InvalidInput(f"The fiscal year must be between {low} and {high}; {year} is not.")
     return year
-
-
-def committed_costs():
-    """{fund code: simulated cost of the rules live in production drawing on it}, for every fund in one pass.
-
-    The same sum as `committed_cost(fund)`, for a list of funds without a query per fund.
-    """
-    from deployments.models import Environment, Release
-
-    releases = (
-        Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False)
-        .select_related("version")
-        .prefetch_related("version__checks")
-    )
-    totals = {}
-    for release in releases:
-        code = release.version.parsed().get("fund")
-        if not code:
-            continue
-        sim = release.version.check_of(CheckRun.Kind.SIMULATION)
-        if sim and sim.result.get("cost") is not None:
-            totals[code] = totals.get(code, 0.0) + float(sim.result["cost"])
-    return totals

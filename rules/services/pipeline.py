@@ -16,7 +16,7 @@ from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitted
 
 from .. import population
-from ..datasets import type_label
+from ..datasets import load_dataset, type_label
 from ..document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
 from ..lint import ERROR, LiveRule, finding, has_errors, lint_document
 from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
@@ -302,22 +302,26 @@ def budget_limits(document, *, rule):
     return limits, findings
 
 
-def committed_cost(fund, *, exclude_rule=None):
-    """Simulated cost of the rules live in production that draw on `fund`."""
+def committed_costs(*, exclude_rule=None):
+    """{fund code: simulated cost of the rules live in production drawing on it}, in one pass."""
     releases = (
         Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False)
         .exclude(rule=exclude_rule)
         .select_related("version")
         .prefetch_related("version__checks")
     )
-    total = 0.0
+    totals = {}
     for release in releases:
-        if release.version.parsed().get("fund") != fund.code:
-            continue
+        code = release.version.parsed().get("fund")
         sim = release.version.check_of(CheckRun.Kind.SIMULATION)
-        if sim and sim.result.get("cost") is not None:
-            total += float(sim.result["cost"])
-    return total
+        if code and sim and sim.result.get("cost") is not None:
+            totals[code] = totals.get(code, 0.0) + float(sim.result["cost"])
+    return totals
+
+
+def committed_cost(fund, *, exclude_rule=None):
+    """Simulated cost of the rules live in production that draw on `fund`."""
+    return committed_costs(exclude_rule=exclude_rule).get(fund.code, 0.0)
 
 
 def run_simulation(check_id):
@@ -350,7 +354,7 @@ def run_simulation(check_id):
             failed_status=VersionStatus.SIMULATION_FAILED,
         )
     documents = [document, *([own] if own else []), *(o.document for o in others)]
-    frame = load_population(dataset.file_path, columns=needed_columns(documents, list(dataset.columns)))
+    frame = load_dataset(dataset, columns=needed_columns(documents, list(dataset.columns)))
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
     if result is not None:
         limits, limit_findings = budget_limits(document, rule=version.rule)
