@@ -7,5 +7,7 @@ urlpatterns = [
     path("api/v1/", include("pdp_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("audit/", include("audit.urls")),
+    path("reviews/", include("reviews.urls")),
     path("", include("rules.urls")),
 ]

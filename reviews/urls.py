@@ -1,0 +1,5 @@
+"""The reviews pages of the portal."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns = []
