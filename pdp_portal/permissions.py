@@ -135,3 +135,69 @@ def can_manage_datasets(user):
 def can_manage_funds(user):
     """Create and edit funds: the same people as datasets."""
     return can_manage_datasets(user)
+
+
+def reviewable_as(user, role):
+    """A filter on RuleVersion: the versions on which this person holds `role`'s sign-off.
+
+    Held through one of their groups or given to them by name, in one query with the caller's.
+    Returns (condition, assigned): `assigned` marks the versions given to this person by name.
+    """
+    from django.db.models import CharField, Exists, OuterRef
+    from django.db.models.functions import Cast
+
+    common = {
+        "content_type": _version_ct(),
+        "object_pk": Cast(OuterRef("pk"), CharField()),
+        "permission__codename": signoff_codename(role),
+    }
+    assigned = Exists(UserObjectPermission.objects.filter(user=user, **common))
+    through_group = Exists(GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common))
+    return through_group | assigned, assigned
+
+
+def can_assign_reviewers(user):
+    """Assign a named counsel or budget officer to a version: administrators (release managers, superusers)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name=settings.PDP_RELEASE_GROUP).exists()
+
+
+def holds_review_group(user, role):
+    """Whether this person is in the group that gives `role`'s sign-off."""
+    group_name = REVIEW_ROLES.get(role)
+    return group_name is not None and user.groups.filter(name=group_name).exists()
+
+
+def reviewer_candidates(version):
+    """Active members of each review group who may review this version (not its drafter), in one query.
+
+    Returns {role: [user, ...]} in the order of PDP_REVIEW_ROLES, each list by username.
+    """
+    from django.contrib.auth import get_user_model
+
+    membership = get_user_model().groups.through
+    role_of = {group: role for role, group in REVIEW_ROLES.items()}
+    rows = (
+        membership.objects.filter(group__name__in=list(role_of), user__is_active=True)
+        .exclude(user_id=version.uploaded_by_id)
+        .select_related("user", "group")
+        .order_by("user__username")
+    )
+    candidates = {role: [] for role in REVIEW_ROLES}
+    for row in rows:
+        candidates[role_of[row.group.name]].append(row.user)
+    return candidates
+
+
+def assigned_version_ids(user):
+    """Ids of the versions on which this person holds a sign-off permission of their own (assigned), in one query."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    object_pks = UserObjectPermission.objects.filter(
+        user=user,
+        content_type__app_label="rules",
+        content_type__model="ruleversion",
+        permission__codename__in=[signoff_codename(role) for role in REVIEW_ROLES],
+    ).values_list("object_pk", flat=True)
+    return {int(pk) for pk in object_pks}

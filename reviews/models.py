@@ -45,3 +45,30 @@ class Review(models.Model):
     @property
     def audit_rule_slug(self):
         return self.version.rule.slug
+
+
+class ReviewAssignment(models.Model):
+    """A named person an administrator asked to give one role's sign-off on a version.
+
+    The row is the record of who was asked; the sign-off permission itself is granted through
+    `pdp_portal.permissions` and revoked with every other one when the review ends.
+    """
+
+    version = models.ForeignKey("rules.RuleVersion", on_delete=models.PROTECT, related_name="assignments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "role", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "reviewer", "role"], name="one_assignment_per_person_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} as {self.role} reviewer of {self.version}"
+
+    @property
+    def audit_rule_slug(self):
+        return self.version.rule.slug

@@ -1,4 +1,6 @@
-"""The review gate: approvals, rejections, and the roles behind them."""
+"""The review gate: approvals, rejections, assigned reviewers, and the roles behind them."""
+
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -7,10 +9,18 @@ from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError, InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
+from pdp_portal.exceptions import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    ReviewRefused,
+    StaleApproval,
+)
 from rules.models import CheckRun, RuleVersion, VersionStatus
 
-from .models import Review
+from . import notifications
+from .models import Review, ReviewAssignment
 
 # Global permissions each non-review group carries.
 GROUP_PERMISSIONS = {
@@ -117,6 +127,8 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
             promote_to_staging(version, actor=actor)
         except DomainError:
             pass  # the approval stands; the refusal is in the audit history and the version's status says why
+        # After the promotion, so the drafter is told whether the version reached staging.
+        transaction.on_commit(partial(notifications.send_review_ended, version.pk))
     return review
 
 
@@ -151,7 +163,68 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
                     "review": review.pk,
                 },
             )
+        transaction.on_commit(partial(notifications.send_review_ended, version.pk))
     return review
+
+
+def _check_reviewer(version, *, reviewer, role, group_name):
+    """Refuse a reviewer who cannot give `role`'s sign-off on this version, or was already asked to."""
+    if not reviewer.is_active:
+        raise InvalidInput(f"{reviewer.username} has no active account; assign someone who can sign in.")
+    if reviewer.pk == version.uploaded_by_id:
+        raise InvalidInput(f"{reviewer.username} drafted {version}; the drafter of a version cannot review it.")
+    if not permissions.holds_review_group(reviewer, role):
+        raise InvalidInput(f"{reviewer.username} is not in the {group_name} group, so cannot give its sign-off.")
+    if ReviewAssignment.objects.filter(version=version, reviewer=reviewer, role=role).exists():
+        raise InvalidTransition(f"{reviewer.username} is already assigned as {group_name} reviewer of {version}.")
+    approvals = {r.role: r for r in version.reviews.filter(decision=Review.Decision.APPROVE).select_related("reviewer")}
+    if role in approvals:
+        raise InvalidTransition(
+            f"{version} already has its {group_name} sign-off, from {approvals[role].reviewer.username}."
+        )
+    given = [r for r in approvals.values() if r.reviewer_id == reviewer.pk]
+    if given:
+        raise InvalidInput(
+            f"{reviewer.username} already gave the {given[0].role} sign-off on {version}; "
+            "the other sign-off must come from someone else."
+        )
+
+
+def assign_reviewer(version, *, actor, reviewer, role):
+    """Ask a named member of the role's group to review a version in review: they hold its sign-off and get an e-mail."""
+    data = {"role": role, "reviewer": getattr(reviewer, "username", "")}
+    with refusals_recorded("review.assign", actor=actor, target=version, data=data):
+        if not permissions.can_assign_reviewers(actor):
+            raise NotPermitted("Only administrators (release managers) may assign reviewers.")
+        if role not in settings.PDP_REVIEW_ROLES:
+            raise InvalidInput(f"Unknown review role {role!r}; the roles are {', '.join(settings.PDP_REVIEW_ROLES)}.")
+        if reviewer is None or reviewer.pk is None:
+            raise InvalidInput("Choose the person to assign.")
+        group_name = settings.PDP_REVIEW_ROLES[role]
+        with transaction.atomic():
+            version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version.pk)
+            if version.status != VersionStatus.IN_REVIEW:
+                raise InvalidTransition(
+                    f"{version} is {version.get_status_display()}, not in review; reviewers are assigned only during review."
+                )
+            reviewer = get_user_model().objects.filter(pk=reviewer.pk).first()  # as it is now, not as the form saw it
+            if reviewer is None:
+                raise InvalidInput("That person no longer exists; choose another.")
+            _check_reviewer(version, reviewer=reviewer, role=role, group_name=group_name)
+            permissions.assign_reviewer(version, reviewer, role)
+            assignment = ReviewAssignment.objects.create(
+                version=version, reviewer=reviewer, role=role, assigned_by=actor
+            )
+            emailed = bool(reviewer.email)
+            record_event(
+                "review.assign",
+                actor=actor,
+                target=version,
+                data={"role": role, "reviewer": reviewer.username, "emailed": emailed, "assignment": assignment.pk},
+            )
+            if emailed:
+                transaction.on_commit(partial(notifications.send_review_requested, assignment.pk))
+    return assignment
 
 
 DEMO_ACCOUNTS = [

@@ -1,5 +1,9 @@
 """The reviews pages of the portal."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("<slug:slug>/v/<int:number>/assign/", views.assign, name="version-assign"),
+]

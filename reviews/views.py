@@ -1,9 +1,10 @@
-"""Approve and Reject buttons on the rule page: adapters onto the review services."""
+"""Approve, Reject and Assign reviewer on the rule page: adapters onto the review services."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from deployments.models import Release
@@ -13,7 +14,9 @@ from rules.forms import ReviewForm
 from rules.models import RuleVersion, VersionStatus
 from rules.views import form_refused, refused, rule_url
 
-from .services import approve_version, reject_version
+from .forms import AssignReviewerForm
+from .models import Review, ReviewAssignment
+from .services import approve_version, assign_reviewer, reject_version
 
 
 def _role_label(role):
@@ -62,3 +65,71 @@ def reject(request, slug, number):
     if review is not None:
         messages.success(request, f"{version} rejected ({_role_label(review.role)}): {review.comment}")
     return response
+
+
+@login_required
+@require_POST
+def assign(request, slug, number):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    version = get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+    form, back = AssignReviewerForm(request.POST), rule_url(rule, number)
+    if not form.is_valid():
+        return form_refused(request, form, back)
+    try:
+        assignment = assign_reviewer(
+            version, actor=request.user, reviewer=form.cleaned_data["reviewer"], role=form.cleaned_data["role"]
+        )
+    except DomainError as exc:
+        return refused(request, exc, back)
+    reviewer = assignment.reviewer
+    told = "they were sent an e-mail" if reviewer.email else "they have no e-mail address, so tell them yourself"
+    messages.success(
+        request, f"{reviewer.username} is assigned as {_role_label(assignment.role)} reviewer of {version}; {told}."
+    )
+    return redirect(back)
+
+
+def assign_panel(user, version):
+    """What the rule page shows an administrator to assign reviewers to a version in review; None otherwise."""
+    if version.status != VersionStatus.IN_REVIEW or not permissions.can_assign_reviewers(user):
+        return None
+    assignments = list(
+        ReviewAssignment.objects.filter(version=version)
+        .select_related("reviewer", "assigned_by")
+        .order_by("created_at")
+    )
+    signed = dict(
+        Review.objects.filter(version=version, decision=Review.Decision.APPROVE).values_list(
+            "role", "reviewer__username"
+        )
+    )
+    assigned = {(a.role, a.reviewer_id) for a in assignments}
+    candidates = permissions.reviewer_candidates(version)
+    roles = []
+    for role, label in settings.PDP_REVIEW_ROLES.items():
+        people = [
+            {"id": person.pk, "label": _person_label(person)}
+            for person in candidates.get(role, [])
+            if (role, person.pk) not in assigned
+        ]
+        roles.append({"role": role, "label": label, "signed_by": signed.get(role, ""), "candidates": people})
+    return {
+        "url": reverse("version-assign", args=[version.rule.slug, version.number]),
+        "version": version.label,
+        "roles": roles,
+        "assignments": [
+            {
+                "role": _role_label(a.role),
+                "reviewer": _person_label(a.reviewer),
+                "assigned_by": a.assigned_by.username,
+                "created_at": a.created_at,
+            }
+            for a in assignments
+        ],
+    }
+
+
+def _person_label(user):
+    full_name = user.get_full_name()
+    label = f"{user.username} ({full_name})" if full_name else user.username
+    return label if user.email else f"{label}, no e-mail address"
