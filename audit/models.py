@@ -15,6 +15,10 @@ class AuditEventQuerySet(models.QuerySet):
     def timeline(self):
         return self.select_related("actor").order_by("-id")
 
+    def distinct_actions(self):
+        """Every action recorded so far, sorted: the choices of the audit page's filter."""
+        return list(self.order_by("action").values_list("action", flat=True).distinct())
+
 
 class AuditEvent(models.Model):
     """One action, allowed or refused. Append-only; each row carries the hash of the one before."""

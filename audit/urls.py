@@ -1,5 +1,11 @@
 """The audit pages of the portal."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("", views.audit_list, name="audit-list"),
+    path("export.csv", views.audit_export, name="audit-export"),
+    path("verify/", views.audit_verify, name="audit-verify"),
+]

@@ -1,0 +1,273 @@
+"""The audit page: every event, filtered and paged; the same events as CSV; verifying the chain.
+
+Pages are keyset-paged on the event id (`?before=` / `?after=`), so the hundredth page costs what
+the first does on a table of any size.
+"""
+
+import csv
+import io
+import itertools
+import json
+import re
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, QueryDict, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from pdp_portal import permissions
+from rules.models import Rule
+from rules.views import _event_row, render_page
+
+from .forms import FILTER_FIELDS, AuditFilterForm
+from .models import AuditEvent
+from .services import record_event, verify_chain
+
+PAGE_SIZE = 50
+PROBLEMS_SHOWN = 20
+CSV_CHUNK = 2000
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "actor",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "target",
+    "rule",
+    "data",
+    "ip",
+    "prev_hash",
+    "hash",
+)
+# The session key carrying a verification's result across the redirect to the page.
+_VERIFY_RESULT = "audit_verify_result"
+
+
+def _require_viewer(user):
+    if not permissions.can_view_portal(user):
+        raise PermissionDenied("Your account has no role in the portal yet; ask an administrator for one.")
+
+
+def _filter_form(request):
+    return AuditFilterForm(request.GET, actions=AuditEvent.objects.distinct_actions())
+
+
+@login_required
+@require_GET
+def audit_list(request):
+    _require_viewer(request.user)
+    form = _filter_form(request)
+    context = _form_context(request, form)
+    if not form.is_valid():
+        return render_page(request, "audit/audit_list.html", context, section="audit", status=400)
+
+    matching = form.apply(AuditEvent.objects.all())
+    total = matching.count()
+    page, newer = _page(matching, before=form.cleaned_data["before"], after=form.cleaned_data["after"])
+    linked = set(
+        Rule.objects.filter(slug__in={e.rule_slug for e in page if e.rule_slug}).values_list("slug", flat=True)
+    )
+    first = newer + 1 if page else 0
+    last = newer + len(page)
+    context.update(
+        {
+            "total": total,
+            "filtered": form.is_filtered,
+            "events": [_row(event, linked) for event in page],
+            "first": first,
+            "last": last,
+            "pages": _page_links(form, page, has_newer=newer > 0, has_older=last < total),
+            "export_url": _with_query(reverse("audit-export"), form.filter_query()),
+        }
+    )
+    return render_page(request, "audit/audit_list.html", context, section="audit")
+
+
+def _form_context(request, form):
+    return {
+        "form": form,
+        "verify": request.session.pop(_VERIFY_RESULT, None),
+        "verify_back": form.filter_query(),
+        "rule_slugs": list(Rule.objects.order_by("slug").values_list("slug", flat=True)),
+        "time_zone": settings.TIME_ZONE,
+    }
+
+
+def _page(matching, *, before, after):
+    """One page of events, newest first, and how many matching events are newer than it."""
+    if after is not None:
+        page = list(matching.filter(id__gt=after).order_by("id")[:PAGE_SIZE])
+        page.reverse()
+    else:
+        rows = matching.order_by("-id")
+        if before is not None:
+            rows = rows.filter(id__lt=before)
+        page = list(rows[:PAGE_SIZE])
+    if before is None and after is None:
+        return page, 0
+    if not page:
+        # A cursor past either end: nothing to show, and the position is taken from the cursor.
+        cursor = after if after is not None else before - 1
+        return page, matching.filter(id__gt=cursor).count()
+    return page, matching.filter(id__gt=page[0].pk).count()
+
+
+def _page_links(form, page, *, has_newer, has_older):
+    base = reverse("audit-list")
+    links = {"newest": None, "newer": None, "older": None, "oldest": None}
+    if has_newer:
+        links["newest"] = _with_query(base, form.filter_query())
+        links["newer"] = _with_query(base, form.filter_query(after=page[0].pk if page else 0))
+    if has_older:
+        links["older"] = _with_query(base, form.filter_query(before=page[-1].pk if page else 1))
+        links["oldest"] = _with_query(base, form.filter_query(after=0))
+    return links if has_newer or has_older else None
+
+
+def _with_query(url, query):
+    return f"{url}?{query}" if query else url
+
+
+def _row(event, linked):
+    return {
+        **_event_row(event),
+        "id": event.pk,
+        "rule": event.rule_slug,
+        "rule_url": reverse("rule-detail", args=[event.rule_slug]) if event.rule_slug in linked else "",
+        "ip": event.ip or "",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV export
+
+# A spreadsheet runs a cell starting with = + - @ as a formula, and some still do after leading
+# whitespace; a tab or line break first is refused as well (OWASP: CSV injection).
+_FORMULA = re.compile(r"\s*[=+\-@]|[\t\r\n]")
+# How many rows go into one piece of the stream.
+_ROWS_PER_PIECE = 500
+
+
+def neutralise(value):
+    """A cell a spreadsheet shows as text: one that could start a formula gets a leading `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def _csv_row(event):
+    (pk, created_at, actor, action, outcome, target_type, target_id, target, rule, data, ip, prev, digest) = event
+    text = neutralise
+    # The id, the time, the outcome and the hashes are ours and cannot start a formula; every
+    # other cell holds text someone could have typed.
+    return (
+        pk,
+        created_at.isoformat(),
+        text(actor),
+        text(action),
+        outcome,
+        text(target_type),
+        text(target_id),
+        text(target),
+        text(rule),
+        text(json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True)),
+        text(ip),
+        prev,
+        digest,
+    )
+
+
+def _csv_pieces(events):
+    """The file in pieces of a few hundred rows, so 100,000 events never sit in memory at once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    # A byte-order mark, so spreadsheet programs read the file as UTF-8.
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    events = iter(events)
+    while batch := list(itertools.islice(events, _ROWS_PER_PIECE)):
+        writer.writerows(_csv_row(event) for event in batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@login_required
+@require_GET
+def audit_export(request):
+    _require_viewer(request.user)
+    form = _filter_form(request)
+    if not form.is_valid():
+        # The page, with the errors, instead of a file that would look filtered and is not.
+        context = _form_context(request, form)
+        return render_page(request, "audit/audit_list.html", context, section="audit", status=400)
+    # Every matching event, in chain order; the page's cursors do not apply.
+    events = (
+        form.apply(AuditEvent.objects.all())
+        .order_by("id")
+        .values_list(
+            "id",
+            "created_at",
+            "actor_name",
+            "action",
+            "outcome",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "rule_slug",
+            "data",
+            "ip",
+            "prev_hash",
+            "hash",
+        )
+        .iterator(chunk_size=CSV_CHUNK)
+    )
+    response = StreamingHttpResponse(_csv_pieces(events), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Verify the chain
+
+
+@login_required
+@require_POST
+def audit_verify(request):
+    _require_viewer(request.user)
+    started = time.perf_counter()
+    checked, problems = verify_chain()
+    duration = time.perf_counter() - started
+    record_event(
+        "audit.verify",
+        actor=request.user,
+        data={"checked": checked, "ok": not problems, "problems": len(problems)},
+    )
+    request.session[_VERIFY_RESULT] = {
+        "ok": not problems,
+        "checked": checked,
+        "duration": f"{duration:.2f}",
+        "problem_count": len(problems),
+        "problems": problems[:PROBLEMS_SHOWN],
+    }
+    return HttpResponseRedirect(_with_query(reverse("audit-list"), _back_query(request.POST.get("back", ""))))
+
+
+def _back_query(text):
+    """The filters the page had, re-encoded from known fields only: the redirect stays on this page."""
+    given = QueryDict(text[:2000])
+    query = QueryDict(mutable=True)
+    for name in FILTER_FIELDS:
+        if given.get(name):
+            query[name] = given[name]
+    return query.urlencode()

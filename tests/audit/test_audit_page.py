@@ -1,0 +1,428 @@
+"""The audit page: who sees it, its filters, keyset pages, its query count, and verifying the chain."""
+
+import datetime as dt
+import html
+import re
+from unittest import mock
+
+import pgtrigger
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import record_event
+from tests.conftest import last_event
+
+ANONYMOUS = None
+LIST, EXPORT, VERIFY = reverse("audit-list"), reverse("audit-export"), reverse("audit-verify")
+
+
+def add_events(count, action="test.event", *, actor=None, **kwargs):
+    return [record_event(action, actor=actor, data={"n": i}, **kwargs) for i in range(count)]
+
+
+def at(year, month, day, hour=12):
+    return timezone.make_aware(dt.datetime(year, month, day, hour))
+
+
+def add_event_at(when, action="test.dated", **kwargs):
+    """An event written at `when` (the clock is the only thing stood in for)."""
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        return record_event(action, actor=None, **kwargs)
+
+
+def event_ids(response):
+    """The event ids of the table's rows, in the order shown."""
+    return [int(n) for n in re.findall(r'<td class="pdp-num">(\d+)</td>', response.content.decode())]
+
+
+def page_text(response):
+    return html.unescape(response.content.decode())
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may see it
+
+CASES = [
+    (LIST, "get", ANONYMOUS, 302),
+    (LIST, "get", "outsider", 403),
+    (LIST, "get", "drafter", 200),
+    (LIST, "get", "counsel", 200),
+    (LIST, "get", "budget_officer", 200),
+    (LIST, "get", "release_manager", 200),
+    (LIST, "get", "superuser", 200),
+    (LIST, "post", "counsel", 405),
+    (EXPORT, "get", ANONYMOUS, 302),
+    (EXPORT, "get", "outsider", 403),
+    (EXPORT, "get", "drafter", 200),
+    (EXPORT, "get", "counsel", 200),
+    (EXPORT, "get", "budget_officer", 200),
+    (EXPORT, "get", "release_manager", 200),
+    (EXPORT, "get", "superuser", 200),
+    (EXPORT, "post", "counsel", 405),
+    (VERIFY, "post", ANONYMOUS, 302),
+    (VERIFY, "post", "outsider", 403),
+    (VERIFY, "post", "drafter", 302),
+    (VERIFY, "post", "counsel", 302),
+    (VERIFY, "post", "budget_officer", 302),
+    (VERIFY, "post", "release_manager", 302),
+    (VERIFY, "post", "superuser", 302),
+    (VERIFY, "get", "counsel", 405),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "method", "who", "expected"), CASES, ids=[f"{u}-{m}-{w or 'anonymous'}" for u, m, w, _ in CASES]
+)
+def test_permission_matrix(request, client, db, url, method, who, expected):
+    """Anonymous goes to login, someone without a role gets 403, every role is let in; wrong method 405."""
+    add_events(2)
+    if who is not None:
+        client.force_login(request.getfixturevalue(who))
+    response = getattr(client, method)(url)
+    assert response.status_code == expected
+    if who is None:
+        assert response["Location"].startswith(reverse("login"))
+    elif expected == 302:
+        # Verifying comes back to the audit page, which shows the result.
+        assert response["Location"] == LIST
+        assert client.get(LIST).status_code == 200
+
+
+def test_outsider_post_to_verify_records_nothing(client, outsider):
+    """A refused verification writes no audit.verify event, only the refusal itself."""
+    client.force_login(outsider)
+    assert client.post(VERIFY).status_code == 403
+    assert not AuditEvent.objects.filter(action="audit.verify").exists()
+    assert last_event().action == "portal.refused" and last_event().outcome == "refused"
+
+
+# ---------------------------------------------------------------------------------------------
+# What it shows
+
+
+def test_every_event_newest_first_with_its_columns(client, in_production, counsel):
+    """The page lists the events newest first: id, when, person, action, outcome tag, target, rule link, details, IP."""
+    client.force_login(counsel)
+    response = client.get(LIST)
+    assert response.status_code == 200
+    ids = event_ids(response)
+    assert ids == sorted(AuditEvent.objects.values_list("id", flat=True), reverse=True)
+    page = page_text(response)
+    assert '<caption class="usa-sr-only">Events 1–' in page and "newest first</caption>" in page
+    assert '<a class="usa-link" href="/rules/wildfire-aid-2024/">wildfire-aid-2024</a>' in page
+    assert "<code>release.promote</code>" in page and "release_manager" in page
+    assert 'class="usa-tag pdp-tag pdp-tag--muted">done</span>' in page
+    assert f"<strong>{AuditEvent.objects.count()}</strong> events" in page
+    assert 'scope="col">IP</th>' in page
+
+
+def test_refusal_shows_its_reason_and_ip(client, counsel):
+    """A refused event shows the error tag, its reason, and the client address it came from."""
+    from audit.services import current_ip
+
+    token = current_ip.set("203.0.113.9")
+    try:
+        record_event("review.approve", actor=counsel, outcome="refused", data={"reason": "Not your role."})
+    finally:
+        current_ip.reset(token)
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert 'pdp-tag--error">refused</span>' in page
+    assert "<td>Not your role.</td>" in page
+    assert "<td>203.0.113.9</td>" in page
+
+
+def test_rule_without_a_rule_page_is_not_linked(client, counsel):
+    """An event naming a rule that was never stored shows the slug without a dead link."""
+    record_event("rule.push", actor=counsel, rule_slug="never-stored", outcome="refused", data={"reason": "bad"})
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert "<td>never-stored</td>" in page
+    assert 'href="/rules/never-stored/"' not in page
+
+
+def test_empty_history(client, counsel):
+    """No events: the table says so and there is no pagination."""
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert "Nothing recorded yet." in page
+    assert "usa-pagination" not in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+def test_filter_by_rule(client, in_review, counsel):
+    """rule=<slug> shows only that rule's events."""
+    record_event("other.thing", actor=counsel, rule_slug="another-rule")
+    client.force_login(counsel)
+    response = client.get(LIST, {"rule": "another-rule"})
+    assert event_ids(response) == [last_event("other.thing").pk]
+    response = client.get(LIST, {"rule": "wildfire-aid-2024"})
+    expected = AuditEvent.objects.filter(rule_slug="wildfire-aid-2024").order_by("-id").values_list("id", flat=True)
+    assert event_ids(response) == list(expected) and len(expected) >= 3
+    assert "<strong>" in response.content.decode() and "matching events" in page_text(response)
+
+
+def test_filter_by_person_is_exact(client, drafter, other_drafter, counsel):
+    """person=drafter shows drafter's events, not drafter2's."""
+    mine = add_events(2, actor=drafter)
+    add_events(3, actor=other_drafter)
+    client.force_login(counsel)
+    assert event_ids(client.get(LIST, {"person": "drafter"})) == [e.pk for e in reversed(mine)]
+    assert len(event_ids(client.get(LIST, {"person": "drafter2"}))) == 3
+    assert event_ids(client.get(LIST, {"person": "nobody"})) == []
+    assert "No event matches these filters." in page_text(client.get(LIST, {"person": "nobody"}))
+
+
+def test_filter_by_action_offers_the_actions_present(client, counsel):
+    """The action select lists the recorded actions; choosing one filters to it."""
+    add_events(2, "test.alpha")
+    beta = add_events(1, "test.beta")
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert '<option value="test.alpha">test.alpha</option>' in page
+    assert '<option value="test.beta">test.beta</option>' in page
+    response = client.get(LIST, {"action": "test.beta"})
+    assert event_ids(response) == [beta[0].pk]
+    assert '<option value="test.beta" selected>' in page_text(response)
+
+
+def test_filter_by_outcome(client, counsel):
+    """outcome=refused shows refusals only; outcome=done the rest."""
+    done = add_events(2)
+    refused = record_event("test.event", actor=counsel, outcome="refused", data={"reason": "no"})
+    client.force_login(counsel)
+    assert event_ids(client.get(LIST, {"outcome": "refused"})) == [refused.pk]
+    assert event_ids(client.get(LIST, {"outcome": "done"})) == [e.pk for e in reversed(done)]
+
+
+def test_filter_by_dates_includes_both_days(client, counsel):
+    """date_from and date_to are whole days, both included, in the project's time zone."""
+    before = add_event_at(at(2024, 6, 9, 23))
+    first_moment = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 10, 0, 0, 0)))
+    middle = add_event_at(at(2024, 6, 11))
+    last_moment = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 12, 23, 59, 59, 999999)))
+    after = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 13, 0, 0, 0)))
+    client.force_login(counsel)
+    response = client.get(LIST, {"date_from": "2024-06-10", "date_to": "2024-06-12"})
+    assert response.status_code == 200
+    assert event_ids(response) == [last_moment.pk, middle.pk, first_moment.pk]
+    assert event_ids(client.get(LIST, {"date_from": "2024-06-12"})) == [after.pk, last_moment.pk]
+    assert event_ids(client.get(LIST, {"date_to": "2024-06-09"})) == [before.pk]
+    assert event_ids(client.get(LIST, {"date_from": "2024-06-11", "date_to": "2024-06-11"})) == [middle.pk]
+
+
+def test_filters_combine(client, drafter, counsel):
+    """Several filters narrow together."""
+    add_event_at(at(2024, 1, 1), "rule.push")
+    record_event("rule.push", actor=drafter, rule_slug="a-rule")
+    wanted = record_event("rule.push", actor=drafter, rule_slug="a-rule", outcome="refused", data={"reason": "x"})
+    record_event("rule.push", actor=counsel, rule_slug="a-rule", outcome="refused", data={"reason": "x"})
+    client.force_login(counsel)
+    query = {"rule": "a-rule", "person": "drafter", "action": "rule.push", "outcome": "refused"}
+    query["date_from"] = timezone.localdate().isoformat()
+    assert event_ids(client.get(LIST, query)) == [wanted.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"date_from": "2024-13-40"}, "Enter a real date as YYYY-MM-DD"),
+        ({"date_to": "yesterday"}, "Enter a real date as YYYY-MM-DD"),
+        ({"date_from": "2024-06-12", "date_to": "2024-06-10"}, "The end date is before the start date."),
+        ({"rule": "not a slug!"}, "A rule is named by its slug"),
+        ({"action": "no.such.action"}, "Select a valid choice."),
+        ({"outcome": "maybe"}, "Select a valid choice."),
+        ({"person": "x" * 151}, "at most 150 characters"),
+        ({"before": "abc"}, "Page position"),
+        ({"before": "-5"}, "Page position"),
+        ({"before": "9", "after": "3"}, "either before or after"),
+    ],
+)
+def test_bad_filter_is_an_error_not_a_list(client, counsel, query, message):
+    """A filter that cannot be read answers 400 with the error, and shows no events as if filtered."""
+    add_events(3)
+    client.force_login(counsel)
+    response = client.get(LIST, query)
+    assert response.status_code == 400
+    page = page_text(response)
+    assert "The filters could not be applied" in page
+    assert message in page
+    assert event_ids(response) == []
+    assert "<table" not in page
+    # The export refuses the same filters the same way instead of sending every event.
+    export = client.get(EXPORT, query)
+    assert export.status_code == 400
+    assert message in page_text(export)
+
+
+def test_bad_date_is_marked_on_its_field(client, counsel):
+    """The field in error carries the USWDS error style and its message is tied to it."""
+    client.force_login(counsel)
+    page = page_text(client.get(LIST, {"date_from": "2024-13-40", "person": "drafter"}))
+    assert 'id="date-from-error"' in page
+    assert 'aria-describedby="date-from-hint date-from-error"' in page
+    assert 'value="2024-13-40"' in page and 'value="drafter"' in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def _links(response):
+    """The pagination links by their text."""
+    found = {}
+    for href, text in re.findall(
+        r'<a href="([^"]+)" class="usa-pagination__link[^"]*"[^>]*>.*?<span class="usa-pagination__link-text">(\w+)</span>',
+        response.content.decode(),
+        flags=re.S,
+    ):
+        found[text] = html.unescape(href)
+    return found
+
+
+def test_pages_of_fifty_walk_the_history_and_keep_the_filters(client, counsel, drafter):
+    """120 matching events: three pages of 50, 50, 20 by `before`, back by `after`, filters kept throughout."""
+    wanted = add_events(120, "test.wanted", actor=drafter)
+    add_events(30, "test.noise", actor=drafter)
+    client.force_login(counsel)
+    newest_first = [e.pk for e in reversed(wanted)]
+
+    first = client.get(LIST, {"action": "test.wanted", "person": "drafter"})
+    assert event_ids(first) == newest_first[:50]
+    assert "1–50 of 120" in page_text(first)
+    links = _links(first)
+    assert set(links) == {"Older", "Oldest"}
+    assert links["Older"] == f"{LIST}?person=drafter&action=test.wanted&before={newest_first[49]}"
+
+    second = client.get(links["Older"])
+    assert event_ids(second) == newest_first[50:100]
+    assert "51–100 of 120" in page_text(second)
+    links = _links(second)
+    assert set(links) == {"Newest", "Newer", "Older", "Oldest"}
+    assert all("person=drafter" in url and "action=test.wanted" in url for url in links.values())
+
+    third = client.get(links["Older"])
+    assert event_ids(third) == newest_first[100:]
+    assert "101–120 of 120" in page_text(third)
+    assert set(_links(third)) == {"Newest", "Newer"}
+
+    back = client.get(_links(third)["Newer"])
+    assert event_ids(back) == newest_first[50:100]
+    oldest = client.get(_links(first)["Oldest"])
+    assert event_ids(oldest) == newest_first[70:]
+    assert "71–120 of 120" in page_text(oldest)
+    assert _links(client.get(_links(second)["Newest"])) == _links(first)
+
+
+def test_export_link_keeps_the_filters(client, counsel):
+    """The CSV link carries the same filters, without the page position."""
+    events = add_events(60, "test.wanted")
+    client.force_login(counsel)
+    page = page_text(client.get(LIST, {"action": "test.wanted", "outcome": "done", "before": events[-1].pk}))
+    assert f'href="{EXPORT}?action=test.wanted&outcome=done"' in page.replace("&amp;", "&")
+
+
+def test_cursor_past_the_end_shows_an_empty_page(client, counsel):
+    """A stale `before` pointing below the oldest event shows nothing, with a way back."""
+    events = add_events(3)
+    client.force_login(counsel)
+    response = client.get(LIST, {"before": events[0].pk})
+    assert response.status_code == 200
+    assert event_ids(response) == []
+    assert set(_links(response)) == {"Newest", "Newer"}
+
+
+def _query_count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response
+
+
+@pytest.mark.parametrize("cursor", [False, True])
+def test_query_count_is_the_same_at_5_and_50_events(client, django_assert_num_queries, counsel, in_review, cursor):
+    """The page makes the same queries showing 5 events as showing 50 (and on a later page)."""
+    client.force_login(counsel)
+    start = AuditEvent.objects.count()
+    add_events(5 - start if start < 5 else 0, "test.first")
+    url = LIST + (f"?before={AuditEvent.objects.order_by('-id').first().pk + 1}" if cursor else "")
+    baseline, response = _query_count(client, url)
+    assert len(event_ids(response)) == AuditEvent.objects.count() == max(start, 5)
+    add_events(50 - AuditEvent.objects.count(), "test.more", actor=counsel, rule_slug="wildfire-aid-2024")
+    if cursor:
+        url = LIST + f"?before={AuditEvent.objects.order_by('-id').first().pk + 1}"
+    with django_assert_num_queries(baseline):
+        response = client.get(url)
+    assert len(event_ids(response)) == 50
+
+
+# ---------------------------------------------------------------------------------------------
+# Verify the chain
+
+
+def test_verify_reports_an_intact_chain_and_records_itself(client, in_production, counsel):
+    """On a real history: a success alert with the count and duration, and an audit.verify event."""
+    checked = AuditEvent.objects.count()
+    client.force_login(counsel)
+    response = client.post(VERIFY)
+    assert response.status_code == 302 and response["Location"] == LIST
+    page = page_text(client.get(LIST))
+    assert "usa-alert--success" in page
+    assert re.search(rf"Chain verified: {checked} events, no break \(checked in \d+\.\d\d s\)\.", page)
+    event = last_event()
+    assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", counsel)
+    assert event.data == {"checked": checked, "ok": True, "problems": 0}
+    # The result is shown once, not on every later visit.
+    assert "Chain verified" not in page_text(client.get(LIST))
+
+
+def tamper(sql, params):
+    """Change a stored event behind the application's back (past the trigger on PostgreSQL)."""
+    with pgtrigger.ignore("audit.AuditEvent:audit_append_only"), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_verify_shows_the_break_after_an_event_is_altered(client, in_production, counsel):
+    """After one event's data is rewritten, verifying names it in an error alert and records ok=False."""
+    target = last_event("review.approve")
+    tamper("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"rewritten": true}', target.pk])
+    client.force_login(counsel)
+    client.post(VERIFY)
+    page = page_text(client.get(LIST))
+    assert "usa-alert--error" in page
+    assert "Chain broken: 1 problem in" in page
+    assert f"event #{target.pk}: stored hash does not match its content" in page
+    event = last_event()
+    assert event.action == "audit.verify"
+    assert event.data["ok"] is False and event.data["problems"] == 1
+
+
+def test_verify_lists_at_most_twenty_problems(client, counsel):
+    """Many breaks: the first 20 are listed and the page says where to see them all."""
+    events = add_events(25)
+    for event in events:
+        tamper("UPDATE audit_auditevent SET actor_name = %s WHERE id = %s", ["someone", event.pk])
+    client.force_login(counsel)
+    client.post(VERIFY)
+    page = page_text(client.get(LIST))
+    assert "Chain broken: 25 problems in 25 events" in page
+    assert page.count("stored hash does not match its content") == 20
+    assert "python manage.py verify_audit" in page
+    assert last_event().data == {"checked": 25, "ok": False, "problems": 25}
+
+
+def test_verify_comes_back_to_the_same_filters(client, counsel):
+    """The verify button returns to the filtered page it was pressed on; unknown fields are dropped."""
+    add_events(2, "test.event")
+    client.force_login(counsel)
+    page = page_text(client.get(LIST, {"action": "test.event", "outcome": "done"}))
+    assert 'name="back" value="action=test.event&outcome=done"' in page
+    response = client.post(VERIFY, {"back": "action=test.event&outcome=done&next=https://evil.example/"})
+    assert response["Location"] == f"{LIST}?action=test.event&outcome=done"
