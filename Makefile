@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/simulation.py
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) node_modules var
