@@ -1,4 +1,13 @@
-from .services import current_ip, request_ip
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import AuditEvent
+from .services import current_ip, record_event, request_ip
+
+# Paths whose refusals are not portal pages: the API answers and audits its own, the admin is
+# Django's, and a missing static file is not an attempt at anything.
+_NOT_PORTAL = ("/api/", "/admin/", "/" + settings.STATIC_URL.lstrip("/"))
 
 
 class AuditIPMiddleware:
@@ -13,3 +22,38 @@ class AuditIPMiddleware:
             return self.get_response(request)
         finally:
             current_ip.reset(token)
+
+
+class PortalRefusalMiddleware:
+    """Record a signed-in person's refused page request (403 or 404) in the audit history.
+
+    A service that refused an action has recorded it already and marks the error it raises
+    (`audited`); everything else a view refuses (a rule this person may not see, a page their
+    role does not open) is recorded here, once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (PermissionDenied, Http404)) or getattr(exception, "audited", False):
+            return None
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path.startswith(_NOT_PORTAL):
+            return None
+        status = 403 if isinstance(exception, PermissionDenied) else 404
+        record_event(
+            "portal.refused",
+            actor=user,
+            outcome=AuditEvent.Outcome.REFUSED,
+            data={
+                "method": request.method,
+                "path": request.get_full_path()[:500],
+                "status": status,
+                "reason": str(exception)[:500] or ("Not permitted." if status == 403 else "Not found."),
+            },
+        )
+        return None

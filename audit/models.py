@@ -74,5 +74,33 @@ class AuditEvent(models.Model):
         }
 
     def compute_hash(self):
-        text = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return hash_payload(self.payload())
+
+
+# The stored fields `payload` reads, in the order `hash_of_row` expects them.
+PAYLOAD_FIELDS = (
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "rule_slug",
+    "data",
+    "ip",
+    "created_at",
+    "prev_hash",
+)
+
+
+def hash_payload(payload):
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hash_of_row(row):
+    """The hash of an event read as a `values_list(*PAYLOAD_FIELDS)` row: the same as `compute_hash`."""
+    payload = dict(zip(PAYLOAD_FIELDS, row, strict=True))
+    payload["created_at"] = payload["created_at"].isoformat()
+    return hash_payload(payload)

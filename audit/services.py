@@ -1,6 +1,7 @@
 """Writing and verifying the audit history."""
 
 import contextlib
+import time
 from contextvars import ContextVar
 
 from django.db import connection, transaction
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from pdp_portal.exceptions import DomainError
 
-from .models import GENESIS_HASH, AuditEvent
+from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, hash_of_row
 
 # The client address of the request being served, set by the adapters (see `request_ip`).
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
@@ -96,14 +97,31 @@ def verify_chain():
     problems = []
     expected_prev = GENESIS_HASH
     count = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+    # Plain rows rather than model instances: a long history verifies several times faster.
+    rows = AuditEvent.objects.order_by("id").values_list("pk", "hash", *PAYLOAD_FIELDS)
+    prev_index = 2 + PAYLOAD_FIELDS.index("prev_hash")
+    for row in rows.iterator(chunk_size=5000):
         count += 1
-        if event.prev_hash != expected_prev:
-            problems.append(f"event #{event.pk}: prev_hash does not match the hash of the event before it")
-        if event.compute_hash() != event.hash:
-            problems.append(f"event #{event.pk}: stored hash does not match its content")
-        expected_prev = event.hash
+        pk, stored = row[0], row[1]
+        if row[prev_index] != expected_prev:
+            problems.append(f"event #{pk}: prev_hash does not match the hash of the event before it")
+        if hash_of_row(row[2:]) != stored:
+            problems.append(f"event #{pk}: stored hash does not match its content")
+        expected_prev = stored
     return count, problems
+
+
+def verify_chain_recorded(*, actor):
+    """Verify the whole chain and record that it was verified, with the result. Returns (count, problems, seconds)."""
+    started = time.perf_counter()
+    checked, problems = verify_chain()
+    duration = time.perf_counter() - started
+    record_event(
+        "audit.verify",
+        actor=actor,
+        data={"checked": checked, "ok": not problems, "problems": len(problems), "duration_s": round(duration, 3)},
+    )
+    return checked, problems, duration
 
 
 def request_ip(request):

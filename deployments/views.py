@@ -1,16 +1,20 @@
-"""Promote and Roll back on the rule page: adapters onto the deployment services."""
+"""Promote and Roll back, and the environments board: adapters onto the deployment services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, OuterRef, Q, Subquery
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from pdp_portal import permissions
 from pdp_portal.exceptions import DomainError
 from rules.forms import RollbackForm
-from rules.views import form_refused, refused, rule_url, seconds
+from rules.views import form_refused, refused, render_page, rule_url, seconds
 
-from .models import Environment
+from .models import Environment, Release
 from .services import promote, rollback
 
 
@@ -18,7 +22,8 @@ from .services import promote, rollback
 @require_POST
 def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    back = rule_url(rule)
+    # The board's Promote buttons come back to the board; the rule page's to the rule page.
+    back = reverse("environments") if request.POST.get("back") == "board" else rule_url(rule)
     try:
         deployment = promote(rule, actor=request.user, environment=Environment.PRODUCTION)
     except DomainError as exc:
@@ -57,3 +62,96 @@ def rollback_rule(request, slug):
         f"to {deployment.to_label} in {seconds(deployment.duration_s)} ({deployment.reason}).",
     )
     return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------
+# The environments board
+
+
+BOARD_PAGE_SIZE = 100
+
+_BOARD_SHOW = {
+    "all": "every rule",
+    "pending": "waiting for production",
+    "live": "live in production",
+}
+
+
+@login_required
+@require_GET
+def board(request):
+    """Every rule with the version staging and production serve; promote from here."""
+    if not permissions.can_view_portal(request.user):
+        raise PermissionDenied("Your account has no role in the portal yet; ask an administrator for one.")
+    query = (request.GET.get("q") or "").strip()[:100]
+    show = request.GET.get("show") or "all"
+    if show not in _BOARD_SHOW:
+        show = "all"
+    rules = permissions.visible_rules(request.user).with_listing().order_by("slug")
+    if query:
+        rules = rules.filter(Q(slug__icontains=query) | Q(title__icontains=query) | Q(program__icontains=query))
+    staging = Release.objects.filter(rule=OuterRef("pk"), environment__name=Environment.STAGING)
+    production = Release.objects.filter(rule=OuterRef("pk"), environment__name=Environment.PRODUCTION)
+    rules = rules.annotate(
+        staging_version=Subquery(staging.values("version_id")[:1]),
+        production_version=Subquery(production.values("version_id")[:1]),
+    )
+    if show == "pending":
+        rules = rules.filter(staging_version__isnull=False).filter(
+            Q(production_version__isnull=True) | ~Q(staging_version=F("production_version"))
+        )
+    elif show == "live":
+        rules = rules.filter(production_version__isnull=False)
+    page = Paginator(rules, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    may_promote = permissions.can_promote(request.user)
+    rows = [_board_row(rule, may_promote) for rule in page.object_list]
+    params = {"q": query, "show": show}
+    context = {
+        "rows": rows,
+        "query": query,
+        "show": show,
+        "show_choices": [{"value": k, "label": v} for k, v in _BOARD_SHOW.items()],
+        "page": page,
+        "pages": _page_links(page, params),
+        "total": page.paginator.count,
+    }
+    return render_page(request, "deployments/board.html", context, section="environments")
+
+
+def _board_row(rule, may_promote):
+    live = {release.environment.name: release for release in rule.releases.all()}
+    staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
+    staging_label = staging.version_label if staging and staging.version_id else "v0"
+    production_label = production.version_label if production and production.version_id else "v0"
+    pending = bool(
+        staging and staging.version_id and (production is None or staging.version_id != production.version_id)
+    )
+    return {
+        "name": rule.display_name,
+        "slug": rule.slug,
+        "title": rule.title,
+        "program": rule.program,
+        "url": rule_url(rule),
+        "latest": f"v{rule.latest_number}" if rule.latest_number else "—",
+        "staging": staging_label,
+        "staging_since": staging.updated_at if staging and staging.version_id else None,
+        "production": production_label,
+        "production_since": production.updated_at if production and production.version_id else None,
+        "pending": pending,
+        "promote_url": reverse("rule-promote", args=[rule.slug]) if pending and may_promote else "",
+    }
+
+
+def _page_links(page, params):
+    """Previous/next links that keep the filters."""
+    from urllib.parse import urlencode
+
+    def link(number):
+        return "?" + urlencode({**{k: v for k, v in params.items() if v}, "page": number})
+
+    return {
+        "previous": link(page.previous_page_number()) if page.has_previous() else "",
+        "next": link(page.next_page_number()) if page.has_next() else "",
+        "number": page.number,
+        "count": page.paginator.num_pages,
+    }

@@ -137,23 +137,25 @@ def can_manage_funds(user):
     return can_manage_datasets(user)
 
 
-def reviewable_as(user, role):
-    """A filter on RuleVersion: the versions on which this person holds `role`'s sign-off.
+def reviewable_as(user, role, version_ids):
+    """Of these versions, the ids on which this person holds `role`'s sign-off, and those given by name.
 
-    Held through one of their groups or given to them by name, in one query with the caller's.
-    Returns (condition, assigned): `assigned` marks the versions given to this person by name.
+    Held through one of their groups or assigned to them by name; two queries whatever the count.
+    Returns (held, assigned), two sets of ids.
     """
-    from django.db.models import CharField, Exists, OuterRef
-    from django.db.models.functions import Cast
-
+    if not user.is_authenticated or not user.is_active or not version_ids:
+        return set(), set()
     common = {
         "content_type": _version_ct(),
-        "object_pk": Cast(OuterRef("pk"), CharField()),
+        "object_pk__in": [str(pk) for pk in version_ids],
         "permission__codename": signoff_codename(role),
     }
-    assigned = Exists(UserObjectPermission.objects.filter(user=user, **common))
-    through_group = Exists(GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common))
-    return through_group | assigned, assigned
+    assigned = {
+        int(pk) for pk in UserObjectPermission.objects.filter(user=user, **common).values_list("object_pk", flat=True)
+    }
+    through_group = GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common)
+    held = {int(pk) for pk in through_group.values_list("object_pk", flat=True)} | assigned
+    return held, assigned
 
 
 def can_assign_reviewers(user):

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditIPMiddleware",
+    "audit.middleware.PortalRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "pdp_portal.urls"
@@ -176,6 +177,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pdp-portal@localhost")
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))  # e.g. smtp+tls://user:pass@host:587
+# The portal's address as people reach it, for the links in e-mails.
+PDP_BASE_URL = env.str("PDP_BASE_URL", default="http://127.0.0.1:8000")
 
 # The pipeline.
 PDP_DEFAULT_BUDGET_LIMIT = env.float("PDP_DEFAULT_BUDGET_LIMIT", default=1_000_000_000)

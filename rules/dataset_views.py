@@ -25,7 +25,7 @@ from .models import Dataset, Fund
 from .services import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
 from .services.datasets import FUND_CODE_MAX, FUND_NAME_MAX, NAME_MAX
 from .simulation import short_money
-from .views import render_page, short_hash
+from .views import refused, render_page, short_hash
 
 NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."
 
@@ -42,10 +42,8 @@ def _require_manager(user, allowed=permissions.can_manage_datasets):
 
 def _refusal(exc):
     """403 and 404 as error pages; any other refusal is shown on the form, with its own status."""
-    if exc.status == 403:
-        raise PermissionDenied(exc.message)
-    if exc.status == 404:
-        raise Http404(exc.message)
+    if exc.status in (403, 404):
+        refused(None, exc, None)
     return {"message": exc.message, "status": exc.status}
 
 

@@ -22,8 +22,11 @@ from pdp_portal import permissions
 from pdp_portal.exceptions import DomainError, StaleApproval
 from reviews.models import Review
 
+from .charts import chart_specs
+from .document import parse_canonical
 from .forms import UploadForm
 from .models import CheckRun, VersionStatus
+from .readable import document_context
 from .services import push_rule_version
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +77,12 @@ def seconds(value):
 
 def render_page(request, template, context, *, section="", status=200):
     """Render a full page with what the navigation needs."""
-    nav = {"section": section, "can_push": permissions.can_push(request.user), "is_staff": request.user.is_staff}
+    nav = {
+        "section": section,
+        "can_view": permissions.can_view_portal(request.user),
+        "can_push": permissions.can_push(request.user),
+        "is_staff": request.user.is_staff,
+    }
     return render(request, template, {**context, "nav": nav}, status=status)
 
 
@@ -85,10 +93,11 @@ def rule_url(rule, number=None):
 
 def refused(request, exc, back):
     """Map a service's refusal: 403/404 as an error page, anything else as a message on the page before."""
-    if exc.status == 403:
-        raise PermissionDenied(exc.message)
-    if exc.status == 404:
-        raise Http404(exc.message)
+    if exc.status in (403, 404):
+        # The service recorded this refusal already: mark it so it is not recorded twice.
+        error = PermissionDenied(exc.message) if exc.status == 403 else Http404(exc.message)
+        error.audited = True
+        raise error
     level = messages.WARNING if isinstance(exc, StaleApproval) else messages.ERROR
     messages.add_message(request, level, exc.message)
     return redirect(back)
@@ -192,9 +201,28 @@ def rule_detail(request, slug):
         "rollback": _rollback_panel(request.user, rule, releases, deployments),
     }
     if selected is not None:
+        from reviews.views import assign_panel  # reviews.views imports this module
+
         context["selected"] = _selected_panel(request.user, rule, selected, reviews)
         context["checks"] = checks_context(rule, selected)
+        context["document"] = _document_panel(selected, releases.get(Environment.PRODUCTION))
+        context["assign"] = assign_panel(request.user, selected)
     return render_page(request, "rules/rule_detail.html", context, section="rules")
+
+
+def _document_panel(selected, production):
+    """The selected version's document, readable, and its diff against the version live in production."""
+    live = production.version if production is not None and production.version_id else None
+    live_document = None
+    if live is not None:
+        # Production's document is read (one query) only when it is another version.
+        live_document = selected.document if live.pk == selected.pk else live.document
+    return document_context(
+        parse_canonical(selected.document),
+        selected.label,
+        parse_canonical(live_document) if live_document is not None else None,
+        live.label if live is not None else None,
+    )
 
 
 def _release_row(release):
@@ -289,7 +317,6 @@ def _selected_panel(user, rule, version, reviews):
         "review_roles": [{"role": role, "label": settings.PDP_REVIEW_ROLES.get(role, role)} for role in roles],
         "approve_url": reverse("version-approve", args=[rule.slug, version.number]),
         "reject_url": reverse("version-reject", args=[rule.slug, version.number]),
-        "document": json.dumps(json.loads(version.document), indent=2, ensure_ascii=False),
     }
 
 
@@ -403,6 +430,7 @@ def _check_row(check, kind):
     )
     if kind == CheckRun.Kind.SIMULATION and check.result:
         row.update(_simulation_figures(check.result))
+        row["charts"] = chart_specs(check.result)
     return row
 
 
@@ -623,7 +651,7 @@ def upload(request):
             version = push_rule_version(form.raw_bytes(), actor=request.user)
         except DomainError as exc:
             if exc.status == 403:
-                raise PermissionDenied(exc.message) from None
+                refused(request, exc, None)
             error = {"message": exc.message, "line": exc.details.get("line"), "column": exc.details.get("column")}
         else:
             messages.success(

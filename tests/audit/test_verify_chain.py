@@ -2,9 +2,10 @@
 
 import json
 
-from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import record_event, verify_chain
+from audit.models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, hash_of_row
+from audit.services import record_event, verify_chain, verify_chain_recorded
 from deployments.services import rollback
+from tests.conftest import last_event
 
 
 def test_empty_history_verifies(db):
@@ -71,3 +72,20 @@ def test_unicode_and_nested_data_verify(db, drafter):
     """Data with non-ASCII text, nesting, and reordered keys hashes the same after storage."""
     record_event("test.data", actor=drafter, data={"z": "été 🔥", "a": {"y": [1, 2.5, None, True], "b": "x"}})
     assert verify_chain()[1] == []
+
+
+def test_verify_chain_recorded_records_the_result(in_production, counsel):
+    """Verifying from the portal records who verified, how many events and whether the chain held."""
+    before = AuditEvent.objects.count()
+    checked, problems, duration = verify_chain_recorded(actor=counsel)
+    assert (checked, problems) == (before, []) and duration >= 0
+    event = last_event()
+    assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", counsel)
+    assert event.data["checked"] == before and event.data["ok"] is True and event.data["problems"] == 0
+
+
+def test_plain_row_hash_matches_the_model_hash(in_production):
+    """The fast row path of verify_chain hashes each stored event exactly as the model does."""
+    fields = AuditEvent.objects.order_by("id").values_list(*PAYLOAD_FIELDS)
+    events = AuditEvent.objects.order_by("id")
+    assert [hash_of_row(row) for row in fields] == [event.compute_hash() for event in events] != []

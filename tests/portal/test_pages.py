@@ -46,7 +46,7 @@ def test_rule_list_shows_latest_version_status_and_live_versions(client, push, i
     """Each row: the rule, its latest version and status, and what staging and production serve."""
     push(document(cost=97_000_000), actor=drafter)  # v2, in review; v1 stays live
     client.force_login(counsel)
-    page = html.unescape(client.get(reverse("home")).content.decode())
+    page = html.unescape(client.get(reverse("rule-list")).content.decode())
     row = page.split('href="/rules/wildfire-aid-2024/"')[1].split("</tr>")[0]
     cells = [c.split(">", 1)[1].split("<")[0].strip() for c in row.split("<td")[1:]]
     assert cells[0] == "Wildfire Relief Payment 2024"

@@ -16,6 +16,8 @@ def _review_data(version, role, **extra):
 # endpoint → (state fixture, method, url, POST data given the version)
 ENDPOINTS = {
     "home": ("in_review", "get", lambda v: reverse("home"), None),
+    "rule list": ("in_review", "get", lambda v: reverse("rule-list"), None),
+    "environments": ("on_staging", "get", lambda v: reverse("environments"), None),
     "rule page": ("in_review", "get", lambda v: reverse("rule-detail", args=[SLUG]), None),
     "checks fragment": ("in_review", "get", lambda v: reverse("version-checks", args=[SLUG, v.number]), None),
     "upload form": ("db", "get", lambda v: reverse("rule-upload"), None),
@@ -52,6 +54,16 @@ CASES = [
     ("home", "outsider", 403),
     ("home", "budget_officer", 200),
     ("home", "drafter", 200),
+    ("home", "counsel", 200),
+    ("home", "release_manager", 200),
+    ("home", "superuser", 200),
+    ("rule list", ANONYMOUS, 302),
+    ("rule list", "outsider", 403),
+    ("rule list", "counsel", 200),
+    ("environments", ANONYMOUS, 302),
+    ("environments", "outsider", 403),
+    ("environments", "drafter", 200),
+    ("environments", "release_manager", 200),
     # the rule page and its checks fragment: hidden (404) from people who may not see rules.
     ("rule page", ANONYMOUS, 302),
     ("rule page", "outsider", 404),

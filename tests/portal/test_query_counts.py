@@ -25,15 +25,16 @@ def _push_rules(drafter, start, count):
 def test_rule_list_query_count_does_not_grow_with_rules(
     client, django_assert_num_queries, in_production, drafter, counsel
 ):
-    """The rule list at N and N+10 rules (with versions and live pointers) makes the same queries."""
-    _push_rules(drafter, 0, 3)
+    """The rule list at 5 and 50 rules (with versions and live pointers) makes the same queries."""
+    _push_rules(drafter, 0, 4)
     client.force_login(counsel)
-    url = reverse("home")
+    url = reverse("rule-list")
     baseline = _count_queries(client, url)
-    _push_rules(drafter, 3, 10)
+    _push_rules(drafter, 4, 45)
     with django_assert_num_queries(baseline):
         response = client.get(url)
-    assert response.content.count(b'href="/rules/rule-') == 13
+    assert response.content.count(b'href="/rules/rule-') == 49
+    assert response.content.count(b'href="/rules/wildfire-aid-2024/"') == 1
 
 
 def test_rule_page_query_count_does_not_grow_with_versions_history_and_audit(
