@@ -416,7 +416,11 @@ def test_verify_lists_at_most_twenty_problems(client, counsel):
     assert "Chain broken: 25 problems in 25 events" in page
     assert page.count("stored hash does not match its content") == 20
     assert "python manage.py verify_audit" in page
-    assert {k: v for k, v in last_event().data.items() if k != "duration_s"} == {"checked": 25, "ok": False, "problems": 25}
+    assert {k: v for k, v in last_event().data.items() if k != "duration_s"} == {
+        "checked": 25,
+        "ok": False,
+        "problems": 25,
+    }
 
 
 def test_verify_comes_back_to_the_same_filters(client, counsel):
