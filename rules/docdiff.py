@@ -21,14 +21,24 @@ def pretty_text(document):
     Written without recursion: a stored document may be nested nearly a thousand levels deep,
     more than the standard library's indenting encoder can walk from inside a request.
     """
-    out = []
-    stack = [(document, 0, "", "")]  # value, level, key prefix, trailing comma; or a closing line
+    return "\n".join(_pretty(document)[0])
+
+
+def path_lines(document):
+    """The line of `pretty_text(document)` on which each JSON path (`$.eligibility.and[0]`) starts."""
+    return _pretty(document)[1]
+
+
+def _pretty(document):
+    out, starts = [], {}
+    stack = [(document, 0, "", "", "$")]  # value, level, key prefix, trailing comma, path; or a closing line
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             out.append(item)
             continue
-        value, level, prefix, suffix = item
+        value, level, prefix, suffix, path = item
+        starts.setdefault(path, len(out) + 1)
         pad = "  " * level
         if isinstance(value, dict) and value:
             entries = sorted(value.items())
@@ -37,16 +47,16 @@ def pretty_text(document):
             for index in range(len(entries) - 1, -1, -1):
                 key, child = entries[index]
                 comma = "," if index < len(entries) - 1 else ""
-                stack.append((child, level + 1, json.dumps(key, ensure_ascii=False) + ": ", comma))
+                stack.append((child, level + 1, json.dumps(key, ensure_ascii=False) + ": ", comma, f"{path}.{key}"))
         elif isinstance(value, list) and value:
             out.append(f"{pad}{prefix}[")
             stack.append(f"{pad}]{suffix}")
             for index in range(len(value) - 1, -1, -1):
                 comma = "," if index < len(value) - 1 else ""
-                stack.append((value[index], level + 1, "", comma))
+                stack.append((value[index], level + 1, "", comma, f"{path}[{index}]"))
         else:
             out.append(f"{pad}{prefix}{json.dumps(value, ensure_ascii=False)}{suffix}")
-    return "\n".join(out)
+    return out, starts
 
 
 def _row(kind, left_no=None, left=None, right_no=None, right=None):

@@ -23,6 +23,7 @@ from pdp_portal.exceptions import DomainError, StaleApproval
 from reviews.models import Review
 
 from .charts import chart_specs
+from .docdiff import path_lines
 from .document import parse_canonical
 from .forms import UploadForm
 from .models import CheckRun, VersionStatus
@@ -380,6 +381,12 @@ def _previous_label(release, deployments):
 def checks_context(rule, version):
     checks = {c.kind: c for c in CheckRun.objects.filter(version=version)}
     rows = [_check_row(checks.get(kind), kind) for kind in (CheckRun.Kind.LINT, CheckRun.Kind.SIMULATION)]
+    if any(f["path"] for row in rows for f in row.get("findings", [])):
+        # Each finding's line in the document as the page shows it (indented by two, keys sorted).
+        lines = path_lines(parse_canonical(version.document))
+        for row in rows:
+            for finding in row.get("findings", []):
+                finding["line"] = _line_of(finding["path"], lines)
     polling = version.status in IN_FLIGHT or any(not c.is_finished for c in checks.values())
     return {
         "url": reverse("version-checks", args=[rule.slug, version.number]),
@@ -387,6 +394,16 @@ def checks_context(rule, version):
         "version": version.label,
         "rows": rows,
     }
+
+
+def _line_of(path, lines):
+    """The line where a finding's path starts, or where its nearest existing parent starts."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
 
 
 def _money(value):

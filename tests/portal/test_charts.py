@@ -231,7 +231,7 @@ def test_rule_page_draws_each_chart_above_its_table(client, in_review, counsel):
     section = _chart_section(body, "gainers-losers")
     assert "<canvas" not in section and "Nothing is live in production to compare with" in section
     assert '<script id="chart-data-gainers-losers"' not in body
-    checks = body[body.index('id="checks"') : body.index('class="pdp-document"')]
+    checks = body[body.index('id="checks"') : body.index('id="reviews-heading"')]
     scripts = re.findall(r"<script[^>]*>", checks)
     assert len(scripts) == 3 and all('type="application/json"' in s for s in scripts)  # data only, no code
 

@@ -68,3 +68,20 @@ def test_lint_failure_stops_polling_and_lists_findings(client, push, drafter):
     assert "hx-trigger" not in body
     assert '<th scope="col">JSON path</th>' in body
     assert "Runs after lint passes." in body
+
+
+def test_findings_give_the_line_of_their_path_in_the_document(client, push, drafter, counsel):
+    """A lint finding names its JSON path and the line of the page's raw document where that path starts."""
+    from rules.docdiff import path_lines
+    from rules.document import parse_canonical
+
+    version = push(document(eligibility={"and": [{"frobnicate": [1]}]}), actor=drafter)
+    version.refresh_from_db()
+    findings = version.check_of("lint").findings
+    path = next(f["path"] for f in findings if f.get("path", "").startswith("$.eligibility"))
+    client.force_login(counsel)
+    page = client.get(reverse("version-checks", args=[version.rule.slug, version.number])).content.decode()
+    row = page.split(f"<code>{path}</code>")[1].split("</tr>")[0]
+    line = path_lines(parse_canonical(version.document))
+    expected = line.get(path) or line[path.rsplit("[", 1)[0]]
+    assert f'<td class="pdp-num">{expected}</td>' in row

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rules.docdiff import CONTEXT, MAX_LINES, compare, pretty_text, side_by_side, summary
+from rules.docdiff import CONTEXT, MAX_LINES, compare, path_lines, pretty_text, side_by_side, summary
 from rules.document import canonical_text, parse_strict
 from tests.conftest import EXAMPLES, WILDFIRE
 
@@ -197,3 +197,17 @@ def test_opcodes_rebuild_the_new_text_from_the_old():
             position = (i2, j2)
         assert position == (len(old), len(new))
         assert rebuilt == new
+
+
+def test_path_lines_point_at_the_line_each_path_starts_on():
+    """Each JSON path maps to the line of the indented document where its value begins."""
+    doc = {"rule": "x", "eligibility": {"and": [{">=": [{"var": "age"}, 18]}, True]}, "tags": []}
+    lines = pretty_text(doc).split("\n")
+    where = path_lines(doc)
+    assert where["$"] == 1
+    assert lines[where["$.eligibility"] - 1].strip() == '"eligibility": {'
+    assert lines[where["$.eligibility.and[1]"] - 1].strip() == "true"
+    assert lines[where["$.eligibility.and[0]"] - 1].strip() == "{"
+    assert lines[where["$.eligibility.and[0].>=[0].var"] - 1].strip() == '"var": "age"'
+    assert lines[where["$.tags"] - 1].strip() == '"tags": []'
+    assert lines[where["$.rule"] - 1].strip() == '"rule": "x",'
