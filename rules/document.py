@@ -96,11 +96,15 @@ def _check_text(value, path="$"):
 
 def _check_string(text, path):
     if "\x00" in text:
-        raise InvalidDocument(f"Text at {path} contains a NUL character (\\u0000), which is not allowed.")
+        raise InvalidDocument(
+            f"Text at {path} contains a NUL character (\\u0000), which is not allowed.", details={"path": path}
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidDocument(f"Text at {path} contains a lone surrogate (invalid Unicode).") from None
+        raise InvalidDocument(
+            f"Text at {path} contains a lone surrogate (invalid Unicode).", details={"path": path}
+        ) from None
 
 
 def parse_strict(raw):

@@ -658,6 +658,18 @@ def version_checks(request, slug, number):
 # Upload
 
 
+def _excerpt(raw, line, column, around=2):
+    """The lines around a parse error, numbered, with a caret under the column."""
+    if not line:
+        return []
+    lines = raw.decode("utf-8", errors="replace").splitlines() or [""]
+    first, last = max(1, line - around), min(len(lines), line)
+    rows = [{"number": n, "text": lines[n - 1][:300], "here": n == line} for n in range(first, last + 1)]
+    if rows and column:
+        rows.append({"number": "", "text": " " * max(0, min(column, 300) - 1) + "^", "caret": True})
+    return rows
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
@@ -669,7 +681,13 @@ def upload(request):
         except DomainError as exc:
             if exc.status == 403:
                 refused(request, exc, None)
-            error = {"message": exc.message, "line": exc.details.get("line"), "column": exc.details.get("column")}
+            error = {
+                "message": exc.message,
+                "line": exc.details.get("line"),
+                "column": exc.details.get("column"),
+                "path": exc.details.get("path", ""),
+                "excerpt": _excerpt(form.raw_bytes(), exc.details.get("line"), exc.details.get("column")),
+            }
         else:
             messages.success(
                 request, f"📤 Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are running."

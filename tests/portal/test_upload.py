@@ -78,3 +78,22 @@ def test_upload_link_shows_only_for_drafters(client, drafter, counsel):
     assert 'href="/rules/upload/"' in client.get(reverse("home")).content.decode()
     client.force_login(counsel)
     assert 'href="/rules/upload/"' not in client.get(reverse("home")).content.decode()
+
+
+def test_parse_error_shows_the_lines_before_it_with_a_caret_under_the_column(client, drafter):
+    """The error quotes the numbered lines up to the broken one, marks it, and puts a caret under the column."""
+    client.force_login(drafter)
+    response = client.post(reverse("rule-upload"), {"text": '{\n  "rule": "broken",\n  "cost": ,\n}'})
+    excerpt = html.unescape(response.content.decode().split('<pre class="pdp-excerpt"')[1].split("</pre>")[0])
+    assert '<span class="pdp-excerpt__no">1</span>{' in excerpt
+    assert '<span class="pdp-excerpt__no">3</span><mark>  "cost": ,</mark>' in excerpt
+    assert '<span class="pdp-excerpt__no"></span>' + " " * 10 + "^" in excerpt
+
+
+def test_nul_character_is_refused_with_its_json_path(client, drafter):
+    """Text holding a NUL character is refused with the JSON path of that text, and nothing is stored."""
+    client.force_login(drafter)
+    response = client.post(reverse("rule-upload"), {"text": document(title="bad\x00title").decode()})
+    assert response.status_code == 400
+    assert "At JSON path <code>$.title</code>." in response.content.decode()
+    assert not RuleVersion.objects.exists()
