@@ -6,8 +6,8 @@ from .models import AuditEvent
 from .services import current_ip, record_event, request_ip
 
 # Paths whose refusals are not portal pages: the API answers and audits its own, the admin is
-# Django's, and a missing static file is not an attempt at anything.
-_NOT_PORTAL = ("/api/", "/admin/", "/" + settings.STATIC_URL.lstrip("/"))
+# Django's, and a missing static file or icon is not an attempt at anything.
+_NOT_PORTAL = ("/api/", "/admin/", "/" + settings.STATIC_URL.lstrip("/"), "/favicon.ico")
 
 
 class AuditIPMiddleware:
@@ -25,26 +25,36 @@ class AuditIPMiddleware:
 
 
 class PortalRefusalMiddleware:
-    """Record a signed-in person's refused page request (403 or 404) in the audit history.
+    """Record a signed-in person's refused page request (403 or 404) in the audit history, once.
 
-    A service that refused an action has recorded it already and marks the error it raises
-    (`audited`); everything else a view refuses (a rule this person may not see, a page their
-    role does not open) is recorded here, once.
+    Whatever refused it: a view (a rule this person may not see, a page their role does not
+    open), the URL resolver (an address that matches no page) or the CSRF check. A service that
+    refused an action has recorded it already and marks the error it raises (`audited`); that
+    response is not recorded again.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code in (403, 404) and not getattr(request, "_refusal_audited", False):
+            self._record(request, response.status_code, getattr(request, "_refusal_reason", ""))
+        return response
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (PermissionDenied, Http404)) or getattr(exception, "audited", False):
-            return None
+        if isinstance(exception, (PermissionDenied, Http404)):
+            if getattr(exception, "audited", False):
+                request._refusal_audited = True
+            else:
+                request._refusal_reason = str(exception)
+        return None
+
+    @staticmethod
+    def _record(request, status, reason):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith(_NOT_PORTAL):
-            return None
-        status = 403 if isinstance(exception, PermissionDenied) else 404
+            return
         record_event(
             "portal.refused",
             actor=user,
@@ -53,7 +63,6 @@ class PortalRefusalMiddleware:
                 "method": request.method,
                 "path": request.get_full_path()[:500],
                 "status": status,
-                "reason": str(exception)[:500] or ("Not permitted." if status == 403 else "Not found."),
+                "reason": reason[:500] or ("Not permitted." if status == 403 else "Not found."),
             },
         )
-        return None

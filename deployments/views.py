@@ -104,7 +104,7 @@ def board(request):
         rules = rules.filter(production_version__isnull=False)
     page = Paginator(rules, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     may_promote = permissions.can_promote(request.user)
-    rows = [_board_row(rule, may_promote) for rule in page.object_list]
+    rows = [_board_row(rule, may_promote, request.user) for rule in page.object_list]
     params = {"q": query, "show": show}
     context = {
         "rows": rows,
@@ -118,7 +118,7 @@ def board(request):
     return render_page(request, "deployments/board.html", context, section="environments")
 
 
-def _board_row(rule, may_promote):
+def _board_row(rule, may_promote, user):
     live = {release.environment.name: release for release in rule.releases.all()}
     staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
     staging_label = staging.version_label if staging and staging.version_id else "v0"
@@ -138,7 +138,12 @@ def _board_row(rule, may_promote):
         "production": production_label,
         "production_since": production.updated_at if production and production.version_id else None,
         "pending": pending,
-        "promote_url": reverse("rule-promote", args=[rule.slug]) if pending and may_promote else "",
+        # No button for the version's own drafter: production never takes a version from them.
+        "promote_url": (
+            reverse("rule-promote", args=[rule.slug])
+            if pending and may_promote and staging.version.uploaded_by_id != user.pk
+            else ""
+        ),
     }
 
 

@@ -1,7 +1,7 @@
 """Each person's home page: the queue of what waits for them, with counts and ages.
 
 A person holding several roles sees one section per role. Every queue is a fixed number of
-queries however long it is (see tests/portal/test_home_queries.py), shows the oldest or newest
+queries however long it is (see tests/portal/test_home.py), shows the oldest or newest
 QUEUE_SIZE items and says how many there are in all.
 """
 
@@ -146,7 +146,7 @@ def _review_section(user, role):
         f"Versions whose {group} sign-off you can give: those assigned to you by name first, then the longest waiting.",
         items,
         len(held),
-        [("Waiting", len(held)), ("Assigned to you", len(assigned & held))],
+        [(f"Waiting for {group}", len(held)), (f"Assigned to you ({group})", len(assigned & held))],
         empty=f"Nothing waits for a {group} review.",
     ) | {"oldest": oldest}
 

@@ -327,6 +327,8 @@ def _promote_panel(user, rule, releases):
         return None
     if staging.version_id is None or staging.version_id == production.version_id:
         return None
+    if staging.version.uploaded_by_id == user.pk:
+        return None  # production never takes a version from its own drafter; the service says so too
     return {
         "url": reverse("rule-promote", args=[rule.slug]),
         "staging": staging.version_label,

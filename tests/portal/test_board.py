@@ -3,6 +3,7 @@
 import html
 import re
 
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from deployments.models import Environment, Release
 from deployments.views import BOARD_PAGE_SIZE
-from rules.models import Rule
+from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
 from tests.conftest import document, last_event
 
@@ -268,3 +269,16 @@ def test_board_markup_has_unique_ids_labels_and_a_caption(client, drafter, relea
     assert page.count("<caption") == page.count("<table") == 1
     for slug in ("ahead", "pending"):
         assert f'id="promote-modal-{slug}"' in page and f'form="promote-form-{slug}"' in page
+
+
+def test_no_promote_button_for_the_versions_own_drafter(client, on_staging):
+    """A release manager who drafted the version on staging gets no Promote button: they may not promote it."""
+    from tests.conftest import make_user
+
+    author = make_user("author_and_releaser", settings.PDP_DRAFTER_GROUP, settings.PDP_RELEASE_GROUP)
+    RuleVersion.objects.filter(pk=on_staging.pk).update(uploaded_by=author)
+    client.force_login(author)
+    assert "Promote to production" not in client.get(reverse("environments")).content.decode()
+    assert (
+        "Promote to production" not in client.get(reverse("rule-detail", args=[on_staging.rule.slug])).content.decode()
+    )

@@ -152,53 +152,83 @@ def test_api_service_refusals_are_recorded_once_by_the_service(in_review, counse
 # The middleware's own choices, for refusals a view lets through to it
 
 
-@pytest.fixture
-def middleware():
-    return PortalRefusalMiddleware(lambda request: HttpResponse())
-
-
 def _request(path, user):
     request = RequestFactory().get(path)
     request.user = user
     return request
 
 
-@pytest.mark.parametrize("path", ["/api/v1/rules/x/", "/admin/rules/rule/", "/static/uswds/missing.css"])
-def test_api_admin_and_static_paths_are_not_recorded(middleware, counsel, path):
+def _serve(path, user, error=None):
+    """One request through the middleware: the view raises `error` (as Django reports it), then answers."""
+    status = {PermissionDenied: 403, Http404: 404}.get(type(error), 500 if error else 200)
+    middleware = PortalRefusalMiddleware(lambda request: HttpResponse(status=status))
+    request = _request(path, user)
+    if error is not None:
+        assert middleware.process_exception(request, error) is None  # Django then renders the error page
+    return middleware(request)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/rules/x/", "/admin/rules/rule/", "/static/uswds/missing.css", "/favicon.ico"]
+)
+def test_api_admin_and_static_paths_are_not_recorded(counsel, path):
     """The middleware leaves /api/, /admin/ and static files alone, for 404 and 403 alike."""
     before = last_id()
-    assert middleware.process_exception(_request(path, counsel), Http404("gone")) is None
-    assert middleware.process_exception(_request(path, counsel), PermissionDenied("no")) is None
+    _serve(path, counsel, Http404("gone"))
+    _serve(path, counsel, PermissionDenied("no"))
     assert new_events(before) == []
 
 
-def test_audited_refusals_and_other_errors_are_not_recorded(middleware, counsel):
+def test_audited_refusals_and_other_errors_are_not_recorded(counsel):
     """A refusal marked `audited` (the service wrote it) and errors other than 403/404 write nothing."""
     before = last_id()
     error = PermissionDenied("recorded by the service")
     error.audited = True
-    assert middleware.process_exception(_request("/rules/x/", counsel), error) is None
-    assert middleware.process_exception(_request("/rules/x/", counsel), ValueError("boom")) is None
+    assert _serve("/rules/x/", counsel, error).status_code == 403
+    assert _serve("/rules/x/", counsel, ValueError("boom")).status_code == 500
+    assert _serve("/rules/x/", counsel).status_code == 200
     assert new_events(before) == []
 
 
-def test_an_empty_reason_gets_a_plain_one(middleware, counsel):
+def test_an_empty_reason_gets_a_plain_one(counsel):
     """A refusal without a message is recorded with 'Not permitted.' or 'Not found.'."""
     before = last_id()
-    middleware.process_exception(_request("/rules/x/", counsel), PermissionDenied())
-    middleware.process_exception(_request("/rules/y/", counsel), Http404())
+    _serve("/rules/x/", counsel, PermissionDenied())
+    _serve("/rules/y/", counsel, Http404())
     assert [(e.data["status"], e.data["reason"]) for e in new_events(before)] == [
         (403, "Not permitted."),
         (404, "Not found."),
     ]
 
 
-def test_a_long_path_is_cut_to_500_characters(middleware, counsel):
+def test_a_long_path_is_cut_to_500_characters(counsel):
     """The recorded path is at most 500 characters, however long the request's."""
     before = last_id()
-    middleware.process_exception(_request("/rules/x/?q=" + "a" * 2000, counsel), Http404("gone"))
+    _serve("/rules/x/?q=" + "a" * 2000, counsel, Http404("gone"))
     (event,) = new_events(before)
     assert len(event.data["path"]) == 500
+
+
+def test_an_address_matching_no_page_is_recorded(client, counsel):
+    """A crafted address that matches no page at all is a 404 recorded like any other refusal."""
+    client.force_login(counsel)
+    before = last_id()
+    assert client.get("/rules/x/v/abc/checks/").status_code == 404
+    (event,) = new_events(before)
+    assert (event.action, event.outcome, event.actor) == ("portal.refused", "refused", counsel)
+    assert (event.data["status"], event.data["path"]) == (404, "/rules/x/v/abc/checks/")
+
+
+def test_a_post_without_its_csrf_token_is_recorded(counsel):
+    """A form posted from elsewhere (no CSRF token) is refused with 403 and recorded."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(counsel)
+    before = last_id()
+    assert client.post(reverse("rule-upload"), {"text": "{}"}).status_code == 403
+    (event,) = new_events(before)
+    assert (event.action, event.data["status"], event.data["method"]) == ("portal.refused", 403, "POST")
 
 
 def test_a_refused_upload_is_recorded_once(client, counsel):
