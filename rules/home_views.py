@@ -111,7 +111,10 @@ def _drafter_section(user):
         ("Rejected", by_status.get(VersionStatus.REJECTED, 0)),
         ("Approved", by_status.get(VersionStatus.APPROVED, 0)),
     ]
-    items = [_version_item(v) for v in _versions().filter(uploaded_by=user).order_by("-created_at", "-id")[:QUEUE_SIZE]]
+    # The newest ids first (a cheap indexed read), then the details of just those: annotating and
+    # sorting every version a prolific drafter ever uploaded costs ten times more.
+    newest = list(mine.order_by("-created_at", "-id").values_list("pk", flat=True)[:QUEUE_SIZE])
+    items = [_version_item(v) for v in _versions().filter(pk__in=newest).order_by("-created_at", "-id")]
     return _section(
         "drafter",
         "Your versions",
