@@ -178,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pdp-portal@localhost")
+# Seconds a mail server may take to answer; the worker's e-mail task then retries.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))  # e.g. smtp+tls://user:pass@host:587
 # The portal's address as people reach it, for the links in e-mails.

@@ -8,7 +8,7 @@ the change: the failure is logged and the rule page still shows everything the m
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -42,10 +42,14 @@ def role_label(role):
 
 
 def _send(subject, template, context, to):
-    body = render_to_string(template, context)
+    """Send one message; a message that cannot be built or accepted is logged, never raised past here.
+
+    A server that cannot be reached raises (OSError, SMTPException), so the worker's task retries.
+    """
     try:
+        body = render_to_string(template, context)
         send_mail(subject, body, None, [to])
-    except OSError:  # smtplib's errors and refused connections alike
+    except (BadHeaderError, ValueError):  # a malformed address or header: retrying will not help
         logger.exception("Could not send %r to %s", subject, to)
         return False
     return True

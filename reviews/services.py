@@ -19,7 +19,7 @@ from pdp_portal.exceptions import (
 )
 from rules.models import CheckRun, RuleVersion, VersionStatus
 
-from . import notifications
+from . import tasks
 from .models import Review, ReviewAssignment
 
 # Global permissions each non-review group carries.
@@ -128,7 +128,7 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
         except DomainError:
             pass  # the approval stands; the refusal is in the audit history and the version's status says why
         # After the promotion, so the drafter is told whether the version reached staging.
-        transaction.on_commit(partial(notifications.send_review_ended, version.pk))
+        transaction.on_commit(partial(tasks.send_review_ended_task.delay, version.pk))
     return review
 
 
@@ -163,7 +163,7 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
                     "review": review.pk,
                 },
             )
-        transaction.on_commit(partial(notifications.send_review_ended, version.pk))
+        transaction.on_commit(partial(tasks.send_review_ended_task.delay, version.pk))
     return review
 
 
@@ -223,7 +223,7 @@ def assign_reviewer(version, *, actor, reviewer, role):
                 data={"role": role, "reviewer": reviewer.username, "emailed": emailed, "assignment": assignment.pk},
             )
             if emailed:
-                transaction.on_commit(partial(notifications.send_review_requested, assignment.pk))
+                transaction.on_commit(partial(tasks.send_review_requested_task.delay, assignment.pk))
     return assignment
 
 

@@ -17,7 +17,10 @@ class RefusingBackend:
     def __init__(self, *args, **kwargs):
         pass
 
+    attempts = 0
+
     def send_messages(self, messages):
+        RefusingBackend.attempts += 1
         raise ConnectionRefusedError("mail server down")
 
 
@@ -108,15 +111,39 @@ def test_drafter_without_an_email_address_gets_none(in_review, drafter, counsel,
     assert mailoutbox == []
 
 
-def test_mail_server_down_leaves_the_change_standing(
-    in_review, release_manager, counsel, committed, mailoutbox, settings, caplog
+def test_mail_server_down_leaves_the_change_standing_and_the_worker_retries(
+    in_review, release_manager, counsel, django_capture_on_commit_callbacks, mailoutbox, settings
 ):
-    """An assignment whose e-mail cannot be sent stands; the failure is logged."""
+    """An assignment whose e-mail cannot be sent stands; the worker's task tries again, then gives up."""
+    from pdp_portal.celery import app
+    from reviews.tasks import RETRY, send_review_requested_task
+
+
+    RefusingBackend.attempts = 0
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
-    assignment = committed(assign_reviewer, in_review, actor=release_manager, reviewer=counsel, role="legal")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assignment = assign_reviewer(in_review, actor=release_manager, reviewer=counsel, role="legal")
+    assert len(callbacks) == 1  # the message is the worker's job, after the commit
+    app.conf.task_eager_propagates = False  # as on a worker: a failure is the task's result, not a raise
+    try:
+        result = send_review_requested_task.apply(args=[assignment.pk], throw=False)
+    finally:
+        app.conf.task_eager_propagates = True
+    assert result.failed() and isinstance(result.result, ConnectionRefusedError)
+    assert RefusingBackend.attempts == RETRY["max_retries"] + 1
     assert ReviewAssignment.objects.filter(pk=assignment.pk).exists()
+    assert mailoutbox == []
+
+
+def test_a_malformed_address_is_logged_not_retried(in_review, release_manager, counsel, caplog, mailoutbox):
+    """An address no server could take is logged once and the task ends; retrying would not help."""
+    from reviews.tasks import send_review_requested_task
+
+    assignment = assign_reviewer(in_review, actor=release_manager, reviewer=counsel, role="legal")
+    type(counsel).objects.filter(pk=counsel.pk).update(email="counsel@example.org\nBcc: x@example.org")
+    assert send_review_requested_task.apply(args=[assignment.pk]).get() is False
     assert "Could not send 'Review requested: Wildfire-Aid-2024 v1 (Legal)'" in caplog.text
-    assert notifications.send_review_requested(assignment.pk) is False
+    assert mailoutbox == []
 
 
 def test_review_not_ended_has_no_message(in_review):
