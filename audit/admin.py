@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditEvent
+from .models import AuditEvent, ChainVerification
 from .services import delete_reference_record, save_reference_record
 
 
@@ -42,4 +42,15 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "actor", "actor_name", "action", "outcome", "target_type", "target_id", "target_repr",
         "rule_slug", "data", "ip", "created_at", "prev_hash", "hash",
+    ]  # fmt: skip
+
+
+@admin.register(ChainVerification)
+class ChainVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "requested_by", "status", "checked", "total", "problem_count", "duration_s"]
+    list_filter = ["status"]
+    list_select_related = ["requested_by"]
+    readonly_fields = [
+        "requested_by", "status", "total", "checked", "problem_count", "problems", "note",
+        "created_at", "started_at", "heartbeat_at", "finished_at", "duration_s",
     ]  # fmt: skip

@@ -104,3 +104,64 @@ def hash_of_row(row):
     payload = dict(zip(PAYLOAD_FIELDS, row, strict=True))
     payload["created_at"] = payload["created_at"].isoformat()
     return hash_payload(payload)
+
+
+class ChainVerificationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ChainVerification.ACTIVE)
+
+    def for_panel(self):
+        """Newest first, with the person who asked: what the audit page's panel reads."""
+        return self.select_related("requested_by").order_by("-id")
+
+
+class ChainVerification(models.Model):
+    """One walk of the whole audit chain, run by a worker. Progress state, not history: its result
+    goes into the chain as an `audit.verify` event."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        ERROR = "error", "error"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # How many problems a verification keeps; `problem_count` says how many there were.
+    PROBLEMS_KEPT = 20
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The events there were when the walk started; the walk stops at the last of them.
+    total = models.PositiveBigIntegerField(default=0)
+    checked = models.PositiveBigIntegerField(default=0)
+    problem_count = models.PositiveBigIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved on with every progress report: a running walk whose heartbeat stops has been abandoned.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+
+    objects = ChainVerificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status"], name="audit_verification_status")]
+
+    def __str__(self):
+        return f"chain verification #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self):
+        return self.status not in self.ACTIVE
+
+    def is_abandoned(self, *, cutoff):
+        """Queued since before `cutoff`, or running without a sign of life since then."""
+        if self.status == self.Status.QUEUED:
+            return self.created_at < cutoff
+        if self.status == self.Status.RUNNING:
+            return (self.heartbeat_at or self.started_at or self.created_at) < cutoff
+        return False

@@ -4,18 +4,23 @@ import contextlib
 import time
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pdp_portal.exceptions import DomainError
+from pdp_portal import permissions
+from pdp_portal.exceptions import DomainError, NotPermitted
 
-from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, hash_of_row
+from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, hash_of_row
 
 # The client address of the request being served, set by the adapters (see `request_ip`).
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
 
 # Any number will do: it only has to be the same in every process.
 _CHAIN_LOCK_KEY = 7_230_001
+_VERIFY_LOCK_KEY = 7_230_002
+# Events read per query while verifying; progress is reported after each batch.
+VERIFY_BATCH = 5000
 
 
 def _target_fields(target):
@@ -92,36 +97,139 @@ def refusals_recorded(action, *, actor, target=None, data=None):
         raise
 
 
-def verify_chain():
-    """Walk the chain in order. Returns (checked_count, problems) where problems lists breaks."""
+def verify_chain(*, progress=None, through=None, batch_size=VERIFY_BATCH):
+    """Walk the chain in order. Returns (checked_count, problems) where problems lists breaks.
+
+    `through`: stop at this event id (the events there were when a verification started).
+    `progress(checked)` is called after every batch of `batch_size` events.
+    """
     problems = []
     expected_prev = GENESIS_HASH
     count = 0
     # Plain rows rather than model instances: a long history verifies several times faster.
     rows = AuditEvent.objects.order_by("id").values_list("pk", "hash", *PAYLOAD_FIELDS)
+    if through is not None:
+        rows = rows.filter(id__lte=through)
     prev_index = 2 + PAYLOAD_FIELDS.index("prev_hash")
-    for row in rows.iterator(chunk_size=5000):
-        count += 1
-        pk, stored = row[0], row[1]
-        if row[prev_index] != expected_prev:
-            problems.append(f"event #{pk}: prev_hash does not match the hash of the event before it")
-        if hash_of_row(row[2:]) != stored:
-            problems.append(f"event #{pk}: stored hash does not match its content")
-        expected_prev = stored
-    return count, problems
+    after = None
+    while True:
+        # Batches read by id, each its own query: no read stays open between them, so the progress
+        # callback can write (SQLite refuses a write on a connection whose read began before
+        # another process wrote).
+        batch = list((rows if after is None else rows.filter(id__gt=after))[:batch_size])
+        for row in batch:
+            count += 1
+            pk, stored = row[0], row[1]
+            if row[prev_index] != expected_prev:
+                problems.append(f"event #{pk}: prev_hash does not match the hash of the event before it")
+            if hash_of_row(row[2:]) != stored:
+                problems.append(f"event #{pk}: stored hash does not match its content")
+            expected_prev = stored
+        if batch and progress is not None:
+            progress(count)
+        if len(batch) < batch_size:
+            return count, problems
+        after = batch[-1][0]
 
 
-def verify_chain_recorded(*, actor):
-    """Verify the whole chain and record that it was verified, with the result. Returns (count, problems, seconds)."""
+def _lock_verifications():
+    """Serialize requests for a verification, so two at once cannot both start one."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_VERIFY_LOCK_KEY])
+    # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
+
+
+def request_chain_verification(*, actor):
+    """Queue a walk of the whole chain, or return the one queued or running. Records `audit.verify.request`.
+
+    A verification queued or silent for longer than PDP_STUCK_CHECK_SECONDS is marked `error`
+    and replaced (its message was lost or its worker died).
+    """
+    with refusals_recorded("audit.verify.request", actor=actor):
+        if not permissions.can_view_portal(actor):
+            raise NotPermitted("Your account has no role in the portal yet; ask an administrator for one.")
+        with transaction.atomic():
+            _lock_verifications()
+            current = ChainVerification.objects.select_for_update().active().order_by("-id").first()
+            replaced = None
+            if current is not None:
+                cutoff = timezone.now() - timezone.timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+                if not current.is_abandoned(cutoff=cutoff):
+                    return current
+                current.status = ChainVerification.Status.ERROR
+                current.finished_at = timezone.now()
+                current.note = f"Abandoned: no progress for {settings.PDP_STUCK_CHECK_SECONDS} s; started again."
+                current.save(update_fields=["status", "finished_at", "note"])
+                replaced = current.pk
+            verification = ChainVerification.objects.create(requested_by=actor)
+            record_event(
+                "audit.verify.request",
+                actor=actor,
+                target=verification,
+                data={"verification": verification.pk, **({"replaced": replaced} if replaced else {})},
+            )
+            _enqueue_verification(verification.pk)
+    return verification
+
+
+def _enqueue_verification(verification_id):
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.verify_chain_task.delay(verification_id))
+
+
+def run_chain_verification(verification_id):
+    """Walk the chain for a queued verification and store its result with one `audit.verify` event.
+
+    Idempotent: a finished verification is returned as it is; one found running (a re-delivered
+    task whose worker died) starts again from the first event.
+    """
+    with transaction.atomic():
+        verification = ChainVerification.objects.select_for_update().filter(pk=verification_id).first()
+        if verification is None or verification.is_finished:
+            return verification
+        through = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        now = timezone.now()
+        verification.status = ChainVerification.Status.RUNNING
+        verification.total = AuditEvent.objects.filter(id__lte=through).count()
+        verification.checked = 0
+        verification.started_at = verification.heartbeat_at = now
+        verification.save(update_fields=["status", "total", "checked", "started_at", "heartbeat_at"])
+    # This run's start time tells its writes from those of another delivery of the same job.
+    mine = ChainVerification.objects.filter(pk=verification_id, status=ChainVerification.Status.RUNNING, started_at=now)
+
+    def progress(checked):
+        mine.update(checked=checked, heartbeat_at=timezone.now())
+
     started = time.perf_counter()
-    checked, problems = verify_chain()
-    duration = time.perf_counter() - started
-    record_event(
-        "audit.verify",
-        actor=actor,
-        data={"checked": checked, "ok": not problems, "problems": len(problems), "duration_s": round(duration, 3)},
-    )
-    return checked, problems, duration
+    checked, problems = verify_chain(progress=progress, through=through)
+    duration = round(time.perf_counter() - started, 3)
+    with transaction.atomic():
+        verification = mine.select_for_update().first()
+        if verification is None:
+            # Abandoned while this ran, or taken over by another delivery: its result is not ours to write.
+            return ChainVerification.objects.filter(pk=verification_id).first()
+        verification.status = ChainVerification.Status.FAILED if problems else ChainVerification.Status.PASSED
+        verification.checked = checked
+        verification.problem_count = len(problems)
+        verification.problems = problems[: ChainVerification.PROBLEMS_KEPT]
+        verification.finished_at = timezone.now()
+        verification.duration_s = duration
+        verification.save(update_fields=["status", "checked", "problem_count", "problems", "finished_at", "duration_s"])
+        record_event(
+            "audit.verify",
+            actor=verification.requested_by,
+            target=verification,
+            data={
+                "checked": checked,
+                "ok": not problems,
+                "problems": len(problems),
+                "duration_s": duration,
+                "verification": verification.pk,
+            },
+        )
+    return verification
 
 
 def request_ip(request):

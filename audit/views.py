@@ -1,5 +1,8 @@
 """The audit page: every event, filtered and paged; the same events as CSV; verifying the chain.
 
+Verifying runs in a worker: the button queues it, and the page's Verification panel follows it
+live (an htmx-polled fragment) until the result lands.
+
 Pages are keyset-paged on the event id (`?before=` / `?after=`), so the hundredth page costs what
 the first does on a table of any size.
 """
@@ -13,21 +16,22 @@ import re
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pdp_portal import permissions
+from pdp_portal.exceptions import DomainError
 from rules.models import Rule
-from rules.views import _event_row, render_page
+from rules.views import _event_row, refused, render_page
 
 from .forms import FILTER_FIELDS, AuditFilterForm
-from .models import AuditEvent
-from .services import verify_chain_recorded
+from .models import AuditEvent, ChainVerification
+from .services import request_chain_verification
 
 PAGE_SIZE = 50
-PROBLEMS_SHOWN = 20
 CSV_CHUNK = 2000
 CSV_COLUMNS = (
     "id",
@@ -44,8 +48,6 @@ CSV_COLUMNS = (
     "prev_hash",
     "hash",
 )
-# The session key carrying a verification's result across the redirect to the page.
-_VERIFY_RESULT = "audit_verify_result"
 
 
 def _require_viewer(user):
@@ -63,6 +65,7 @@ def audit_list(request):
     _require_viewer(request.user)
     form = _filter_form(request)
     context = _form_context(request, form)
+    context["verification"] = _verification_panel(request.GET.get("verification", ""))
     if not form.is_valid():
         return render_page(request, "audit/audit_list.html", context, section="audit", status=400)
 
@@ -91,7 +94,6 @@ def audit_list(request):
 def _form_context(request, form):
     return {
         "form": form,
-        "verify": request.session.pop(_VERIFY_RESULT, None),
         "verify_back": form.filter_query(),
         "rule_slugs": list(Rule.objects.order_by("slug").values_list("slug", flat=True)),
         "time_zone": settings.TIME_ZONE,
@@ -240,19 +242,75 @@ def audit_export(request):
 # Verify the chain
 
 
+def _verification_panel(wanted):
+    """The panel for verification `wanted` (from the query string), or for the latest one asked for."""
+    verifications = ChainVerification.objects.for_panel()
+    if not wanted:
+        return verification_context(verifications.first())
+    verification = (
+        verifications.filter(pk=int(wanted)).first()
+        if wanted.isascii() and wanted.isdigit() and len(wanted) < 19
+        else None
+    )
+    if verification is not None:
+        return verification_context(verification)
+    # An unknown or malformed id (an old link, a typo): say so, and show the latest instead.
+    return {**(verification_context(verifications.first()) or {}), "missing": wanted[:40]}
+
+
+def verification_context(verification):
+    """What `_verification.html` shows of one verification (None when there is none)."""
+    if verification is None:
+        return None
+    active = not verification.is_finished
+    return {
+        "id": verification.pk,
+        "status": verification.get_status_display(),
+        "active": active,
+        "queued": verification.status == ChainVerification.Status.QUEUED,
+        "passed": verification.status == ChainVerification.Status.PASSED,
+        "failed": verification.status == ChainVerification.Status.FAILED,
+        "error": verification.status == ChainVerification.Status.ERROR,
+        "total": verification.total,
+        # A progress bar needs a maximum above zero, even over an empty history.
+        "progress_max": verification.total or 1,
+        "checked": min(verification.checked, verification.total) if active else verification.checked,
+        "problem_count": verification.problem_count,
+        "problems": verification.problems,
+        "more_problems": verification.problem_count > len(verification.problems),
+        "duration": f"{verification.duration_s:.2f}" if verification.duration_s is not None else "",
+        "note": verification.note,
+        "requested_by": verification.requested_by.username,
+        "created_at": verification.created_at,
+        "finished_at": verification.finished_at,
+        "time_zone": settings.TIME_ZONE,
+        "url": reverse("audit-verification", args=[verification.pk]),
+    }
+
+
 @login_required
 @require_POST
 def audit_verify(request):
+    back = _back_query(request.POST.get("back", ""))
+    try:
+        verification = request_chain_verification(actor=request.user)
+    except DomainError as exc:
+        return refused(request, exc, _with_query(reverse("audit-list"), back))
+    query = QueryDict(back, mutable=True)
+    query["verification"] = verification.pk
+    # Straight to the panel, which follows the verification until it is done.
+    return HttpResponseRedirect(_with_query(reverse("audit-list"), query.urlencode()) + "#verification")
+
+
+@login_required
+@require_GET
+def audit_verification(request, pk):
+    """The Verification panel alone, which the audit page polls while the verification runs."""
     _require_viewer(request.user)
-    checked, problems, duration = verify_chain_recorded(actor=request.user)
-    request.session[_VERIFY_RESULT] = {
-        "ok": not problems,
-        "checked": checked,
-        "duration": f"{duration:.2f}",
-        "problem_count": len(problems),
-        "problems": problems[:PROBLEMS_SHOWN],
-    }
-    return HttpResponseRedirect(_with_query(reverse("audit-list"), _back_query(request.POST.get("back", ""))))
+    verification = ChainVerification.objects.for_panel().filter(pk=pk).first() if pk < 2**63 else None
+    if verification is None:
+        raise Http404(f"No verification #{pk}.")
+    return render(request, "audit/_verification.html", {"verification": verification_context(verification)})
 
 
 def _back_query(text):

@@ -12,12 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ChainVerification
 from audit.services import record_event
 from tests.conftest import last_event
 
 ANONYMOUS = None
 LIST, EXPORT, VERIFY = reverse("audit-list"), reverse("audit-export"), reverse("audit-verify")
+# A verification's panel, as the page polls it (see `fragment`).
+FRAGMENT = "fragment"
 
 
 def add_events(count, action="test.event", *, actor=None, **kwargs):
@@ -71,33 +73,62 @@ CASES = [
     (VERIFY, "post", "release_manager", 302),
     (VERIFY, "post", "superuser", 302),
     (VERIFY, "get", "counsel", 405),
+    (FRAGMENT, "get", ANONYMOUS, 302),
+    (FRAGMENT, "get", "outsider", 403),
+    (FRAGMENT, "get", "drafter", 200),
+    (FRAGMENT, "get", "counsel", 200),
+    (FRAGMENT, "get", "budget_officer", 200),
+    (FRAGMENT, "get", "release_manager", 200),
+    (FRAGMENT, "get", "superuser", 200),
+    (FRAGMENT, "post", "counsel", 405),
 ]
 
 
 @pytest.mark.parametrize(
     ("url", "method", "who", "expected"), CASES, ids=[f"{u}-{m}-{w or 'anonymous'}" for u, m, w, _ in CASES]
 )
-def test_permission_matrix(request, client, db, url, method, who, expected):
+def test_permission_matrix(
+    request, client, db, django_capture_on_commit_callbacks, superuser, url, method, who, expected
+):
     """Anonymous goes to login, someone without a role gets 403, every role is let in; wrong method 405."""
     add_events(2)
+    if url == FRAGMENT:
+        url = fragment(ChainVerification.objects.create(requested_by=superuser))
     if who is not None:
         client.force_login(request.getfixturevalue(who))
-    response = getattr(client, method)(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = getattr(client, method)(url)
     assert response.status_code == expected
     if who is None:
         assert response["Location"].startswith(reverse("login"))
     elif expected == 302:
-        # Verifying comes back to the audit page, which shows the result.
-        assert response["Location"] == LIST
-        assert client.get(LIST).status_code == 200
+        # Verifying comes back to the audit page, which shows the verification.
+        latest = ChainVerification.objects.order_by("-id").first()
+        assert response["Location"] == f"{LIST}?verification={latest.pk}#verification"
+        assert client.get(response["Location"]).status_code == 200
+
+
+def fragment(verification):
+    return reverse("audit-verification", args=[verification.pk])
 
 
 def test_outsider_post_to_verify_records_nothing(client, outsider):
-    """A refused verification writes no audit.verify event, only the refusal itself."""
+    """A refused verification starts nothing and writes no audit.verify event, only the refusal itself, once."""
     client.force_login(outsider)
+    before = AuditEvent.objects.count()
     assert client.post(VERIFY).status_code == 403
+    assert not ChainVerification.objects.exists()
     assert not AuditEvent.objects.filter(action="audit.verify").exists()
-    assert last_event().action == "portal.refused" and last_event().outcome == "refused"
+    assert AuditEvent.objects.count() == before + 1
+    event = last_event()
+    assert (event.action, event.outcome, event.actor) == ("audit.verify.request", "refused", outsider)
+
+
+def test_unknown_verification_fragment_is_404(client, counsel):
+    """The fragment of a verification that does not exist answers 404, even for an absurd id."""
+    client.force_login(counsel)
+    assert client.get(reverse("audit-verification", args=[999])).status_code == 404
+    assert client.get(f"{LIST}verification/{2**64}/").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,21 +398,48 @@ def test_query_count_is_the_same_at_5_and_50_events(client, django_assert_num_qu
 # Verify the chain
 
 
-def test_verify_reports_an_intact_chain_and_records_itself(client, in_production, counsel):
-    """On a real history: a success alert with the count and duration, and an audit.verify event."""
-    checked = AuditEvent.objects.count()
+def verify(client, django_capture_on_commit_callbacks, **data):
+    """Press Verify chain; the job runs in-process once the request's transaction commits."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(VERIFY, data)
+    assert response.status_code == 302
+    return response
+
+
+def test_verify_reports_an_intact_chain_and_records_itself(
+    client, django_capture_on_commit_callbacks, in_production, counsel
+):
+    """On a real history: the request and the result are recorded, and the page shows a success alert."""
+    checked = AuditEvent.objects.count() + 1  # the request is itself an event of the chain
     client.force_login(counsel)
-    response = client.post(VERIFY)
-    assert response.status_code == 302 and response["Location"] == LIST
-    page = page_text(client.get(LIST))
+    response = verify(client, django_capture_on_commit_callbacks)
+    verification = ChainVerification.objects.get()
+    assert response["Location"] == f"{LIST}?verification={verification.pk}#verification"
+    page = page_text(client.get(response["Location"]))
     assert "usa-alert--success" in page
     assert re.search(rf"Chain verified: {checked} events, no break \(checked in \d+\.\d\d s\)\.", page)
-    event = last_event()
+    assert "requested by counsel" in page
+    assert "hx-get" not in page.split('id="verification-body"')[1].split(">")[0]
+    request_event, event = AuditEvent.objects.order_by("-id")[1], last_event()
+    assert (request_event.action, request_event.actor) == ("audit.verify.request", counsel)
     assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", counsel)
-    assert {k: v for k, v in event.data.items() if k != "duration_s"} == {"checked": checked, "ok": True, "problems": 0}
+    assert {k: v for k, v in event.data.items() if k != "duration_s"} == {
+        "checked": checked,
+        "ok": True,
+        "problems": 0,
+        "verification": verification.pk,
+    }
     assert event.data["duration_s"] >= 0
-    # The result is shown once, not on every later visit.
-    assert "Chain verified" not in page_text(client.get(LIST))
+    # The latest verification stays on the page for everyone, with who asked for it.
+    assert "Chain verified" in page_text(client.get(LIST))
+
+
+def test_no_panel_before_any_verification(client, counsel):
+    """Before anyone verified, the page has only the button."""
+    add_events(1)
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert "Verify chain</button>" in page and 'id="verification"' not in page
 
 
 def tamper(sql, params):
@@ -390,13 +448,15 @@ def tamper(sql, params):
         cursor.execute(sql, params)
 
 
-def test_verify_shows_the_break_after_an_event_is_altered(client, in_production, counsel):
+def test_verify_shows_the_break_after_an_event_is_altered(
+    client, django_capture_on_commit_callbacks, in_production, counsel
+):
     """After one event's data is rewritten, verifying names it in an error alert and records ok=False."""
     target = last_event("review.approve")
     tamper("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"rewritten": true}', target.pk])
     client.force_login(counsel)
-    client.post(VERIFY)
-    page = page_text(client.get(LIST))
+    response = verify(client, django_capture_on_commit_callbacks)
+    page = page_text(client.get(response["Location"]))
     assert "usa-alert--error" in page
     assert "Chain broken: 1 problem in" in page
     assert f"event #{target.pk}: stored hash does not match its content" in page
@@ -405,29 +465,113 @@ def test_verify_shows_the_break_after_an_event_is_altered(client, in_production,
     assert event.data["ok"] is False and event.data["problems"] == 1
 
 
-def test_verify_lists_at_most_twenty_problems(client, counsel):
+def test_verify_lists_at_most_twenty_problems(client, django_capture_on_commit_callbacks, counsel):
     """Many breaks: the first 20 are listed and the page says where to see them all."""
     events = add_events(25)
     for event in events:
         tamper("UPDATE audit_auditevent SET actor_name = %s WHERE id = %s", ["someone", event.pk])
     client.force_login(counsel)
-    client.post(VERIFY)
+    verify(client, django_capture_on_commit_callbacks)
     page = page_text(client.get(LIST))
-    assert "Chain broken: 25 problems in 25 events" in page
+    assert "Chain broken: 25 problems in 26 events" in page
     assert page.count("stored hash does not match its content") == 20
     assert "python manage.py verify_audit" in page
-    assert {k: v for k, v in last_event().data.items() if k != "duration_s"} == {
-        "checked": 25,
+    assert {k: v for k, v in last_event().data.items() if k not in ("duration_s", "verification")} == {
+        "checked": 26,
         "ok": False,
         "problems": 25,
     }
 
 
-def test_verify_comes_back_to_the_same_filters(client, counsel):
+def test_the_panel_polls_while_running_and_stops_when_finished(client, counsel, release_manager):
+    """Queued and running: a labelled progress bar polling its fragment every second; finished: no hx- attributes."""
+    add_events(3)
+    verification = ChainVerification.objects.create(requested_by=release_manager)
+    url = fragment(verification)
+    client.force_login(counsel)
+
+    page = page_text(client.get(LIST))
+    assert '<div aria-live="polite">' in page
+    assert f'hx-get="{url}" hx-trigger="every 1s" hx-swap="outerHTML"' in page
+    assert "is waiting for a worker to start" in page
+    assert '<label class="usa-label" for="verification-progress">' in page
+
+    ChainVerification.objects.filter(pk=verification.pk).update(
+        status="running", total=3, checked=2, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    running = page_text(client.get(url, headers={"HX-Request": "true"}))
+    assert running.lstrip().startswith("<div") and "<html" not in running
+    assert f'hx-get="{url}" hx-trigger="every 1s"' in running
+    assert f"Verification #{verification.pk}: 2 of 3 events checked" in running
+    assert '<progress id="verification-progress" max="3" value="2">' in running
+    assert "requested by release_manager" in running
+
+    ChainVerification.objects.filter(pk=verification.pk).update(
+        status="passed", checked=3, duration_s=0.25, finished_at=timezone.now()
+    )
+    finished = page_text(client.get(url, headers={"HX-Request": "true"}))
+    assert "hx-" not in finished and "<progress" not in finished
+    assert "Chain verified: 3 events, no break (checked in 0.25 s)." in finished
+
+
+def test_an_abandoned_verification_says_so(client, counsel):
+    """A verification marked error shows why, and how to start another."""
+    ChainVerification.objects.create(requested_by=counsel, status="error", note="Abandoned: no progress for 300 s.")
+    client.force_login(counsel)
+    page = page_text(client.get(LIST))
+    assert "did not finish" in page and "Abandoned: no progress for 300 s." in page and "hx-get" not in page
+
+
+def test_the_page_shows_the_verification_asked_for_or_says_it_is_unknown(client, counsel):
+    """?verification=<id> shows that one; an unknown or malformed id is named, and the latest is shown."""
+    older = ChainVerification.objects.create(requested_by=counsel, status="passed", checked=1, duration_s=0.1)
+    latest = ChainVerification.objects.create(requested_by=counsel, status="passed", checked=2, duration_s=0.1)
+    client.force_login(counsel)
+    assert "Chain verified: 1 event, no break" in page_text(client.get(LIST, {"verification": older.pk}))
+    assert "Chain verified: 2 events" in page_text(client.get(LIST))
+    for wanted in ("999", "abc", "9" * 40):
+        response = client.get(LIST, {"verification": wanted})
+        assert response.status_code == 200
+        page = page_text(response)
+        assert f"There is no verification “{wanted}”." in page and "The latest one is shown instead." in page
+        assert f"Verification #{latest.pk} passed" in page
+
+
+def test_query_count_is_the_same_with_a_verification_panel(client, django_assert_num_queries, counsel):
+    """The panel costs the same whether there is no verification, a running one or a finished one."""
+    add_events(5)
+    client.force_login(counsel)
+    baseline, _ = _query_count(client, LIST)
+    verification = ChainVerification.objects.create(requested_by=counsel, status="running", total=5, checked=1)
+    with django_assert_num_queries(baseline):
+        assert "1 of 5 events checked" in page_text(client.get(LIST))
+    ChainVerification.objects.filter(pk=verification.pk).update(status="passed", checked=5, duration_s=0.1)
+    add_events(45)
+    with django_assert_num_queries(baseline):
+        assert "Chain verified: 5 events" in page_text(client.get(LIST))
+
+
+def test_verify_comes_back_to_the_same_filters(client, django_capture_on_commit_callbacks, counsel):
     """The verify button returns to the filtered page it was pressed on; unknown fields are dropped."""
     add_events(2, "test.event")
     client.force_login(counsel)
     page = page_text(client.get(LIST, {"action": "test.event", "outcome": "done"}))
     assert 'name="back" value="action=test.event&outcome=done"' in page
-    response = client.post(VERIFY, {"back": "action=test.event&outcome=done&next=https://evil.example/"})
-    assert response["Location"] == f"{LIST}?action=test.event&outcome=done"
+    response = verify(
+        client, django_capture_on_commit_callbacks, back="action=test.event&outcome=done&next=https://evil.example/"
+    )
+    pk = ChainVerification.objects.get().pk
+    assert response["Location"] == f"{LIST}?action=test.event&outcome=done&verification={pk}#verification"
+
+
+def test_pressing_again_while_one_runs_follows_the_same_verification(client, counsel, drafter):
+    """A second press while a verification is running leads to that one: no new verification, no event."""
+    add_events(2)
+    running = ChainVerification.objects.create(
+        requested_by=drafter, status="running", started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    events = AuditEvent.objects.count()
+    client.force_login(counsel)
+    response = client.post(VERIFY)
+    assert response["Location"] == f"{LIST}?verification={running.pk}#verification"
+    assert ChainVerification.objects.count() == 1 and AuditEvent.objects.count() == events

@@ -2,10 +2,12 @@
 
 import json
 
+import pgtrigger
+from django.db import connection
+
 from audit.models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, hash_of_row
-from audit.services import record_event, verify_chain, verify_chain_recorded
+from audit.services import VERIFY_BATCH, record_event, verify_chain
 from deployments.services import rollback
-from tests.conftest import last_event
 
 
 def test_empty_history_verifies(db):
@@ -74,14 +76,33 @@ def test_unicode_and_nested_data_verify(db, drafter):
     assert verify_chain()[1] == []
 
 
-def test_verify_chain_recorded_records_the_result(in_production, counsel):
-    """Verifying from the portal records who verified, how many events and whether the chain held."""
-    before = AuditEvent.objects.count()
-    checked, problems, duration = verify_chain_recorded(actor=counsel)
-    assert (checked, problems) == (before, []) and duration >= 0
-    event = last_event()
-    assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", counsel)
-    assert event.data["checked"] == before and event.data["ok"] is True and event.data["problems"] == 0
+def test_progress_is_reported_after_every_batch(db):
+    """A long chain reports how far it got after each batch of events, ending at the count."""
+    assert VERIFY_BATCH == 5000
+    for n in range(11):
+        record_event("test.many", actor=None, data={"n": n})
+    reports = []
+    assert verify_chain(progress=reports.append, batch_size=4) == (11, [])
+    assert reports == [4, 8, 11]
+    reports.clear()
+    assert verify_chain(progress=reports.append, batch_size=11) == (11, [])
+    assert reports == [11]
+
+
+def test_a_break_across_a_batch_boundary_is_found(db):
+    """The link between the last event of one batch and the first of the next is checked too."""
+    events = [record_event("test.n", actor=None, data={"n": n}) for n in range(4)]
+    with pgtrigger.ignore("audit.AuditEvent:audit_append_only"), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET prev_hash = %s WHERE id = %s", ["f" * 64, events[2].pk])
+    count, problems = verify_chain(batch_size=2)
+    assert count == 4
+    assert f"event #{events[2].pk}: prev_hash does not match the hash of the event before it" in problems
+
+
+def test_verification_stops_at_the_given_event(db):
+    """`through` walks the chain up to that event and no further."""
+    events = [record_event("test.n", actor=None, data={"n": n}) for n in range(5)]
+    assert verify_chain(through=events[2].pk) == (3, [])
 
 
 def test_plain_row_hash_matches_the_model_hash(in_production):
