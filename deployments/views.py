@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pdp_portal import permissions
 from pdp_portal.exceptions import DomainError
 from rules.forms import RollbackForm
+from rules.models import VersionStatus
 from rules.views import form_refused, refused, render_page, rule_url, seconds
 
 from .models import Environment, Release
@@ -94,10 +95,11 @@ def board(request):
     production = Release.objects.filter(rule=OuterRef("pk"), environment__name=Environment.PRODUCTION)
     rules = rules.annotate(
         staging_version=Subquery(staging.values("version_id")[:1]),
+        staging_status=Subquery(staging.values("version__status")[:1]),
         production_version=Subquery(production.values("version_id")[:1]),
     )
     if show == "pending":
-        rules = rules.filter(staging_version__isnull=False).filter(
+        rules = rules.filter(staging_status=VersionStatus.APPROVED).filter(
             Q(production_version__isnull=True) | ~Q(staging_version=F("production_version"))
         )
     elif show == "live":
@@ -123,8 +125,13 @@ def _board_row(rule, may_promote, user):
     staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
     staging_label = staging.version_label if staging and staging.version_id else "v0"
     production_label = production.version_label if production and production.version_id else "v0"
+    # Production takes only an approved version from staging: a superseded one staging was rolled
+    # back to is not waiting for anything.
     pending = bool(
-        staging and staging.version_id and (production is None or staging.version_id != production.version_id)
+        staging
+        and staging.version_id
+        and staging.version.status == VersionStatus.APPROVED
+        and (production is None or staging.version_id != production.version_id)
     )
     return {
         "name": rule.display_name,

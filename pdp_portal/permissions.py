@@ -95,7 +95,11 @@ def signoff_roles(user, version):
         return set()
     codenames = {signoff_codename(role): role for role in REVIEW_ROLES}
     common = {"content_type": _version_ct(), "object_pk": str(version.pk), "permission__codename__in": list(codenames)}
-    held = set(UserObjectPermission.objects.filter(user=user, **common).values_list("permission__codename", flat=True))
+    # A sign-off given to a person by name counts only while they are still in the role's group:
+    # someone who left Legal keeps no Legal sign-off from an earlier assignment.
+    groups = set(user.groups.values_list("name", flat=True))
+    named = UserObjectPermission.objects.filter(user=user, **common).values_list("permission__codename", flat=True)
+    held = {c for c in named if REVIEW_ROLES[codenames[c]] in groups}
     held |= set(
         GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common).values_list(
             "permission__codename", flat=True
@@ -123,6 +127,13 @@ def approvable_roles(user, version):
 
 def can_approve(user, version):
     return bool(approvable_roles(user, version))
+
+
+def can_read_audit(user):
+    """The whole audit history (page, CSV, verification): release managers and administrators."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name=settings.PDP_RELEASE_GROUP).exists()
 
 
 def can_manage_datasets(user):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -72,6 +73,9 @@ def reject(request, slug, number):
 def assign(request, slug, number):
     rule = permissions.get_rule_for_user(request.user, slug)
     version = get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+    if not permissions.can_assign_reviewers(request.user):
+        # Before reading the form, whose answers would otherwise tell who exists.
+        raise PermissionDenied("Only administrators (release managers) may assign reviewers.")
     form, back = AssignReviewerForm(request.POST), rule_url(rule, number)
     if not form.is_valid():
         return form_refused(request, form, back)

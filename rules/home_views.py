@@ -8,7 +8,20 @@ QUEUE_SIZE items and says how many there are in all.
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, FloatField, OuterRef, Prefetch, Q, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.views.decorators.http import require_GET
 
 from deployments.models import Environment, Release
@@ -137,10 +150,8 @@ def _review_section(user, role):
         .values_list("pk", flat=True)
     )
     held, assigned = permissions.reviewable_as(user, role, open_ids)
-    versions = sorted(
-        _versions().filter(pk__in=held),
-        key=lambda v: (v.pk not in assigned, v.status_changed_at, v.pk),
-    )[:QUEUE_SIZE]
+    mine_first = Case(When(pk__in=assigned, then=Value(0)), default=Value(1), output_field=IntegerField())
+    versions = _versions().filter(pk__in=held).order_by(mine_first, "status_changed_at", "pk")[:QUEUE_SIZE]
     items = [_version_item(v, assigned=v.pk in assigned) for v in versions]
     oldest = min((item["since"] for item in items), default=None)
     return _section(
@@ -184,8 +195,11 @@ def _release_item(release, other=None):
 
 def _release_sections():
     production = Release.objects.filter(rule=OuterRef("rule_id"), environment__name=Environment.PRODUCTION)
+    # Only an approved version on staging can go to production (a superseded one that staging was
+    # rolled back to cannot): the same rule as the board and the Promote button.
     pending = (
         _releases(Environment.STAGING)
+        .filter(version__status=VersionStatus.APPROVED)
         .annotate(production_version=Subquery(production.values("version_id")[:1]))
         .filter(Q(production_version__isnull=True) | ~Q(version_id=F("production_version")))
     )

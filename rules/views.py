@@ -82,6 +82,7 @@ def render_page(request, template, context, *, section="", status=200):
         "section": section,
         "can_view": permissions.can_view_portal(request.user),
         "can_push": permissions.can_push(request.user),
+        "can_read_audit": permissions.can_read_audit(request.user),
         "is_staff": request.user.is_staff,
     }
     return render(request, template, {**context, "nav": nav}, status=status)
@@ -327,6 +328,8 @@ def _promote_panel(user, rule, releases):
         return None
     if staging.version_id is None or staging.version_id == production.version_id:
         return None
+    if staging.version.status != VersionStatus.APPROVED:
+        return None  # e.g. staging rolled back to a superseded version: production would refuse it
     if staging.version.uploaded_by_id == user.pk:
         return None  # production never takes a version from its own drafter; the service says so too
     return {
@@ -383,13 +386,14 @@ def _previous_label(release, deployments):
 def checks_context(rule, version):
     checks = {c.kind: c for c in CheckRun.objects.filter(version=version)}
     rows = [_check_row(checks.get(kind), kind) for kind in (CheckRun.Kind.LINT, CheckRun.Kind.SIMULATION)]
-    if any(f["path"] for row in rows for f in row.get("findings", [])):
+    polling = version.status in IN_FLIGHT or any(not c.is_finished for c in checks.values())
+    # Once the checks are done, not on every poll while they run (the document can be 1 MiB):
+    if not polling and any(f["path"] for row in rows for f in row.get("findings", [])):
         # Each finding's line in the document as the page shows it (indented by two, keys sorted).
         lines = path_lines(parse_canonical(version.document))
         for row in rows:
             for finding in row.get("findings", []):
                 finding["line"] = _line_of(finding["path"], lines)
-    polling = version.status in IN_FLIGHT or any(not c.is_finished for c in checks.values())
     return {
         "url": reverse("version-checks", args=[rule.slug, version.number]),
         "polling": polling,
@@ -664,7 +668,8 @@ def _excerpt(raw, line, column, around=2):
     """The lines around a parse error, numbered, with a caret under the column."""
     if not line:
         return []
-    lines = raw.decode("utf-8", errors="replace").splitlines() or [""]
+    # Split at "\n" only, as the JSON parser counts lines (not at U+2028 and the like).
+    lines = raw.decode("utf-8", errors="replace").split("\n")
     first, last = max(1, line - around), min(len(lines), line)
     rows = [{"number": n, "text": lines[n - 1][:300], "here": n == line} for n in range(first, last + 1)]
     if rows and column:

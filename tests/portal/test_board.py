@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from deployments.models import Environment, Release
 from deployments.views import BOARD_PAGE_SIZE
-from rules.models import Rule, RuleVersion
+from rules.models import Rule, RuleVersion, VersionStatus
 from rules.services import push_rule_version
 from tests.conftest import document, last_event
 
@@ -54,6 +54,9 @@ def point(version, environment):
     Release.objects.filter(rule=version.rule, environment__name=environment).update(
         version=version, updated_at=timezone.now()
     )
+    # Only an approved version reaches staging (and from there production).
+    RuleVersion.objects.filter(pk=version.pk).update(status=VersionStatus.APPROVED)
+    version.status = VersionStatus.APPROVED
 
 
 def three_rules(drafter):
@@ -282,3 +285,30 @@ def test_no_promote_button_for_the_versions_own_drafter(client, on_staging):
     assert (
         "Promote to production" not in client.get(reverse("rule-detail", args=[on_staging.rule.slug])).content.decode()
     )
+
+
+def test_a_superseded_version_on_staging_is_not_waiting_for_production(
+    client, push, in_production, drafter, counsel, budget_officer, release_manager
+):
+    """Staging rolled back to a version a newer approval superseded: no Promote, not counted as waiting."""
+    from deployments.services import promote, rollback
+    from reviews.services import approve_version
+
+    v2 = push(document(cost=97_000_000), actor=drafter)
+    v2.refresh_from_db()
+    for reviewer in (counsel, budget_officer):
+        approve_version(v2, actor=reviewer, expected_hash=v2.content_hash)
+    promote(v2.rule, actor=release_manager, environment=Environment.PRODUCTION)
+    rollback(v2.rule, actor=release_manager, reason="staging back", environment=Environment.STAGING, to="previous")
+    staging = Release.objects.get(rule=v2.rule, environment__name=Environment.STAGING)
+    assert staging.version.number == 1 and staging.version.status == "superseded"
+
+    client.force_login(release_manager)
+    board = client.get(reverse("environments")).content.decode()
+    assert "Promote to production" not in board
+    pending = client.get(reverse("environments") + "?show=pending").content.decode()
+    assert "No rule matches." in pending
+    home = client.get(reverse("home")).content.decode()
+    assert "Nothing on staging waits for production." in home
+    page = client.get(reverse("rule-detail", args=[v2.rule.slug])).content.decode()
+    assert "Promote to production" not in page

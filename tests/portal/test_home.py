@@ -100,6 +100,9 @@ def point(version, environment):
     Release.objects.filter(rule=version.rule, environment__name=environment).update(
         version=version, updated_at=timezone.now()
     )
+    # Only an approved version reaches staging (and from there production).
+    RuleVersion.objects.filter(pk=version.pk).update(status=VersionStatus.APPROVED)
+    version.status = VersionStatus.APPROVED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,7 +499,7 @@ def test_every_section_is_labelled_and_ids_are_unique(client, drafter, release_m
     push_queued(everyone, "mine")
     theirs = in_review_by(drafter, "theirs")
     assign_reviewer(theirs, actor=release_manager, reviewer=everyone, role="legal")
-    point(theirs, Environment.STAGING)
+    point(push_queued(drafter, "staged"), Environment.STAGING)
     client.force_login(everyone)
     structure = _Structure()
     structure.feed(client.get(reverse("home")).content.decode())

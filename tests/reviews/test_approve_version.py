@@ -1,6 +1,7 @@
 """reviews/services.py approve_version: who may sign off, on what, and what the last sign-off does."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -120,9 +121,11 @@ def test_same_role_twice_is_refused(in_review, counsel, second_counsel):
     assert_refused(in_review, second_counsel, InvalidTransition, "invalid_state", role="legal")
 
 
-def test_assigned_person_may_sign_off(in_review, outsider):
-    """A person assigned to the version (not in the group) holds that role's sign-off on it alone."""
+def test_a_named_sign_off_counts_only_for_a_member_of_the_roles_group(in_review, outsider):
+    """A sign-off given by name to someone outside the role's group is not one they can give."""
     permissions.assign_reviewer(in_review, outsider, "legal")
+    assert_refused(in_review, outsider, ReviewRefused, "review_refused")
+    outsider.groups.add(Group.objects.get(name=settings.PDP_REVIEW_ROLES["legal"]))
     review = approve_version(in_review, actor=outsider, expected_hash=in_review.content_hash)
     assert review.role == "legal"
     event = last_event("review.approve")

@@ -366,3 +366,26 @@ def test_get_is_not_allowed(client, in_review, release_manager):
     """Assigning is a POST."""
     client.force_login(release_manager)
     assert client.get(reverse("version-assign", args=["wildfire-aid-2024", 1])).status_code == 405
+
+
+def test_a_non_administrator_probing_people_learns_nothing_and_is_recorded(client, in_review, drafter):
+    """A drafter posting the form gets 403 whether the person exists or not, and the attempt is recorded."""
+    client.force_login(drafter)
+    for reviewer in (99_999, drafter.pk, "not-a-number"):
+        before = AuditEvent.objects.count()
+        assert _post(client, in_review, reviewer=reviewer, role="legal").status_code == 403
+        assert AuditEvent.objects.count() == before + 1
+        assert (last_event().action, last_event().outcome) == ("portal.refused", "refused")
+    assert not ReviewAssignment.objects.exists()
+
+
+def test_an_assigned_reviewer_who_left_the_group_can_no_longer_sign(in_review, release_manager, second_counsel, assign):
+    """The named sign-off counts only while the person is in the role's group."""
+    assign(in_review, actor=release_manager, reviewer=second_counsel, role="legal")
+    assert permissions.approvable_roles(second_counsel, in_review) == {"legal"}
+    second_counsel.groups.clear()
+    assert permissions.approvable_roles(second_counsel, in_review) == set()
+    with pytest.raises(Exception) as refused:
+        approve_version(in_review, actor=second_counsel, expected_hash=in_review.content_hash)
+    assert refused.value.status == 403
+    assert not in_review.reviews.exists()
