@@ -118,7 +118,6 @@ def test_mail_server_down_leaves_the_change_standing_and_the_worker_retries(
     from pdp_portal.celery import app
     from reviews.tasks import RETRY, send_review_requested_task
 
-
     RefusingBackend.attempts = 0
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
