@@ -147,8 +147,8 @@ def request_chain_verification(*, actor):
     and replaced (its message was lost or its worker died).
     """
     with refusals_recorded("audit.verify.request", actor=actor):
-        if not permissions.can_view_portal(actor):
-            raise NotPermitted("Your account has no role in the portal yet; ask an administrator for one.")
+        if not permissions.can_read_audit(actor):
+            raise NotPermitted("The audit history is for release managers and administrators; ask one of them.")
         with transaction.atomic():
             _lock_verifications()
             current = ChainVerification.objects.select_for_update().active().order_by("-id").first()

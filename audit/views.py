@@ -51,8 +51,8 @@ CSV_COLUMNS = (
 
 
 def _require_viewer(user):
-    if not permissions.can_view_portal(user):
-        raise PermissionDenied("Your account has no role in the portal yet; ask an administrator for one.")
+    if not permissions.can_read_audit(user):
+        raise PermissionDenied("The audit history is for release managers and administrators; ask one of them.")
 
 
 def _filter_form(request):

@@ -41,18 +41,18 @@ def read_csv(response):
     return [dict(zip(HEADER, row, strict=True)) for row in rows[1:]]
 
 
-def test_every_matching_event_not_just_a_page(client, counsel, drafter):
+def test_every_matching_event_not_just_a_page(client, drafter, release_manager):
     """120 matching events among 150: all 120 come out, in chain order, whatever page cursor is given."""
     wanted = [record_event("test.wanted", actor=drafter, data={"n": i}) for i in range(120)]
     for i in range(30):
         record_event("test.noise", actor=drafter, data={"n": i})
-    client.force_login(counsel)
+    client.force_login(release_manager)
     rows = read_csv(client.get(EXPORT, {"action": "test.wanted", "before": wanted[60].pk}))
     assert [int(r["id"]) for r in rows] == [e.pk for e in wanted]
     assert len(read_csv(client.get(EXPORT))) == 150
 
 
-def test_columns_hold_the_stored_event(client, in_review, counsel):
+def test_columns_hold_the_stored_event(client, in_review, counsel, release_manager):
     """Each row carries the event as stored: ISO time, compact JSON data, address, and both hashes."""
     token = current_ip.set("198.51.100.7")
     try:
@@ -61,7 +61,7 @@ def test_columns_hold_the_stored_event(client, in_review, counsel):
         )
     finally:
         current_ip.reset(token)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     (row,) = read_csv(client.get(EXPORT, {"action": "test.full"}))
     assert row == {
         "id": str(event.pk),
@@ -80,19 +80,19 @@ def test_columns_hold_the_stored_event(client, in_review, counsel):
     }
 
 
-def test_filters_apply_to_the_file(client, drafter, other_drafter, counsel):
+def test_filters_apply_to_the_file(client, drafter, other_drafter, release_manager):
     """The export takes the page's filters: person and outcome here."""
     record_event("test.event", actor=drafter)
     refused = record_event("test.event", actor=drafter, outcome="refused", data={"reason": "no"})
     record_event("test.event", actor=other_drafter, outcome="refused", data={"reason": "no"})
-    client.force_login(counsel)
+    client.force_login(release_manager)
     rows = read_csv(client.get(EXPORT, {"person": "drafter", "outcome": "refused"}))
     assert [int(r["id"]) for r in rows] == [refused.pk]
 
 
-def test_filename_is_stamped(client, counsel):
+def test_filename_is_stamped(client, release_manager):
     """The file is offered as audit-YYYYMMDD-HHMMSS.csv."""
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.get(EXPORT)
     assert re.fullmatch(r'attachment; filename="audit-\d{8}-\d{6}\.csv"', response["Content-Disposition"])
     assert read_csv(response) == []
@@ -120,7 +120,7 @@ def test_neutralise(value, expected):
     assert neutralise(value) == expected
 
 
-def test_formula_cells_come_out_quoted(client, counsel):
+def test_formula_cells_come_out_quoted(client, counsel, release_manager):
     """Names, actions, targets, rules and reasons a spreadsheet would run come out prefixed with `'`."""
     plus, minus, at = (User.objects.create_user(name) for name in ("+1", "-1", "@SUM"))
     target = Group.objects.create(name='=HYPERLINK("http://evil.example","click")')
@@ -133,7 +133,7 @@ def test_formula_cells_come_out_quoted(client, counsel):
         outcome="refused",
         data={"reason": '=HYPERLINK("x")', "comment": "@SUM(1)"},
     )
-    client.force_login(counsel)
+    client.force_login(release_manager)
     rows = read_csv(client.get(EXPORT))
     assert [r["actor"] for r in rows] == ["'+1", "'-1", "'@SUM", "counsel"]
     assert rows[1]["rule"] == "'-1"

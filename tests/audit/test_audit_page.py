@@ -49,38 +49,27 @@ def page_text(response):
 # Who may see it
 
 CASES = [
-    (LIST, "get", ANONYMOUS, 302),
-    (LIST, "get", "outsider", 403),
-    (LIST, "get", "drafter", 200),
-    (LIST, "get", "counsel", 200),
-    (LIST, "get", "budget_officer", 200),
-    (LIST, "get", "release_manager", 200),
-    (LIST, "get", "superuser", 200),
-    (LIST, "post", "counsel", 405),
-    (EXPORT, "get", ANONYMOUS, 302),
-    (EXPORT, "get", "outsider", 403),
-    (EXPORT, "get", "drafter", 200),
-    (EXPORT, "get", "counsel", 200),
-    (EXPORT, "get", "budget_officer", 200),
-    (EXPORT, "get", "release_manager", 200),
-    (EXPORT, "get", "superuser", 200),
-    (EXPORT, "post", "counsel", 405),
-    (VERIFY, "post", ANONYMOUS, 302),
-    (VERIFY, "post", "outsider", 403),
-    (VERIFY, "post", "drafter", 302),
-    (VERIFY, "post", "counsel", 302),
-    (VERIFY, "post", "budget_officer", 302),
-    (VERIFY, "post", "release_manager", 302),
-    (VERIFY, "post", "superuser", 302),
-    (VERIFY, "get", "counsel", 405),
-    (FRAGMENT, "get", ANONYMOUS, 302),
-    (FRAGMENT, "get", "outsider", 403),
-    (FRAGMENT, "get", "drafter", 200),
-    (FRAGMENT, "get", "counsel", 200),
-    (FRAGMENT, "get", "budget_officer", 200),
-    (FRAGMENT, "get", "release_manager", 200),
-    (FRAGMENT, "get", "superuser", 200),
-    (FRAGMENT, "post", "counsel", 405),
+    (url, method, who, expected)
+    for url, method, allowed in (
+        (LIST, "get", 200),
+        (EXPORT, "get", 200),
+        (VERIFY, "post", 302),
+        (FRAGMENT, "get", 200),
+    )
+    for who, expected in (
+        (ANONYMOUS, 302),
+        ("outsider", 403),
+        ("drafter", 403),
+        ("counsel", 403),
+        ("budget_officer", 403),
+        ("release_manager", allowed),
+        ("superuser", allowed),
+    )
+] + [
+    (LIST, "post", "release_manager", 405),
+    (EXPORT, "post", "release_manager", 405),
+    (VERIFY, "get", "release_manager", 405),
+    (FRAGMENT, "post", "release_manager", 405),
 ]
 
 
@@ -90,7 +79,7 @@ CASES = [
 def test_permission_matrix(
     request, client, db, django_capture_on_commit_callbacks, superuser, url, method, who, expected
 ):
-    """Anonymous goes to login, someone without a role gets 403, every role is let in; wrong method 405."""
+    """Anonymous goes to login; only release managers and administrators are let in, any other role gets 403; wrong method 405."""
     add_events(2)
     if url == FRAGMENT:
         url = fragment(ChainVerification.objects.create(requested_by=superuser))
@@ -124,9 +113,40 @@ def test_outsider_post_to_verify_records_nothing(client, outsider):
     assert (event.action, event.outcome, event.actor) == ("audit.verify.request", "refused", outsider)
 
 
-def test_unknown_verification_fragment_is_404(client, counsel):
+REFUSAL = "The audit history is for release managers and administrators; ask one of them."
+
+
+@pytest.mark.parametrize("url", [LIST, EXPORT, FRAGMENT])
+def test_a_drafter_reading_the_history_is_refused_and_recorded_once(client, drafter, superuser, url):
+    """A drafter's GET of the page, the CSV or the panel answers 403 with why, and writes one portal.refused event."""
+    add_events(2)
+    if url == FRAGMENT:
+        url = fragment(ChainVerification.objects.create(requested_by=superuser))
+    client.force_login(drafter)
+    before = last_event().pk
+    response = client.get(url)
+    assert response.status_code == 403
+    assert REFUSAL in page_text(response)
+    (event,) = AuditEvent.objects.filter(id__gt=before)
+    assert (event.action, event.outcome, event.actor) == ("portal.refused", "refused", drafter)
+    assert event.data == {"method": "GET", "path": url, "status": 403, "reason": REFUSAL}
+
+
+def test_a_drafter_asking_for_a_verification_is_refused_and_recorded_once(client, drafter):
+    """A drafter's Verify chain answers 403, starts nothing, and writes only the service's refused request."""
+    add_events(2)
+    client.force_login(drafter)
+    before = last_event().pk
+    assert client.post(VERIFY).status_code == 403
+    assert not ChainVerification.objects.exists()
+    (event,) = AuditEvent.objects.filter(id__gt=before)
+    assert (event.action, event.outcome, event.actor) == ("audit.verify.request", "refused", drafter)
+    assert event.data["reason"] == REFUSAL
+
+
+def test_unknown_verification_fragment_is_404(client, release_manager):
     """The fragment of a verification that does not exist answers 404, even for an absurd id."""
-    client.force_login(counsel)
+    client.force_login(release_manager)
     assert client.get(reverse("audit-verification", args=[999])).status_code == 404
     assert client.get(f"{LIST}verification/{2**64}/").status_code == 404
 
@@ -135,9 +155,9 @@ def test_unknown_verification_fragment_is_404(client, counsel):
 # What it shows
 
 
-def test_every_event_newest_first_with_its_columns(client, in_production, counsel):
+def test_every_event_newest_first_with_its_columns(client, in_production, superuser):
     """The page lists the events newest first: id, when, person, action, outcome tag, target, rule link, details, IP."""
-    client.force_login(counsel)
+    client.force_login(superuser)
     response = client.get(LIST)
     assert response.status_code == 200
     ids = event_ids(response)
@@ -151,7 +171,7 @@ def test_every_event_newest_first_with_its_columns(client, in_production, counse
     assert 'scope="col">IP</th>' in page
 
 
-def test_refusal_shows_its_reason_and_ip(client, counsel):
+def test_refusal_shows_its_reason_and_ip(client, counsel, release_manager):
     """A refused event shows the error tag, its reason, and the client address it came from."""
     from audit.services import current_ip
 
@@ -160,25 +180,25 @@ def test_refusal_shows_its_reason_and_ip(client, counsel):
         record_event("review.approve", actor=counsel, outcome="refused", data={"reason": "Not your role."})
     finally:
         current_ip.reset(token)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert 'pdp-tag--error">refused</span>' in page
     assert "<td>Not your role.</td>" in page
     assert "<td>203.0.113.9</td>" in page
 
 
-def test_rule_without_a_rule_page_is_not_linked(client, counsel):
+def test_rule_without_a_rule_page_is_not_linked(client, counsel, release_manager):
     """An event naming a rule that was never stored shows the slug without a dead link."""
     record_event("rule.push", actor=counsel, rule_slug="never-stored", outcome="refused", data={"reason": "bad"})
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert "<td>never-stored</td>" in page
     assert 'href="/rules/never-stored/"' not in page
 
 
-def test_empty_history(client, counsel):
+def test_empty_history(client, release_manager):
     """No events: the table says so and there is no pagination."""
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert "Nothing recorded yet." in page
     assert "usa-pagination" not in page
@@ -188,10 +208,10 @@ def test_empty_history(client, counsel):
 # Filters
 
 
-def test_filter_by_rule(client, in_review, counsel):
+def test_filter_by_rule(client, in_review, counsel, release_manager):
     """rule=<slug> shows only that rule's events."""
     record_event("other.thing", actor=counsel, rule_slug="another-rule")
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.get(LIST, {"rule": "another-rule"})
     assert event_ids(response) == [last_event("other.thing").pk]
     response = client.get(LIST, {"rule": "wildfire-aid-2024"})
@@ -200,22 +220,22 @@ def test_filter_by_rule(client, in_review, counsel):
     assert "<strong>" in response.content.decode() and "matching events" in page_text(response)
 
 
-def test_filter_by_person_is_exact(client, drafter, other_drafter, counsel):
+def test_filter_by_person_is_exact(client, drafter, other_drafter, release_manager):
     """person=drafter shows drafter's events, not drafter2's."""
     mine = add_events(2, actor=drafter)
     add_events(3, actor=other_drafter)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     assert event_ids(client.get(LIST, {"person": "drafter"})) == [e.pk for e in reversed(mine)]
     assert len(event_ids(client.get(LIST, {"person": "drafter2"}))) == 3
     assert event_ids(client.get(LIST, {"person": "nobody"})) == []
     assert "No event matches these filters." in page_text(client.get(LIST, {"person": "nobody"}))
 
 
-def test_filter_by_action_offers_the_actions_present(client, counsel):
+def test_filter_by_action_offers_the_actions_present(client, release_manager):
     """The action select lists the recorded actions; choosing one filters to it."""
     add_events(2, "test.alpha")
     beta = add_events(1, "test.beta")
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert '<option value="test.alpha">test.alpha</option>' in page
     assert '<option value="test.beta">test.beta</option>' in page
@@ -224,23 +244,23 @@ def test_filter_by_action_offers_the_actions_present(client, counsel):
     assert '<option value="test.beta" selected>' in page_text(response)
 
 
-def test_filter_by_outcome(client, counsel):
+def test_filter_by_outcome(client, counsel, release_manager):
     """outcome=refused shows refusals only; outcome=done the rest."""
     done = add_events(2)
     refused = record_event("test.event", actor=counsel, outcome="refused", data={"reason": "no"})
-    client.force_login(counsel)
+    client.force_login(release_manager)
     assert event_ids(client.get(LIST, {"outcome": "refused"})) == [refused.pk]
     assert event_ids(client.get(LIST, {"outcome": "done"})) == [e.pk for e in reversed(done)]
 
 
-def test_filter_by_dates_includes_both_days(client, counsel):
+def test_filter_by_dates_includes_both_days(client, release_manager):
     """date_from and date_to are whole days, both included, in the project's time zone."""
     before = add_event_at(at(2024, 6, 9, 23))
     first_moment = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 10, 0, 0, 0)))
     middle = add_event_at(at(2024, 6, 11))
     last_moment = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 12, 23, 59, 59, 999999)))
     after = add_event_at(timezone.make_aware(dt.datetime(2024, 6, 13, 0, 0, 0)))
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.get(LIST, {"date_from": "2024-06-10", "date_to": "2024-06-12"})
     assert response.status_code == 200
     assert event_ids(response) == [last_moment.pk, middle.pk, first_moment.pk]
@@ -249,13 +269,13 @@ def test_filter_by_dates_includes_both_days(client, counsel):
     assert event_ids(client.get(LIST, {"date_from": "2024-06-11", "date_to": "2024-06-11"})) == [middle.pk]
 
 
-def test_filters_combine(client, drafter, counsel):
+def test_filters_combine(client, drafter, counsel, release_manager):
     """Several filters narrow together."""
     add_event_at(at(2024, 1, 1), "rule.push")
     record_event("rule.push", actor=drafter, rule_slug="a-rule")
     wanted = record_event("rule.push", actor=drafter, rule_slug="a-rule", outcome="refused", data={"reason": "x"})
     record_event("rule.push", actor=counsel, rule_slug="a-rule", outcome="refused", data={"reason": "x"})
-    client.force_login(counsel)
+    client.force_login(release_manager)
     query = {"rule": "a-rule", "person": "drafter", "action": "rule.push", "outcome": "refused"}
     query["date_from"] = timezone.localdate().isoformat()
     assert event_ids(client.get(LIST, query)) == [wanted.pk]
@@ -276,10 +296,10 @@ def test_filters_combine(client, drafter, counsel):
         ({"before": "9", "after": "3"}, "either before or after"),
     ],
 )
-def test_bad_filter_is_an_error_not_a_list(client, counsel, query, message):
+def test_bad_filter_is_an_error_not_a_list(client, query, message, release_manager):
     """A filter that cannot be read answers 400 with the error, and shows no events as if filtered."""
     add_events(3)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.get(LIST, query)
     assert response.status_code == 400
     page = page_text(response)
@@ -293,9 +313,9 @@ def test_bad_filter_is_an_error_not_a_list(client, counsel, query, message):
     assert message in page_text(export)
 
 
-def test_bad_date_is_marked_on_its_field(client, counsel):
+def test_bad_date_is_marked_on_its_field(client, release_manager):
     """The field in error carries the USWDS error style and its message is tied to it."""
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST, {"date_from": "2024-13-40", "person": "drafter"}))
     assert 'id="date-from-error"' in page
     assert 'aria-describedby="date-from-hint date-from-error"' in page
@@ -318,11 +338,11 @@ def _links(response):
     return found
 
 
-def test_pages_of_fifty_walk_the_history_and_keep_the_filters(client, counsel, drafter):
+def test_pages_of_fifty_walk_the_history_and_keep_the_filters(client, drafter, release_manager):
     """120 matching events: three pages of 50, 50, 20 by `before`, back by `after`, filters kept throughout."""
     wanted = add_events(120, "test.wanted", actor=drafter)
     add_events(30, "test.noise", actor=drafter)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     newest_first = [e.pk for e in reversed(wanted)]
 
     first = client.get(LIST, {"action": "test.wanted", "person": "drafter"})
@@ -352,18 +372,18 @@ def test_pages_of_fifty_walk_the_history_and_keep_the_filters(client, counsel, d
     assert _links(client.get(_links(second)["Newest"])) == _links(first)
 
 
-def test_export_link_keeps_the_filters(client, counsel):
+def test_export_link_keeps_the_filters(client, release_manager):
     """The CSV link carries the same filters, without the page position."""
     events = add_events(60, "test.wanted")
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST, {"action": "test.wanted", "outcome": "done", "before": events[-1].pk}))
     assert f'href="{EXPORT}?action=test.wanted&outcome=done"' in page.replace("&amp;", "&")
 
 
-def test_cursor_past_the_end_shows_an_empty_page(client, counsel):
+def test_cursor_past_the_end_shows_an_empty_page(client, release_manager):
     """A stale `before` pointing below the oldest event shows nothing, with a way back."""
     events = add_events(3)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.get(LIST, {"before": events[0].pk})
     assert response.status_code == 200
     assert event_ids(response) == []
@@ -378,9 +398,11 @@ def _query_count(client, url):
 
 
 @pytest.mark.parametrize("cursor", [False, True])
-def test_query_count_is_the_same_at_5_and_50_events(client, django_assert_num_queries, counsel, in_review, cursor):
+def test_query_count_is_the_same_at_5_and_50_events(
+    client, django_assert_num_queries, counsel, in_review, cursor, release_manager
+):
     """The page makes the same queries showing 5 events as showing 50 (and on a later page)."""
-    client.force_login(counsel)
+    client.force_login(release_manager)
     start = AuditEvent.objects.count()
     add_events(5 - start if start < 5 else 0, "test.first")
     url = LIST + (f"?before={AuditEvent.objects.order_by('-id').first().pk + 1}" if cursor else "")
@@ -407,22 +429,22 @@ def verify(client, django_capture_on_commit_callbacks, **data):
 
 
 def test_verify_reports_an_intact_chain_and_records_itself(
-    client, django_capture_on_commit_callbacks, in_production, counsel
+    client, django_capture_on_commit_callbacks, in_production, release_manager
 ):
     """On a real history: the request and the result are recorded, and the page shows a success alert."""
     checked = AuditEvent.objects.count() + 1  # the request is itself an event of the chain
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = verify(client, django_capture_on_commit_callbacks)
     verification = ChainVerification.objects.get()
     assert response["Location"] == f"{LIST}?verification={verification.pk}#verification"
     page = page_text(client.get(response["Location"]))
     assert "usa-alert--success" in page
     assert re.search(rf"Chain verified: {checked} events, no break \(checked in \d+\.\d\d s\)\.", page)
-    assert "requested by counsel" in page
+    assert "requested by release_manager" in page
     assert "hx-get" not in page.split('id="verification-body"')[1].split(">")[0]
     request_event, event = AuditEvent.objects.order_by("-id")[1], last_event()
-    assert (request_event.action, request_event.actor) == ("audit.verify.request", counsel)
-    assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", counsel)
+    assert (request_event.action, request_event.actor) == ("audit.verify.request", release_manager)
+    assert (event.action, event.outcome, event.actor) == ("audit.verify", "done", release_manager)
     assert {k: v for k, v in event.data.items() if k != "duration_s"} == {
         "checked": checked,
         "ok": True,
@@ -430,14 +452,14 @@ def test_verify_reports_an_intact_chain_and_records_itself(
         "verification": verification.pk,
     }
     assert event.data["duration_s"] >= 0
-    # The latest verification stays on the page for everyone, with who asked for it.
+    # The latest verification stays on the page, with who asked for it.
     assert "Chain verified" in page_text(client.get(LIST))
 
 
-def test_no_panel_before_any_verification(client, counsel):
+def test_no_panel_before_any_verification(client, release_manager):
     """Before anyone verified, the page has only the button."""
     add_events(1)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert "Verify chain</button>" in page and 'id="verification"' not in page
 
@@ -449,12 +471,12 @@ def tamper(sql, params):
 
 
 def test_verify_shows_the_break_after_an_event_is_altered(
-    client, django_capture_on_commit_callbacks, in_production, counsel
+    client, django_capture_on_commit_callbacks, in_production, release_manager
 ):
     """After one event's data is rewritten, verifying names it in an error alert and records ok=False."""
     target = last_event("review.approve")
     tamper("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"rewritten": true}', target.pk])
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = verify(client, django_capture_on_commit_callbacks)
     page = page_text(client.get(response["Location"]))
     assert "usa-alert--error" in page
@@ -465,12 +487,12 @@ def test_verify_shows_the_break_after_an_event_is_altered(
     assert event.data["ok"] is False and event.data["problems"] == 1
 
 
-def test_verify_lists_at_most_twenty_problems(client, django_capture_on_commit_callbacks, counsel):
+def test_verify_lists_at_most_twenty_problems(client, django_capture_on_commit_callbacks, release_manager):
     """Many breaks: the first 20 are listed and the page says where to see them all."""
     events = add_events(25)
     for event in events:
         tamper("UPDATE audit_auditevent SET actor_name = %s WHERE id = %s", ["someone", event.pk])
-    client.force_login(counsel)
+    client.force_login(release_manager)
     verify(client, django_capture_on_commit_callbacks)
     page = page_text(client.get(LIST))
     assert "Chain broken: 25 problems in 26 events" in page
@@ -483,12 +505,12 @@ def test_verify_lists_at_most_twenty_problems(client, django_capture_on_commit_c
     }
 
 
-def test_the_panel_polls_while_running_and_stops_when_finished(client, counsel, release_manager):
+def test_the_panel_polls_while_running_and_stops_when_finished(client, superuser, release_manager):
     """Queued and running: a labelled progress bar polling its fragment every second; finished: no hx- attributes."""
     add_events(3)
-    verification = ChainVerification.objects.create(requested_by=release_manager)
+    verification = ChainVerification.objects.create(requested_by=superuser)
     url = fragment(verification)
-    client.force_login(counsel)
+    client.force_login(release_manager)
 
     page = page_text(client.get(LIST))
     assert '<div aria-live="polite">' in page
@@ -504,7 +526,7 @@ def test_the_panel_polls_while_running_and_stops_when_finished(client, counsel, 
     assert f'hx-get="{url}" hx-trigger="every 1s"' in running
     assert f"Verification #{verification.pk}: 2 of 3 events checked" in running
     assert '<progress id="verification-progress" max="3" value="2">' in running
-    assert "requested by release_manager" in running
+    assert "requested by root" in running
 
     ChainVerification.objects.filter(pk=verification.pk).update(
         status="passed", checked=3, duration_s=0.25, finished_at=timezone.now()
@@ -514,19 +536,21 @@ def test_the_panel_polls_while_running_and_stops_when_finished(client, counsel, 
     assert "Chain verified: 3 events, no break (checked in 0.25 s)." in finished
 
 
-def test_an_abandoned_verification_says_so(client, counsel):
+def test_an_abandoned_verification_says_so(client, release_manager):
     """A verification marked error shows why, and how to start another."""
-    ChainVerification.objects.create(requested_by=counsel, status="error", note="Abandoned: no progress for 300 s.")
-    client.force_login(counsel)
+    ChainVerification.objects.create(
+        requested_by=release_manager, status="error", note="Abandoned: no progress for 300 s."
+    )
+    client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert "did not finish" in page and "Abandoned: no progress for 300 s." in page and "hx-get" not in page
 
 
-def test_the_page_shows_the_verification_asked_for_or_says_it_is_unknown(client, counsel):
+def test_the_page_shows_the_verification_asked_for_or_says_it_is_unknown(client, release_manager):
     """?verification=<id> shows that one; an unknown or malformed id is named, and the latest is shown."""
-    older = ChainVerification.objects.create(requested_by=counsel, status="passed", checked=1, duration_s=0.1)
-    latest = ChainVerification.objects.create(requested_by=counsel, status="passed", checked=2, duration_s=0.1)
-    client.force_login(counsel)
+    older = ChainVerification.objects.create(requested_by=release_manager, status="passed", checked=1, duration_s=0.1)
+    latest = ChainVerification.objects.create(requested_by=release_manager, status="passed", checked=2, duration_s=0.1)
+    client.force_login(release_manager)
     assert "Chain verified: 1 event, no break" in page_text(client.get(LIST, {"verification": older.pk}))
     assert "Chain verified: 2 events" in page_text(client.get(LIST))
     for wanted in ("999", "abc", "9" * 40):
@@ -537,12 +561,12 @@ def test_the_page_shows_the_verification_asked_for_or_says_it_is_unknown(client,
         assert f"Verification #{latest.pk} passed" in page
 
 
-def test_query_count_is_the_same_with_a_verification_panel(client, django_assert_num_queries, counsel):
+def test_query_count_is_the_same_with_a_verification_panel(client, django_assert_num_queries, release_manager):
     """The panel costs the same whether there is no verification, a running one or a finished one."""
     add_events(5)
-    client.force_login(counsel)
+    client.force_login(release_manager)
     baseline, _ = _query_count(client, LIST)
-    verification = ChainVerification.objects.create(requested_by=counsel, status="running", total=5, checked=1)
+    verification = ChainVerification.objects.create(requested_by=release_manager, status="running", total=5, checked=1)
     with django_assert_num_queries(baseline):
         assert "1 of 5 events checked" in page_text(client.get(LIST))
     ChainVerification.objects.filter(pk=verification.pk).update(status="passed", checked=5, duration_s=0.1)
@@ -551,10 +575,10 @@ def test_query_count_is_the_same_with_a_verification_panel(client, django_assert
         assert "Chain verified: 5 events" in page_text(client.get(LIST))
 
 
-def test_verify_comes_back_to_the_same_filters(client, django_capture_on_commit_callbacks, counsel):
+def test_verify_comes_back_to_the_same_filters(client, django_capture_on_commit_callbacks, release_manager):
     """The verify button returns to the filtered page it was pressed on; unknown fields are dropped."""
     add_events(2, "test.event")
-    client.force_login(counsel)
+    client.force_login(release_manager)
     page = page_text(client.get(LIST, {"action": "test.event", "outcome": "done"}))
     assert 'name="back" value="action=test.event&outcome=done"' in page
     response = verify(
@@ -564,14 +588,14 @@ def test_verify_comes_back_to_the_same_filters(client, django_capture_on_commit_
     assert response["Location"] == f"{LIST}?action=test.event&outcome=done&verification={pk}#verification"
 
 
-def test_pressing_again_while_one_runs_follows_the_same_verification(client, counsel, drafter):
+def test_pressing_again_while_one_runs_follows_the_same_verification(client, superuser, release_manager):
     """A second press while a verification is running leads to that one: no new verification, no event."""
     add_events(2)
     running = ChainVerification.objects.create(
-        requested_by=drafter, status="running", started_at=timezone.now(), heartbeat_at=timezone.now()
+        requested_by=superuser, status="running", started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     events = AuditEvent.objects.count()
-    client.force_login(counsel)
+    client.force_login(release_manager)
     response = client.post(VERIFY)
     assert response["Location"] == f"{LIST}?verification={running.pk}#verification"
     assert ChainVerification.objects.count() == 1 and AuditEvent.objects.count() == events
