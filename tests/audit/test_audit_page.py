@@ -599,3 +599,16 @@ def test_pressing_again_while_one_runs_follows_the_same_verification(client, sup
     response = client.post(VERIFY)
     assert response["Location"] == f"{LIST}?verification={running.pk}#verification"
     assert ChainVerification.objects.count() == 1 and AuditEvent.objects.count() == events
+
+
+def test_a_field_with_several_errors_has_one_error_element(client, release_manager):
+    """Two problems with one filter: both are said, in one element, so every id on the page is unique."""
+    client.force_login(release_manager)
+    response = client.get(LIST, {"rule": "Not A Slug " + "x" * 110})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert body.count('id="rule-error"') == 1
+    error = body.split('id="rule-error">')[1].split("</span>")[0]
+    assert "at most 100 characters" in error and "slug" in error.lower()  # both problems, one element
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids))
