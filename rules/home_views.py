@@ -150,8 +150,15 @@ def _review_section(user, role):
         .values_list("pk", flat=True)
     )
     held, assigned = permissions.reviewable_as(user, role, open_ids)
+    # Ordered through an annotation: a bare constant in ORDER BY (the Case collapses to 1 when
+    # nothing is assigned) would mean "the first column" to PostgreSQL.
     mine_first = Case(When(pk__in=assigned, then=Value(0)), default=Value(1), output_field=IntegerField())
-    versions = _versions().filter(pk__in=held).order_by(mine_first, "status_changed_at", "pk")[:QUEUE_SIZE]
+    versions = (
+        _versions()
+        .filter(pk__in=held)
+        .annotate(mine_first=mine_first)
+        .order_by("mine_first", "status_changed_at", "pk")[:QUEUE_SIZE]
+    )
     items = [_version_item(v, assigned=v.pk in assigned) for v in versions]
     oldest = min((item["since"] for item in items), default=None)
     return _section(
