@@ -149,3 +149,4 @@ def last_event(action=None):
     if action:
         qs = qs.filter(action=action)
     return qs.first()
+

@@ -102,6 +102,8 @@ def running_portal(data_dir, *, name="e2e", static=False):
     port = _free_port()
     env = {
         **os.environ,
+        # What ships: the real settings (and password hasher), not the test suite's.
+        "DJANGO_SETTINGS_MODULE": "pdp_portal.settings",
         "PDP_DATA_DIR": str(data_dir),
         "PORT": str(port),
         "PDP_DEMO_PASSWORD": DEMO_PASSWORD,

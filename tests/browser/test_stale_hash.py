@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from .conftest import rule_document
 from .steps import alert, audit_rows, display_name, open_from_queue, upload_and_watch, version_heading
 
-pytestmark = pytest.mark.browser
+# One live portal serves this folder: under pytest-xdist its tests run on one worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
 SLUG = "browser-stale-hash"
 NAME = display_name(SLUG)

@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import DEMO_PASSWORD, ROOT
 
-pytestmark = pytest.mark.e2e
+# One live portal serves this module: under pytest-xdist its tests run on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-portal")]
 HMS = str(Path(sys.executable).parent / "hms")
 
 
