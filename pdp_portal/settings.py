@@ -159,7 +159,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = DATA_DIR / "broker"
-    for sub in ("queue", "processed", "control"):
+    # kombu's filesystem transport, with whole-file writes and claims (pdp_portal/broker.py).
+    CELERY_BROKER_TRANSPORT = "pdp_portal.broker:Transport"
+    for sub in ("queue", "processed", "control", "tmp", "claimed", "rejected"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
@@ -183,7 +185,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))  # e.g. smtp+tls://user:pass@host:587
 # The portal's address as people reach it, for the links in e-mails.
-PDP_BASE_URL = env.str("PDP_BASE_URL", default="http://127.0.0.1:8000")
+# Unless set, it follows PORT, the port `make run` serves on.
+PDP_BASE_URL = env.str("PDP_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # The pipeline.
 PDP_DEFAULT_BUDGET_LIMIT = env.float("PDP_DEFAULT_BUDGET_LIMIT", default=1_000_000_000)

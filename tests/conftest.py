@@ -149,4 +149,3 @@ def last_event(action=None):
     if action:
         qs = qs.filter(action=action)
     return qs.first()
-
