@@ -39,8 +39,11 @@ run: install
 	echo "" && \
 	exec $(BIN)/honcho start -f Procfile -p $(PORT)
 
+# Two pytest-xdist workers, a test file each at a time (tests sharing a live portal stay together):
+# 3m18s against 4m13s serially on a 2-core machine, back to back. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ figure a user sees is what `hms rule push` prints.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -90,5 +91,15 @@ def main():
     print(json.dumps({"median": {k: round(statistics.median(r[k] for r in rows), 4) for k in keys}, "runs": len(rows)}))
 
 
+def run():
+    """main(), then remove the temporary data folder whatever happened (the database is in it)."""
+    try:
+        main()
+    finally:
+        data_dir = os.environ.get("PDP_DATA_DIR", "")
+        if os.path.basename(data_dir).startswith("pdp-bench-"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main()
+    run()

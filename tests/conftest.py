@@ -149,3 +149,79 @@ def last_event(action=None):
     if action:
         qs = qs.filter(action=action)
     return qs.first()
+
+
+# The second CI pass runs against PostgreSQL and Redis. A test that touched no database, broker or
+# server in the first pass does not depend on them, so the second pass leaves it out:
+# `--record-standalone FILE` writes such tests' ids in the first pass, `--skip-standalone FILE`
+# deselects them in the second. "Touched" is what the test really set up, fixtures asked for at
+# run time (`request.getfixturevalue`) included; a test skipped in the first pass runs again.
+SERVICE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+SERVICE_MARKERS = ("django_db", "e2e", "browser", "postgres", "services")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("pdp", "pdp_portal CI passes")
+    group.addoption("--record-standalone", metavar="FILE", help="write the ids of passed tests that touched no service")
+    group.addoption(
+        "--skip-standalone", metavar="FILE", help="deselect the tests listed in FILE (from --record-standalone)"
+    )
+
+
+def _uses_services(item, fixturenames):
+    return bool(SERVICE_FIXTURES & set(fixturenames)) or any(item.get_closest_marker(m) for m in SERVICE_MARKERS)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.passed and item.config.getoption("--record-standalone"):
+        request = getattr(item, "_request", None)
+        names = request.fixturenames if request is not None else item.fixturenames
+        if not _uses_services(item, names):
+            item.config._pdp_standalone.append(item.nodeid)
+
+
+def pytest_configure(config):
+    config._pdp_standalone = []
+
+
+def pytest_unconfigure(config):
+    path = config.getoption("--record-standalone")
+    if not path:
+        return
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: its part, merged by the controller
+        Path(f"{path}.{config.workerinput['workerid']}").write_text("".join(f"{n}\n" for n in config._pdp_standalone))
+        return
+    ids = set(config._pdp_standalone)
+    for part in Path(path).parent.glob(f"{Path(path).name}.gw*"):
+        ids.update(part.read_text().splitlines())
+        part.unlink()
+    Path(path).write_text("".join(f"{nodeid}\n" for nodeid in sorted(ids)))
+
+
+def pytest_collection_modifyitems(config, items):
+    path = config.getoption("--skip-standalone")
+    if not path:
+        return
+    listed = set(Path(path).read_text().splitlines())
+    standalone = [item for item in items if item.nodeid in listed]
+    if standalone:
+        config.hook.pytest_deselected(items=standalone)
+        items[:] = [item for item in items if item.nodeid not in listed]
+    config._pdp_skipped_standalone = len(standalone)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("--skip-standalone"):
+        terminalreporter.write_line(
+            f"--skip-standalone: {config._pdp_skipped_standalone} tests that touched no database, broker or server "
+            "in the first pass were deselected."
+        )

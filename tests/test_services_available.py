@@ -16,6 +16,7 @@ def test_database_is_postgresql():
     assert connection.vendor == "postgresql"
 
 
+@pytest.mark.services
 def test_broker_is_a_real_server_and_answers():
     """The broker is Redis or RabbitMQ (not the filesystem transport) and accepts a connection."""
     assert settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://", "pyamqp://"))

@@ -65,6 +65,17 @@ def upload_and_watch(drafter, document):
     return page.url
 
 
+def wait_until_open(page):
+    """Wait until the confirmation window is fully shown: visible, opaque, and no animation still running."""
+    page.wait_for_function(
+        """() => {
+          const wrapper = document.querySelector(".usa-modal-wrapper.is-visible");
+          return !!wrapper && getComputedStyle(wrapper).opacity === "1"
+            && wrapper.getAnimations({subtree: true}).every(a => a.playState !== "running");
+        }"""
+    )
+
+
 def open_from_queue(person, queue, link):
     """On the home page, follow `link` in the table of the section headed `queue`."""
     page = person.page

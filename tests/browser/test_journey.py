@@ -13,7 +13,16 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import rule_document
-from .steps import alert, audit_rows, display_name, open_from_queue, read_table, upload_and_watch, version_heading
+from .steps import (
+    alert,
+    audit_rows,
+    display_name,
+    open_from_queue,
+    read_table,
+    upload_and_watch,
+    version_heading,
+    wait_until_open,
+)
 
 # One live portal serves this folder: under pytest-xdist its tests run on one worker.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
@@ -140,6 +149,7 @@ def test_4_release_manager_promotes_and_rolls_back(people, journey):
     dialog = page.get_by_role("dialog", name=re.compile(rf"Promote {NAME}", re.I))
     confirm = dialog.get_by_role("button", name="Promote to production", exact=True)
     expect(confirm).to_be_visible()
+    wait_until_open(page)
     admin.check()
     confirm.click()
     expect(alert(page, re.compile(r"now LIVE in production \(v1\), in \d+\.\d+s"))).to_be_visible()
@@ -152,6 +162,7 @@ def test_4_release_manager_promotes_and_rolls_back(people, journey):
     form.get_by_role("button", name="Roll back", exact=True).click()
     confirm = page.get_by_role("dialog").get_by_role("button", name="Roll back", exact=True)
     expect(confirm).to_be_visible()
+    wait_until_open(page)
     expect(page.get_by_role("dialog")).to_contain_text(REASON)
     confirm.click()
     expect(alert(page, re.compile(r"reverted from v1 to v0 in \d+\.\d+s"))).to_be_visible()

@@ -84,15 +84,15 @@ def test_both_paths_give_every_figure_alike():
 
 
 def test_simulate_command_json_matches_the_independent_evaluation(tmp_path):
-    """`manage.py simulate FILE --dataset PATH --json` reports the exact recipients and cost."""
+    """`manage.py simulate FILE --dataset PATH --json` on a fresh data folder reports the exact recipients and cost."""
     frame = mixed_population(4_000, seed=3)
     dataset = tmp_path / "people.parquet"
     frame.write_parquet(dataset)
     rule = tmp_path / "rule.json"
     rule.write_text(json.dumps(TIERED))
-    env = {**os.environ, "PDP_DATA_DIR": str(tmp_path / "data")}
+    # A fresh data folder, never migrated: the command works there as it is.
+    env = {**os.environ, "PDP_DATA_DIR": str(tmp_path / "data"), "DJANGO_SETTINGS_MODULE": "pdp_portal.settings"}
     env.pop("DATABASE_URL", None)  # a throwaway embedded database of its own
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
         [sys.executable, "manage.py", "simulate", str(rule), "--dataset", str(dataset), "--json"],
         cwd=ROOT,
@@ -101,6 +101,7 @@ def test_simulate_command_json_matches_the_independent_evaluation(tmp_path):
         env=env,
     )
     assert out.returncode in (0, 1), out.stderr
+    assert "not ready" not in out.stderr
     report = json.loads(out.stdout)
     rows, recipients, cost = row_by_row(TIERED, frame)
     assert (report["eligible_rows"], report["recipients"], report["cost"]) == (

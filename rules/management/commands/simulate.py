@@ -3,8 +3,10 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 
 from pdp_portal.exceptions import DomainError
 from rules.document import canonical_text, content_hash, parse_strict
@@ -27,6 +29,7 @@ class Command(BaseCommand):
             raw = sys.stdin.buffer.read() if options["file"] == "-" else Path(options["file"]).read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {options['file']}: {exc.strerror}.") from None
+        _prepare_embedded_database()
         try:
             report = simulate_file(raw, dataset_path=options["dataset"])
         except DomainError as exc:
@@ -39,6 +42,18 @@ class Command(BaseCommand):
             self.stdout.write(human(report))
         if not report["passed"]:
             sys.exit(1)
+
+
+def _prepare_embedded_database():
+    """On a fresh data folder the embedded SQLite file has no tables yet: create them, as `make run` would.
+
+    A database server (DATABASE_URL) is left alone; if it is not migrated the command says so.
+    """
+    if connection.vendor != "sqlite":
+        return
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=0)
 
 
 def _population(dataset_path):
