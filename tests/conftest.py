@@ -153,8 +153,8 @@ def last_event(action=None):
 
 # The second CI pass runs against PostgreSQL and Redis. A test that touched no database, broker or
 # server in the first pass does not depend on them, so the second pass leaves it out:
-# `--record-standalone FILE` writes such tests' ids in the first pass, `--skip-standalone FILE`
-# deselects them in the second. "Touched" is what the test really set up, fixtures asked for at
+# `--record-standalone=FILE` writes such tests' ids in the first pass, `--skip-standalone=FILE`
+# deselects them in the second (with `=`: pytest would take a lone existing path for a test path). "Touched" is what the test really set up, fixtures asked for at
 # run time (`request.getfixturevalue`) included; a test skipped in the first pass runs again.
 SERVICE_FIXTURES = {
     "db",
