@@ -216,12 +216,14 @@ def pytest_collection_modifyitems(config, items):
     if standalone:
         config.hook.pytest_deselected(items=standalone)
         items[:] = [item for item in items if item.nodeid not in listed]
-    config._pdp_skipped_standalone = len(standalone)
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if config.getoption("--skip-standalone"):
+    path = config.getoption("--skip-standalone")
+    if path:
+        # Under pytest-xdist the workers deselect; the controller counts the list they read.
+        listed = len(Path(path).read_text().splitlines())
         terminalreporter.write_line(
-            f"--skip-standalone: {config._pdp_skipped_standalone} tests that touched no database, broker or server "
+            f"--skip-standalone: {listed} tests that touched no database, broker or server "
             "in the first pass were deselected."
         )
