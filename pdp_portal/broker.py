@@ -18,8 +18,8 @@ Message names and the folder layout are kombu's, so messages already queued are 
 import json
 import logging
 import os
+import time
 import uuid
-from time import monotonic
 
 from kombu.transport import filesystem
 from kombu.utils.json import dumps, loads
@@ -43,13 +43,18 @@ class Channel(filesystem.Channel):
         return os.path.dirname(os.path.abspath(self.data_folder_in))
 
     def _folder(self, name):
+        # One stat per call when the folder exists; not cached, so a folder removed while the
+        # worker runs is made again instead of every claim failing as if another consumer won.
         folder = os.path.join(self._broker_dir, name)
         os.makedirs(folder, exist_ok=True)
         return folder
 
     def _put(self, queue, payload, **kwargs):
         """Put a message on `queue`: written whole elsewhere, then renamed into the queue folder."""
-        filename = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        # Consumers take the names in sorted order: a fixed-width wall-clock stamp keeps that order
+        # first in, first out, across processes and restarts (kombu's unpadded monotonic
+        # milliseconds sort "12…" before "9…" and start again at each boot).
+        filename = f"{time.time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         try:
             _write_atomically(
                 os.path.join(self.data_folder_out, filename), dumps(payload).encode(), self._folder("tmp")
@@ -109,29 +114,26 @@ class Channel(filesystem.Channel):
     def get_table(self, exchange):
         return self._read_table(exchange)
 
-    def _queue_bind(self, exchange, routing_key, pattern, queue):
-        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+    def _update_table(self, exchange, change):
+        """Rewrite `exchange`'s table as `change(queues)` under its lock; `None` leaves it as it is."""
         with self._table_lock(exchange) as lock_file:
             filesystem.lock(lock_file, filesystem.LOCK_EX)
             try:
-                queues = self._read_table(exchange)
-                if entry not in queues:
-                    self._write_table(exchange, [entry, *queues])
+                queues = change(self._read_table(exchange))
+                if queues is not None:
+                    self._write_table(exchange, queues)
             finally:
                 filesystem.unlock(lock_file)
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        self._update_table(exchange, lambda queues: None if entry in queues else [entry, *queues])
 
     def _delete(self, queue, exchange, routing_key, pattern, *args, **kwargs):
         # The virtual channel's own bookkeeping, then the table on disk (kombu's parent rewrites it in place).
         super(filesystem.Channel, self)._delete(queue, exchange, routing_key, pattern, *args, **kwargs)
         entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
-        with self._table_lock(exchange) as lock_file:
-            filesystem.lock(lock_file, filesystem.LOCK_EX)
-            try:
-                queues = self._read_table(exchange)
-                if entry in queues:
-                    self._write_table(exchange, [q for q in queues if q != entry])
-            finally:
-                filesystem.unlock(lock_file)
+        self._update_table(exchange, lambda queues: [q for q in queues if q != entry] if entry in queues else None)
 
 
 class Transport(filesystem.Transport):

@@ -123,15 +123,16 @@ def test_an_unreadable_message_is_set_aside_and_the_next_is_delivered(tmp_path, 
     with _connection(folder) as conn:
         _queue(name)(conn.default_channel).declare()
         queue_dir = os.path.join(folder, "queue")
-        # Older names sort first: the broken files are met before the good message.
-        open(os.path.join(queue_dir, f"1_a.{name}.msg"), "wb").close()
-        with open(os.path.join(queue_dir, f"2_b.{name}.msg"), "wb") as handle:
+        # Older stamps sort first: the broken files (stamp 0) are met before the good message.
+        old_a, old_b = (f"{0:020d}_{n}.{name}.msg" for n in "ab")
+        open(os.path.join(queue_dir, old_a), "wb").close()
+        with open(os.path.join(queue_dir, old_b), "wb") as handle:
             handle.write(b'{"body": "trunc')
         conn.Producer().publish({"id": "good"}, exchange=name, routing_key=name)
         queue = conn.SimpleQueue(_queue(name))
         assert queue.get(timeout=2).payload == {"id": "good"}
         queue.close()
-    assert sorted(os.listdir(os.path.join(folder, "rejected"))) == [f"1_a.{name}.msg", f"2_b.{name}.msg"]
+    assert sorted(os.listdir(os.path.join(folder, "rejected"))) == [old_a, old_b]
     assert "Unreadable broker message" in caplog.text
 
 
@@ -147,3 +148,31 @@ def test_binding_tables_stay_whole(tmp_path, queues):
             Queue(f"{fan}-q{n}", exchange)(conn.default_channel).declare()
         table = conn.default_channel.get_table(fan)
     assert sorted(q.queue for q in table) == sorted(f"{fan}-q{n}" for n in range(queues))
+
+
+def test_messages_come_out_in_the_order_they_went_in(tmp_path):
+    """Names carry a fixed-width stamp, so the sorted order consumers take is the order of sending."""
+    folder, name = str(tmp_path / "broker"), f"fifo-{tmp_path.name}"
+    with _connection(folder) as conn:
+        _queue(name)(conn.default_channel).declare()
+        for n in range(25):
+            conn.Producer().publish({"id": n}, exchange=name, routing_key=name)
+        stamps = [f.partition("_")[0] for f in os.listdir(os.path.join(folder, "queue"))]
+        assert len({len(s) for s in stamps}) == 1 and all(s.isdigit() for s in stamps)
+        queue = conn.SimpleQueue(_queue(name))
+        received = [queue.get(timeout=1).payload["id"] for _ in range(25)]
+        queue.close()
+    assert received == list(range(25))
+
+
+def test_a_queue_unbound_from_its_exchange_leaves_the_table(tmp_path):
+    """Deleting a queue removes its binding from the exchange table on disk and keeps the others."""
+    folder, fan = str(tmp_path / "broker"), f"unbind-{tmp_path.name}"
+    with _connection(folder) as conn:
+        exchange = Exchange(fan, type="fanout")
+        kept, dropped = (Queue(f"{fan}-{n}", exchange)(conn.default_channel) for n in ("kept", "dropped"))
+        kept.declare()
+        dropped.declare()
+        dropped.delete()
+        table = conn.default_channel.get_table(fan)
+    assert [q.queue for q in table] == [f"{fan}-kept"]
