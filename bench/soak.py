@@ -26,6 +26,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.rule_variants import wildfire_variant  # noqa: E402
+
 PASSWORD = "soak-demo-password"
 FINISHED = {"passed", "failed", "cancelled"}
 
@@ -62,21 +66,8 @@ def wait_up(base, process, seconds=300):
 
 
 def document(n):
-    base = json.loads((ROOT / "examples" / "wildfire-aid-2024.json").read_text())
-    amount = 1000 + n  # a rule of its own, paying its own amount
-    scale = amount / base["amount"]
-    base.update(
-        rule=f"soak-{n:04d}",
-        title=f"Soak rule {n}",
-        program=f"soak-{n:04d}",
-        amount=amount,
-        max_payment=amount,
-        cost=round(base["cost"] * scale),
-    )
-    for case in base["tests"]:
-        if case["expect"]["eligible"]:
-            case["expect"]["amount"] = amount
-    return json.dumps(base).encode()
+    """Rule soak-NNNN, paying an amount of its own, so no push cancels another's checks."""
+    return json.dumps(wildfire_variant(f"soak-{n:04d}", amount=1000 + n, title=f"Soak rule {n}")).encode()
 
 
 def restarts(data_dir):
@@ -128,9 +119,10 @@ def main():
     try:
         wait_up(base, process)
         token = call(base, "/auth/token/", body={"username": "drafter", "password": PASSWORD})["token"]
-        interval = args.minutes * 60 / max(args.pushes, 1)
-        next_push, next_report = time.monotonic(), time.monotonic() + 10
         end = started + args.minutes * 60
+        # The pushes are spread over the time left once the portal answers, the last well before the end.
+        interval = max(end - time.monotonic(), 0) / max(args.pushes, 1)
+        next_push, next_report = time.monotonic(), time.monotonic() + 10
         while time.monotonic() < end and process.poll() is None:
             now = time.monotonic()
             if len(pushed) < args.pushes and now >= next_push:

@@ -31,10 +31,13 @@ def _eager_celery():
     celery_app.conf.task_always_eager = False
 
 
+SMALL_POPULATION = 2_000
+
+
 @pytest.fixture(autouse=True)
 def _small_population(settings, tmp_path_factory):
     """A smaller synthetic population keeps unit tests fast; the e2e test uses the default size."""
-    settings.PDP_POPULATION_ROWS = 2_000
+    settings.PDP_POPULATION_ROWS = SMALL_POPULATION
 
 
 def require_postgres():
@@ -46,8 +49,11 @@ def require_postgres():
 
 
 def make_user(username, *groups, superuser=False):
-    user = User.objects.create_user(username, f"{username}@example.org", "pw-for-tests-1")
-    if superuser:
+    """The named person, made if not there yet (a shared pipeline state may have made them already)."""
+    user = User.objects.filter(username=username).first() or User.objects.create_user(
+        username, f"{username}@example.org", "pw-for-tests-1"
+    )
+    if superuser and not user.is_superuser:
         user.is_superuser = user.is_staff = True
         user.save()
     for name in groups:
@@ -101,45 +107,204 @@ def document(**changes):
     return json.dumps(doc).encode()
 
 
-@pytest.fixture
-def push(django_capture_on_commit_callbacks):
+def push_and_check(raw=None, *, actor):
     """Push a document and run its checks (eagerly, after the commit), returning the fresh version."""
+    from django.test import TestCase
+
     from rules.services import push_rule_version
 
-    def _push(raw=None, *, actor):
-        with django_capture_on_commit_callbacks(execute=True):
-            version = push_rule_version(raw if raw is not None else document(), actor=actor)
-        version.refresh_from_db()
-        return version
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        version = push_rule_version(raw if raw is not None else document(), actor=actor)
+    version.refresh_from_db()
+    return version
 
-    return _push
+
+def approve_by_both(version, counsel, budget_officer):
+    from reviews.services import approve_version
+
+    approve_version(version, actor=counsel, expected_hash=version.content_hash)
+    approve_version(version, actor=budget_officer, expected_hash=version.content_hash)
+    version.refresh_from_db()
 
 
 @pytest.fixture
-def in_review(push, drafter):
+def push(db):
+    return push_and_check
+
+
+# The pipeline states below are the costliest set-up in the suite (a push runs lint and a
+# simulation). Where a module allows it, each state is built once for the module (SharedStates)
+# and every test runs in a savepoint on top of it, so a test still sees only its own changes.
+
+
+@pytest.fixture
+def in_review(request, push, drafter):
     """The wildfire example, linted and simulated, waiting for its two sign-offs."""
+    shared = SharedStates.version_for(request, "in_review")
+    if shared is not None:
+        return shared
     version = push(actor=drafter)
     assert version.status == "in_review", version.checks.values_list("kind", "status", "findings")
     return version
 
 
 @pytest.fixture
-def on_staging(in_review, counsel, budget_officer):
+def on_staging(request, in_review, counsel, budget_officer):
     """The wildfire example approved by both roles and live on staging."""
-    from reviews.services import approve_version
-
-    approve_version(in_review, actor=counsel, expected_hash=in_review.content_hash)
-    approve_version(in_review, actor=budget_officer, expected_hash=in_review.content_hash)
-    in_review.refresh_from_db()
+    if SharedStates.version_for(request, "on_staging") is None:
+        approve_by_both(in_review, counsel, budget_officer)
     return in_review
 
 
 @pytest.fixture
-def in_production(on_staging, release_manager):
+def in_production(request, on_staging, release_manager):
     from deployments.services import promote
 
-    promote(on_staging.rule, actor=release_manager)
+    if SharedStates.version_for(request, "in_production") is None:
+        promote(on_staging.rule, actor=release_manager)
     return on_staging
+
+
+class SharedStates:
+    """One module's pipeline states, each built once, in nested savepoints of a transaction the module holds open.
+
+    Level 0 is the empty database; 1, 2, 3 are `LEVELS`. Before a test's own transaction opens, the
+    states are brought to the deepest level the test asks for (rolling back what it does not ask
+    for); the test's transaction is then a savepoint on top. Tests are ordered by level within a
+    module, so each level is built about once. A state a test asks for only at run time
+    (`request.getfixturevalue`) is built for that test alone, as without sharing.
+    """
+
+    LEVELS = ("in_review", "on_staging", "in_production")
+    # A module shares only if none of its tests needs real commits.
+    UNSHAREABLE = {"transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+    # Only the fixtures defined here build the states; a module's own versions of them opt it out.
+    BUILDERS = ("push", "drafter", "counsel", "budget_officer", "release_manager", *LEVELS)
+
+    def __init__(self, blocker):
+        self.blocker = blocker
+        self.outer = None
+        self.savepoints = []
+        self.version_pk = None
+
+    @property
+    def level(self):
+        return len(self.savepoints)
+
+    @classmethod
+    def version_for(cls, request, name):
+        """A fresh copy of the shared version when the shared states have reached `name`, else None."""
+        states = getattr(request.node, "_pdp_shared_states", None)
+        if states is None or states.level <= cls.LEVELS.index(name):
+            return None
+        from rules.models import RuleVersion
+
+        return RuleVersion.objects.get(pk=states.version_pk)
+
+    def reach(self, level):
+        from django.db import transaction
+        from django.test import override_settings
+
+        with self.blocker.unblock():
+            if self.outer is None:
+                if level == 0:
+                    return
+                self.outer = transaction.atomic()
+                self.outer.__enter__()
+            while self.level > level:
+                transaction.savepoint_rollback(self.savepoints.pop())
+            with override_settings(PDP_POPULATION_ROWS=SMALL_POPULATION):
+                while self.level < level:
+                    step = self.LEVELS[self.level]
+                    self.savepoints.append(transaction.savepoint())
+                    getattr(self, f"_build_{step}")()
+
+    def _build_in_review(self):
+        version = push_and_check(actor=make_user("drafter", settings.PDP_DRAFTER_GROUP))
+        assert version.status == "in_review", version.checks.values_list("kind", "status", "findings")
+        self.version_pk = version.pk
+
+    def _build_on_staging(self):
+        from rules.models import RuleVersion
+
+        approve_by_both(
+            RuleVersion.objects.get(pk=self.version_pk),
+            make_user("counsel", settings.PDP_REVIEW_ROLES["legal"]),
+            make_user("budget_officer", settings.PDP_REVIEW_ROLES["budget"]),
+        )
+
+    def _build_in_production(self):
+        from deployments.services import promote
+        from rules.models import Rule
+
+        promote(
+            Rule.objects.get(versions__pk=self.version_pk),
+            actor=make_user("release_manager", settings.PDP_RELEASE_GROUP),
+        )
+
+    def close(self):
+        if self.outer is None:
+            return
+        from django.db import transaction
+
+        with self.blocker.unblock():
+            transaction.set_rollback(True)
+            self.outer.__exit__(None, None, None)
+        self.outer, self.savepoints = None, []
+
+    @classmethod
+    def plan(cls, items):
+        """Mark each test of a module that may share with the level it needs, and order them by it.
+
+        PDP_TEST_SHARED_STATES=0 turns sharing off: every test builds its states itself.
+        """
+        if os.environ.get("PDP_TEST_SHARED_STATES", "1") == "0":
+            return
+        by_module = {}
+        for item in items:
+            by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
+        ordered = []
+        for module_items in by_module.values():
+            if all(cls._may_share(item) for item in module_items):
+                for item in module_items:
+                    names = set(item.fixturenames)
+                    item._pdp_level = max((cls.LEVELS.index(n) + 1 for n in names & set(cls.LEVELS)), default=0)
+                module_items = sorted(module_items, key=lambda item: item._pdp_level)
+            ordered.extend(module_items)
+        items[:] = ordered
+
+    @classmethod
+    def _may_share(cls, item):
+        if not hasattr(item, "_fixtureinfo"):
+            return False
+        if cls.UNSHAREABLE & set(item.fixturenames) or any(
+            item.get_closest_marker(m) for m in ("e2e", "browser", "postgres", "services")
+        ):
+            return False
+        marker = item.get_closest_marker("django_db")
+        if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences") or marker.args):
+            return False
+        defs = item._fixtureinfo.name2fixturedefs
+        return all(defs[name][-1].func.__module__ == __name__ for name in cls.BUILDERS if name in defs)
+
+
+@pytest.fixture(scope="module")
+def _pdp_shared_states(django_db_setup, django_db_blocker):
+    states = SharedStates(django_db_blocker)
+    yield states
+    states.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Bring the module's shared states to the test's level just before its own transaction opens."""
+    if fixturedef.argname == "_django_db_helper":
+        level = getattr(request.node, "_pdp_level", None)
+        if level is not None:
+            states = request.getfixturevalue("_pdp_shared_states")
+            states.reach(level)
+            request.node._pdp_shared_states = states
+    yield
 
 
 def last_event(action=None):
@@ -207,7 +372,9 @@ def pytest_unconfigure(config):
     Path(path).write_text("".join(f"{nodeid}\n" for nodeid in sorted(ids)))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    SharedStates.plan(items)
     path = config.getoption("--skip-standalone")
     if not path:
         return

@@ -6,7 +6,6 @@ tab loads must be checked with axe-core (`person.check()`); a page loaded but ne
 the test at teardown.
 """
 
-import json
 import os
 import re
 from pathlib import Path
@@ -16,7 +15,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import REQUIRE_SERVICES
-from tests.live_portal import ROOT, log_tail, running_portal
+from tests.live_portal import log_tail, running_portal
+from tests.rule_variants import wildfire_variant
 
 from .axe import assert_accessible
 
@@ -37,25 +37,10 @@ NAVIGATION_TIMEOUT_MS = 60_000
 CHECKS_TIMEOUT_MS = 120_000
 expect.set_options(timeout=20_000)
 
-WILDFIRE = json.loads((ROOT / "examples" / "wildfire-aid-2024.json").read_text())
-
 
 def rule_document(slug, *, amount):
     """The wildfire example as another rule paying `amount`: no duplicate-law finding against the others."""
-    document = json.loads(json.dumps(WILDFIRE))
-    scale = amount / WILDFIRE["amount"]
-    document.update(
-        rule=slug,
-        title=f"Browser test rule {slug}",
-        program=slug,
-        amount=amount,
-        max_payment=amount,
-        cost=round(WILDFIRE["cost"] * scale),
-    )
-    for case in document["tests"]:
-        if case["expect"]["eligible"]:
-            case["expect"]["amount"] = amount
-    return document
+    return wildfire_variant(slug, amount=amount, title=f"Browser test rule {slug}")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
