@@ -6,7 +6,7 @@ Starts `make run` exactly as a newcomer does (SQLite and the filesystem broker i
 folder, the once-a-minute sweeper included), pushes `--pushes` rules through the API spread evenly
 over `--minutes` (each a rule of its own, so no push cancels another's checks), then waits for
 every check to finish. Every 10 s and at the end it prints one JSON line: uptime, pushes, checks
-finished and unfinished, worker restarts (from `worker-restarts.log`) and broker messages set
+finished and unfinished, sweeper runs (final line), worker restarts (from `worker-restarts.log`) and broker messages set
 aside as unreadable. The exit status is 1 if `make run` stopped, a push failed, or a check never
 finished. The data folder is removed at the end (`--keep` keeps it).
 """
@@ -78,6 +78,12 @@ def restarts(data_dir):
 def rejected(data_dir):
     folder = data_dir / "broker" / "rejected"
     return len(list(folder.iterdir())) if folder.is_dir() else 0
+
+
+def sweeps(log_path):
+    """How many times the once-a-minute sweeper ran to the end, from the worker's log."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return sum(1 for line in text.splitlines() if "rules.tasks.sweep_stuck_checks[" in line and "succeeded" in line)
 
 
 def check_states(base, token, pushed):
@@ -166,6 +172,7 @@ def main():
             "worker_restarts": len(restarts(data_dir)),
             "restart_reasons": sorted({r["reason"] for r in restarts(data_dir)}),
             "broker_messages_rejected": rejected(data_dir),
+            "sweeper_runs": sweeps(log_path),
         }
         print(json.dumps(final), flush=True)
         ok = up and not push_errors and unfinished == 0 and len(pushed) == args.pushes
