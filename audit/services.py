@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError, NotPermitted
+from pdp_portal.exceptions import NotPermitted
 
 from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, hash_of_row
 

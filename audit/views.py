@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 from rules.models import Rule
 from rules.views import _event_row, refused, render_page
 

@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import polars as pl
 
-from rules.logic.compile import compile_rule
-from rules.population import generate
-from tests.rules.logic.rules_for_tests import TIERED, WILDFIRE
+from engine.logic.compile import compile_rule
+from engine.population import generate
+from tests.engine.logic.rules_for_tests import TIERED, WILDFIRE
 
 
 def best(fn, runs=5):

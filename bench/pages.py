@@ -103,9 +103,9 @@ def load(args, base):
     from django.contrib.auth.models import Group, User
 
     from audit.models import AuditEvent
+    from engine.document import canonical_text, content_hash
     from pdp_portal import permissions
     from reviews.services import seed_demo_accounts
-    from rules.document import canonical_text, content_hash
     from rules.models import CheckRun, Fund, Rule, RuleVersion, VersionStatus
     from rules.services import push_rule_version
 

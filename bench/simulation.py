@@ -48,7 +48,7 @@ SAMPLE = 50_000
 
 
 def population_file(rows, cache):
-    from rules import population
+    from engine import population
 
     path = Path(cache) / f"population-{rows}.parquet"
     if not path.exists():
@@ -60,7 +60,7 @@ def population_file(rows, cache):
 
 
 def measure_compiled(path, name, repeat):
-    from rules.simulation import OtherRule, load_population, needed_columns, simulate
+    from engine.simulation import OtherRule, load_population, needed_columns, simulate
 
     document, live = RULES[name]
     other = OtherRule("smoke-relief", 1, OTHER)
@@ -85,7 +85,7 @@ def measure_per_citizen(path, name, rows):
     """The same simulation, every rule evaluated by datalogic-py one citizen at a time."""
     import polars as pl
 
-    from rules.simulation import OtherRule, simulate
+    from engine.simulation import OtherRule, simulate
 
     document, live = RULES[name]
     sample = pl.read_parquet(path, n_rows=min(SAMPLE, rows))

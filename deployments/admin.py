@@ -4,8 +4,8 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 
 from .models import Deployment, Environment, Release, TestAccount
 from .services import previous_version, promote, rollback

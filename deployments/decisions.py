@@ -7,8 +7,8 @@ names their content exactly.
 
 from functools import lru_cache
 
-from rules.document import parse_canonical
-from rules.logic.evaluate import CompiledRule, EvaluationError
+from engine.document import parse_canonical
+from engine.logic.evaluate import CompiledRule, EvaluationError
 from rules.models import RuleVersion
 
 from .models import Environment, Release, TestAccount

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
+from engine.errors import DomainError, InvalidInput
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError, InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
+from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from reviews.models import Review
 from rules.models import RuleVersion, VersionStatus
 

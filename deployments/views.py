@@ -9,8 +9,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 from rules.forms import RollbackForm
 from rules.models import VersionStatus
 from rules.views import form_refused, refused, render_page, rule_url, seconds

@@ -7,8 +7,8 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from pdp_portal.exceptions import DomainError
-from rules.document import MAX_DOCUMENT_BYTES, parse_strict
+from engine.document import MAX_DOCUMENT_BYTES, parse_strict
+from engine.errors import DomainError
 
 
 class StrictJSONParser(BaseParser):

@@ -1,36 +1,12 @@
-"""The domain's errors, and how the API answers them.
+"""The portal's refusals: permissions, states, reviews and releases.
 
-Every refusal a service can make is one of these. Adapters map them: the API to a status code
-with a JSON body, the portal to a message, the CLI and management commands to an exit code.
+Every refusal a service can make is a `DomainError` (engine/errors.py, with the engine's own
+InvalidDocument, InvalidInput and InvalidDataset) or one of these. Adapters map them: the API to
+a status code with a JSON body, the portal to a message, the CLI and management commands to an
+exit code.
 """
 
-
-class DomainError(Exception):
-    """A request the domain refuses. `status` is the HTTP status an adapter answers with."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message, *, details=None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-
-
-class InvalidDocument(DomainError):
-    """The rule document cannot be parsed or does not follow the schema."""
-
-    code = "invalid_document"
-
-
-class InvalidInput(DomainError):
-    code = "invalid_input"
-
-
-class InvalidDataset(InvalidInput):
-    """A population file that cannot be read, or breaks the rules of a population."""
-
-    code = "invalid_dataset"
+from engine.errors import DomainError
 
 
 class NotPermitted(DomainError):

@@ -8,15 +8,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
+from engine.errors import DomainError, InvalidInput
 from pdp_portal import permissions
-from pdp_portal.exceptions import (
-    DomainError,
-    InvalidInput,
-    InvalidTransition,
-    NotPermitted,
-    ReviewRefused,
-    StaleApproval,
-)
+from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReviewRefused, StaleApproval
 from rules.models import CheckRun, RuleVersion, VersionStatus
 
 from . import tasks

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from deployments.models import Release
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 from rules.forms import ReviewForm
 from rules.models import RuleVersion, VersionStatus
 from rules.views import form_refused, refused, rule_url

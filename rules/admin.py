@@ -6,8 +6,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from deployments.services import promote
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 
 from .models import CheckRun, Dataset, Fund, Rule, RuleVersion
 

@@ -8,10 +8,10 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from deployments.models import Release
+from engine.document import MAX_DOCUMENT_BYTES
 from pdp_portal import permissions
 from reviews.models import Review
 
-from .document import MAX_DOCUMENT_BYTES
 from .models import RuleVersion
 from .representations import release_dict, version_dict
 from .services import push_rule_version

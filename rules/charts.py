@@ -1,6 +1,6 @@
 """The simulation's charts: what each one draws, how it is described in words, and its data table.
 
-`chart_specs(result)` reads a stored simulation result (rules/simulation.py, with the budget check
+`chart_specs(result)` reads a stored simulation result (engine/simulation.py, with the budget check
 merged in) and returns one spec per chart, in the order the rule page shows them. A spec carries
 everything the template needs: the canvas and data ids, a title, a one-sentence summary for
 `aria-label`, the sentences said under the chart, the tables listing every figure drawn, and the
@@ -11,7 +11,7 @@ Results stored by older versions of the simulation lack some keys; each chart th
 result does not hold instead of failing.
 """
 
-from .simulation import short_money
+from engine.simulation import short_money
 
 COUNTIES_DRAWN = 36  # Oregon has 36 counties: the chart shows them all, the table always does
 

@@ -17,14 +17,14 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
+from engine.datasets import type_label
+from engine.errors import DomainError
+from engine.simulation import short_money
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError
 
-from .datasets import type_label
 from .models import Dataset, Fund
 from .services import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
 from .services.datasets import FUND_CODE_MAX, FUND_NAME_MAX, NAME_MAX
-from .simulation import short_money
 from .views import refused, render_page, short_hash
 
 NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .document import MAX_DOCUMENT_BYTES
+from engine.document import MAX_DOCUMENT_BYTES
 
 
 class UploadForm(forms.Form):

@@ -25,11 +25,11 @@ from django.db.models import (
 from django.views.decorators.http import require_GET
 
 from deployments.models import Environment, Release
+from engine.simulation import short_money
 from pdp_portal import permissions
 from reviews.models import Review
 
 from .models import CheckRun, RuleVersion, VersionStatus
-from .simulation import short_money
 from .views import IN_FLIGHT, render_page, rule_url, tag_class
 
 QUEUE_SIZE = 50

@@ -159,7 +159,7 @@ class RuleVersion(models.Model):
         self.save(update_fields=["status", "status_changed_at"])
 
     def parsed(self):
-        from .document import parse_canonical
+        from engine.document import parse_canonical
 
         return parse_canonical(self.document)
 

@@ -18,13 +18,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
 from deployments.models import Deployment, Environment, Release
+from engine.document import parse_canonical
+from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import DomainError, StaleApproval
+from pdp_portal.exceptions import StaleApproval
 from reviews.models import Review
 
 from .charts import chart_specs
 from .docdiff import path_lines
-from .document import parse_canonical
 from .forms import UploadForm
 from .models import CheckRun, VersionStatus
 from .readable import document_context

@@ -9,10 +9,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from audit.services import record_event, refusals_recorded
+from engine.datasets import read_population, write_normalised
+from engine.errors import InvalidInput
+from engine.simulation import load_population
 from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotFound, NotPermitted
+from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
 
-from ..datasets import read_population, write_normalised
 from ..models import Dataset, Fund
 
 DATASETS_FOLDER = "datasets"
@@ -37,6 +39,17 @@ def _require_manager(actor, what, allowed=permissions.can_manage_datasets):
 # Datasets
 
 
+def read_upload(source, *, filename):
+    """Read and validate a population file (engine.datasets.read_population) under PDP_DATASET_MAX_BYTES."""
+    limit = settings.PDP_DATASET_MAX_BYTES
+    return read_population(source, filename=filename, max_bytes=limit, limit_name="PDP_DATASET_MAX_BYTES")
+
+
+def load_dataset(dataset, columns=None):
+    """The stored population of a Dataset row (only `columns` when given), as the simulation reads it."""
+    return load_population(dataset.file_path, columns=columns)
+
+
 def upload_dataset(raw, *, actor, name, filename):
     """Validate a population file (bytes, or the path of a file) and store it as a new, non-default Dataset.
 
@@ -48,7 +61,7 @@ def upload_dataset(raw, *, actor, name, filename):
     with refusals_recorded("dataset.upload", actor=actor, data=data):
         _require_manager(actor, "upload datasets")
         name = _dataset_name(name)
-        frame, info = read_population(raw, filename=filename)
+        frame, info = read_upload(raw, filename=filename)
         _refuse_duplicate(Dataset.objects.filter(sha256=info["sha256"]))  # before writing a copy for nothing
         relative = f"{DATASETS_FOLDER}/{info['sha256']}.parquet"
         final = settings.DATA_DIR / relative

@@ -14,15 +14,12 @@ from django.utils import timezone
 
 from audit.services import record_event, refusals_recorded
 from deployments.models import Environment, Release
-from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidDocument, InvalidTransition, NotPermitted
-
-from .. import population
-from ..datasets import load_dataset, type_label
-from ..document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
-from ..lint import ERROR, LiveRule, finding, has_errors, lint_document
-from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
-from ..simulation import (
+from engine import population
+from engine.datasets import type_label
+from engine.document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
+from engine.errors import InvalidDocument
+from engine.lint import ERROR, LiveRule, finding, has_errors, lint_document
+from engine.simulation import (
     OtherRule,
     budget_check,
     engine_version,
@@ -32,6 +29,11 @@ from ..simulation import (
     simulate,
     variables_of,
 )
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidTransition, NotPermitted
+
+from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
+from .datasets import load_dataset
 
 
 def _enqueue(check):

@@ -13,7 +13,7 @@
   var TEXT = "#1b1b1b";
   var GRID = "#dfe1e2";
 
-  /* $98M, $1.2B, $950K, $420: the short money of rules/simulation.py short_money. */
+  /* $98M, $1.2B, $950K, $420: the short money of engine/simulation.py short_money. */
   function shortMoney(value) {
     var sizes = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
     var sign = value < 0 ? "−" : "";

@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from rules.document import canonical_text
+from engine.document import canonical_text
 from rules.models import RuleVersion
 from tests.conftest import document, last_event
 

@@ -3,7 +3,8 @@
 import pytest
 
 from audit.models import AuditEvent
-from pdp_portal.exceptions import InvalidInput, NotPermitted, StaleApproval
+from engine.errors import InvalidInput
+from pdp_portal.exceptions import NotPermitted, StaleApproval
 from reviews.services import approve_version
 from rules.models import Rule
 from rules.services import push_rule_version

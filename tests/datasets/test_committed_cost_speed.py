@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from deployments.models import Environment, Release
 from deployments.services import create_release_pointers
-from rules.document import canonical_text, content_hash
+from engine.document import canonical_text, content_hash
 from rules.models import CheckRun, Fund, Rule, RuleVersion
 from rules.services import committed_cost, committed_costs
 from tests.conftest import document

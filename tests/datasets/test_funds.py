@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from pdp_portal.exceptions import InvalidInput, NotPermitted
+from engine.errors import InvalidInput
+from pdp_portal.exceptions import NotPermitted
 from rules.models import Fund
 from rules.services import committed_cost, committed_costs, create_fund, update_fund
 from tests.conftest import last_event

@@ -6,10 +6,12 @@ import polars as pl
 import pytest
 
 from audit.models import AuditEvent
-from pdp_portal.exceptions import InvalidDataset, InvalidInput, NotPermitted
-from rules.datasets import load_dataset, read_population
+from engine.datasets import read_population
+from engine.errors import InvalidDataset, InvalidInput
+from pdp_portal.exceptions import NotPermitted
 from rules.models import Dataset
 from rules.services import upload_dataset
+from rules.services.datasets import load_dataset
 from tests.conftest import last_event
 
 from .conftest import GOOD_CSV, good_frame, parquet_bytes, stored_files

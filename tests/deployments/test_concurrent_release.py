@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from audit.services import verify_chain
 from deployments.models import Deployment, Release
 from deployments.services import promote, rollback
-from pdp_portal.exceptions import DomainError
+from engine.errors import DomainError
 from tests.conftest import document, require_postgres
 from tests.deployments.support import (
     POSTGRES_ONLY,

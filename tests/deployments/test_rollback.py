@@ -5,7 +5,8 @@ import pytest
 from audit.models import AuditEvent
 from deployments.models import Deployment
 from deployments.services import rollback
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotPermitted, ReleaseRefused
+from engine.errors import InvalidInput
+from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from tests.conftest import last_event
 from tests.deployments.support import live_version
 

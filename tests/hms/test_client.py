@@ -131,7 +131,7 @@ def test_money_is_short(amount, text):
 @pytest.mark.parametrize("amount", [0, 420, 999, 1_000, 99_950, 1_050_000, 98_000_000, 150_000_000, 1e9, 2.5e12])
 def test_money_reads_as_the_portal_writes_it(amount):
     """The CLI's money format agrees with the portal's, so findings and summary lines match."""
-    from rules.simulation import short_money
+    from engine.simulation import short_money
 
     assert hms_cli.short_money(amount) == short_money(amount)
 

@@ -136,7 +136,7 @@ def test_drafter_sees_their_versions_newest_first_with_checks_findings_signoffs_
     assert counted, "the example's checks have warnings to count"
     assert "0 of 2" in wildfire_row
     cost = in_review.check_of("simulation").result["cost"]
-    from rules.simulation import short_money
+    from engine.simulation import short_money
 
     assert short_money(cost) in wildfire_row
     # Ages: the upload as a <time> with its timestamp, and "… ago".

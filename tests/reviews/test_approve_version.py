@@ -7,8 +7,9 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from audit.models import AuditEvent
 from deployments.models import Deployment
+from engine.errors import InvalidInput
 from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
+from pdp_portal.exceptions import InvalidTransition, ReviewRefused, StaleApproval
 from reviews.models import Review
 from reviews.services import approve_version
 from tests.conftest import last_event

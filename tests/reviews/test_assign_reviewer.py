@@ -9,8 +9,9 @@ from django.urls import reverse
 from guardian.models import UserObjectPermission
 
 from audit.models import AuditEvent
+from engine.errors import InvalidInput
 from pdp_portal import permissions
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, NotPermitted
+from pdp_portal.exceptions import InvalidTransition, NotPermitted
 from reviews.models import ReviewAssignment
 from reviews.services import approve_version, assign_reviewer, reject_version
 from reviews.views import assign_panel

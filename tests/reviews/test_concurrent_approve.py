@@ -3,7 +3,7 @@
 import pytest
 
 from audit.services import verify_chain
-from pdp_portal.exceptions import DomainError
+from engine.errors import DomainError
 from reviews.models import Review
 from reviews.services import approve_version
 from tests.conftest import require_postgres

@@ -4,7 +4,8 @@ import pytest
 from guardian.models import GroupObjectPermission
 
 from audit.models import AuditEvent
-from pdp_portal.exceptions import InvalidInput, InvalidTransition, ReviewRefused, StaleApproval
+from engine.errors import InvalidInput
+from pdp_portal.exceptions import InvalidTransition, ReviewRefused, StaleApproval
 from reviews.models import Review
 from reviews.services import approve_version, reject_version
 from tests.conftest import last_event

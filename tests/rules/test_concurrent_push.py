@@ -3,7 +3,7 @@
 import pytest
 
 from audit.services import verify_chain
-from pdp_portal.exceptions import DomainError
+from engine.errors import DomainError
 from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
 from tests.conftest import document, require_postgres

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from engine.document import canonical_text, parse_strict
 from rules.docdiff import CONTEXT, MAX_LINES, compare, path_lines, pretty_text, side_by_side, summary
-from rules.document import canonical_text, parse_strict
 from tests.conftest import EXAMPLES, WILDFIRE
 
 
@@ -132,7 +132,7 @@ def test_pretty_text_matches_the_standard_indented_form(path):
 
 def test_pretty_text_of_the_deepest_storable_document():
     """A document nested as deeply as parsing allows is printed without running out of stack."""
-    from pdp_portal.exceptions import InvalidDocument
+    from engine.errors import InvalidDocument
 
     deepest = None
     for levels in range(100, 2000, 50):

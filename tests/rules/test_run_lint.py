@@ -1,7 +1,7 @@
 """rules/services.py run_lint: the lint job's state changes, idempotence and cancellation."""
 
 from audit.models import AuditEvent
-from rules.logic.evaluate import ENGINE_VERSION
+from engine.logic.evaluate import ENGINE_VERSION
 from rules.models import CheckRun
 from rules.services import run_lint
 from tests.conftest import document, last_event

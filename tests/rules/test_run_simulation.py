@@ -3,11 +3,11 @@
 import polars as pl
 
 from audit.models import AuditEvent
+from engine.logic.evaluate import ENGINE_VERSION
+from engine.simulation import load_population
 from pdp_portal import permissions
-from rules.logic.evaluate import ENGINE_VERSION
 from rules.models import CheckRun, Dataset
 from rules.services import push_rule_version, run_lint, run_simulation
-from rules.simulation import load_population
 from tests.conftest import EXAMPLES, document, last_event
 from tests.deployments.support import events
 

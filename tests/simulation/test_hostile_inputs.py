@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from pdp_portal.exceptions import InvalidDataset, InvalidDocument
+from engine.errors import InvalidDataset, InvalidDocument
 from rules.models import CheckRun, Dataset, Rule, RuleVersion
 from rules.services import push_rule_version
 from rules.services.datasets import upload_dataset

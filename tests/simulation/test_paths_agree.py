@@ -10,8 +10,8 @@ import datalogic_py
 import polars as pl
 import pytest
 
-from rules import population
-from rules.simulation import OtherRule, simulate
+from engine import population
+from engine.simulation import OtherRule, simulate
 from tests.conftest import EXAMPLES, ROOT, WILDFIRE
 
 TIERED = json.loads((EXAMPLES / "wildfire-recovery-tiered.json").read_text())

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pdp_portal.exceptions import DomainError
+from engine.errors import DomainError
 from reviews.services import DEMO_ACCOUNTS, seed_demo_accounts
 
 

@@ -8,12 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from pdp_portal.exceptions import DomainError
-from rules.document import canonical_text, content_hash, parse_strict
-from rules.lint import ERROR, has_errors, lint_document
+from engine.document import canonical_text, content_hash, parse_strict
+from engine.errors import DomainError
+from engine.lint import ERROR, has_errors, lint_document
+from engine.simulation import budget_check, engine_version, short_money, simulate
 from rules.models import Dataset, Rule
 from rules.services import budget_limits, comparison_rules, live_rules
-from rules.simulation import budget_check, engine_version, short_money, simulate
 
 
 class Command(BaseCommand):
@@ -58,19 +58,17 @@ def _prepare_embedded_database():
 
 def _population(dataset_path):
     """The frame, its hash and its columns: from a file, the default dataset, or a fresh synthetic one."""
-    from rules import population
-    from rules.datasets import read_population
+    from engine import population
+    from rules.services.datasets import load_dataset, read_upload
 
     if dataset_path:
         path = Path(dataset_path)
         if not path.is_file():
             raise CommandError(f"No dataset file at {dataset_path}.")
-        frame, info = read_population(path, filename=path.name)
+        frame, info = read_upload(path, filename=path.name)
         return frame, info["sha256"], path.name
     dataset = Dataset.objects.default()
     if dataset is not None:
-        from rules.datasets import load_dataset
-
         return load_dataset(dataset), dataset.sha256, dataset.name
     # Nothing stored yet: generate the default synthetic population in memory only.
     frame = population.generate(settings.PDP_POPULATION_ROWS, settings.PDP_POPULATION_SEED)

@@ -1,4 +1,4 @@
-"""The semantic tables in rules/logic/compile.py, checked against datalogic-py and the compiler.
+"""The semantic tables in engine/logic/compile.py, checked against datalogic-py and the compiler.
 
 Each entry is (rule, record, expected). The values sit in the record (so the compiler reads them
 from typed columns, not from literals it could fold): the scalar path must give `expected`, and so
@@ -11,7 +11,7 @@ import random
 import polars as pl
 import pytest
 
-from rules.logic.compile import compile_logic
+from engine.logic.compile import compile_logic
 
 from .support import ENGINE, ERROR, INEXACT, compiled_rows, one_row_frame, same_answer, scalar
 

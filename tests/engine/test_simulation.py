@@ -1,9 +1,9 @@
-"""rules/simulation.py: weighted figures, clamping, errors, declared cost and progress."""
+"""engine/simulation.py: weighted figures, clamping, errors, declared cost and progress."""
 
 import polars as pl
 import pytest
 
-from rules.simulation import simulate
+from engine.simulation import simulate
 
 ROWS = [
     # id, county, age, in_fire_zone, household_size, weight

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from django.conf import settings
 
-from pdp_portal.exceptions import InvalidDataset
+from .errors import InvalidDataset
 
 CSV = "csv"
 PARQUET = "parquet"
@@ -40,14 +39,17 @@ _BOM = b"\xef\xbb\xbf"
 # Reading
 
 
-def read_population(source, *, filename):
+def read_population(source, *, filename, max_bytes=None, limit_name=None):
     """Read and validate a population. `source` is the file's bytes or a path to it.
+
+    A file over `max_bytes` (None: no limit) is refused by its size before it is read; the
+    refusal names `limit_name`, the setting that sets the limit, when given.
 
     Returns (frame, info): the typed polars DataFrame, and {format, row_count, columns
     {name: type}, sha256 (of the exact bytes received), size_bytes}. Raises InvalidDataset
     with the reason when the file is refused.
     """
-    data = _read_bytes(source)
+    data = _read_bytes(source, max_bytes, limit_name)
     digest = hashlib.sha256(data).hexdigest()
     kind = _detect_format(data, filename)
     if kind == PARQUET:
@@ -64,16 +66,16 @@ def read_population(source, *, filename):
     return frame, info
 
 
-def _read_bytes(source):
-    limit = settings.PDP_DATASET_MAX_BYTES
+def _read_bytes(source, limit, limit_name):
     if isinstance(source, (bytes, bytearray, memoryview)):
         size = len(source)
     else:
         size = os.stat(source).st_size  # refuse an oversized file before reading it into memory
     if size == 0:
         raise InvalidDataset("The file is empty (0 bytes).")
-    if size > limit:
-        raise InvalidDataset(f"The file is {size:,} bytes; the limit is {limit:,} bytes (PDP_DATASET_MAX_BYTES).")
+    if limit is not None and size > limit:
+        named = f" ({limit_name})" if limit_name else ""
+        raise InvalidDataset(f"The file is {size:,} bytes; the limit is {limit:,} bytes{named}.")
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     return Path(source).read_bytes()
@@ -501,10 +503,3 @@ def write_normalised(frame, path):
         tmp.unlink(missing_ok=True)
         raise
     return tmp
-
-
-def load_dataset(dataset, columns=None):
-    """The stored population of a Dataset row (only `columns` when given), as simulation reads it."""
-    from .simulation import load_population
-
-    return load_population(dataset.file_path, columns=columns)

@@ -1,8 +1,8 @@
-"""rules/logic/validate.py: the JSON Logic subset, its limits and the variables it reads."""
+"""engine/logic/validate.py: the JSON Logic subset, its limits and the variables it reads."""
 
 import pytest
 
-from rules.logic.validate import MAX_DEPTH, MAX_NODES, SUBSET, analyse
+from engine.logic.validate import MAX_DEPTH, MAX_NODES, SUBSET, analyse
 
 SUBSET_EXAMPLES = {
     "var": {"var": "age"},

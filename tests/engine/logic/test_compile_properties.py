@@ -14,8 +14,8 @@ import polars as pl
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rules.logic.compile import NotCompilable, compile_rule
-from rules.logic.evaluate import CompiledRule, EvaluationError
+from engine.logic.compile import NotCompilable, compile_rule
+from engine.logic.evaluate import CompiledRule, EvaluationError
 
 from .support import ERROR, INEXACT, compiled_rows, same_answer, scalar
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rules.logic.compile import compile_rule
-from rules.logic.evaluate import CompiledRule, EvaluationError
+from engine.logic.compile import compile_rule
+from engine.logic.evaluate import CompiledRule, EvaluationError
 
 from .rules_for_tests import MIXED, TIERED, WILDFIRE, population
 

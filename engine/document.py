@@ -10,7 +10,7 @@ import json
 
 import jsonschema
 
-from pdp_portal.exceptions import InvalidDocument
+from .errors import InvalidDocument
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"

@@ -1,11 +1,11 @@
-"""rules/lint.py: each finding code, with its severity and JSON path."""
+"""engine/lint.py: each finding code, with its severity and JSON path."""
 
 import json
 
 import pytest
 
-from rules import population
-from rules.lint import lint_document
+from engine import population
+from engine.lint import lint_document
 from tests.conftest import document
 
 COLUMNS = population.generate(1).columns

@@ -1,12 +1,12 @@
-"""rules/document.py: strict parsing refuses what is not a plain, small JSON object."""
+"""engine/document.py: strict parsing refuses what is not a plain, small JSON object."""
 
 import json
 import sys
 
 import pytest
 
-from pdp_portal.exceptions import InvalidDocument
-from rules.document import MAX_DOCUMENT_BYTES, parse_strict
+from engine.document import MAX_DOCUMENT_BYTES, parse_strict
+from engine.errors import InvalidDocument
 
 
 def refused(raw):

@@ -1,6 +1,6 @@
 """JSON Logic compiled to polars column expressions, evaluating exactly as the scalar path does.
 
-The scalar path (rules/logic/evaluate.py) evaluates one citizen at a time with datalogic-py. This
+The scalar path (engine/logic/evaluate.py) evaluates one citizen at a time with datalogic-py. This
 module turns the same tree into native polars expressions (no Python per row), so a population of
 millions is decided in one `select`. A row's answer is the answer datalogic-py gives for that row
 as a dict of the row's values. Where the compiler cannot promise that, it says so instead of
@@ -32,7 +32,7 @@ and null. Every expression returned is full length (a constant is repeated), so
 common-subexpression elimination also shares the work between `amount`, `error` and `inexact`.
 
 Semantics of datalogic-py 5.9 (default Engine), established by probing it; the tables below are
-checked against the engine in tests/rules/logic/test_compile_semantics.py.
+checked against the engine in tests/engine/logic/test_compile_semantics.py.
 
 Truthiness: falsy are null, false, 0, 0.0, -0.0, NaN (only arithmetic makes one), "", [], {}.
     Truthy: everything else, including "0", " ", "false", [0], {"a": 1}, +-Infinity.

@@ -5,8 +5,8 @@ import time
 import polars as pl
 import pytest
 
-from rules.logic.compile import NotCompilable, compile_expr, compile_logic, compile_rule
-from rules.logic.evaluate import CompiledRule, EvaluationError
+from engine.logic.compile import NotCompilable, compile_expr, compile_logic, compile_rule
+from engine.logic.evaluate import CompiledRule, EvaluationError
 
 from .rules_for_tests import WILDFIRE
 

@@ -6,7 +6,7 @@ import math
 import datalogic_py
 import polars as pl
 
-from rules.logic.compile import compile_logic
+from engine.logic.compile import compile_logic
 
 ENGINE = datalogic_py.Engine()
 ERROR = "<error>"  # what an evaluation that raises gives, on either path

@@ -1,10 +1,10 @@
-"""rules/population.py: the synthetic population is deterministic for a seed."""
+"""engine/population.py: the synthetic population is deterministic for a seed."""
 
 import hashlib
 
 import pytest
 
-from rules import population
+from engine import population
 
 COLUMNS = population.generate(1).columns
 

@@ -1,6 +1,6 @@
-"""rules/simulation.py budget_check: the smallest limit binds, and is named."""
+"""engine/simulation.py budget_check: the smallest limit binds, and is named."""
 
-from rules.simulation import budget_check, short_money
+from engine.simulation import budget_check, short_money
 
 
 def test_smallest_limit_binds_and_is_named():

@@ -1,9 +1,9 @@
-"""rules/document.py: the canonical form and its content hash."""
+"""engine/document.py: the canonical form and its content hash."""
 
 import hashlib
 import json
 
-from rules.document import canonical_text, content_hash, parse_strict
+from engine.document import canonical_text, content_hash, parse_strict
 
 ORIGINAL = b'{"rule": "wildfire-aid", "title": "Relief \xc3\xa9t\xc3\xa9", "amount": 5000, "tests": [{"citizen": {"b": 1, "a": 2}}]}'
 REFORMATTED = b"""

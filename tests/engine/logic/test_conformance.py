@@ -1,7 +1,7 @@
 """The JSON Logic conformance vectors on the scalar path and on the column compiler.
 
 The vectors (conformance/, copied from json-logic/compat-tables) are data: each case has a rule,
-maybe a record, and a result or an error. A case is in the subset when rules.logic.validate finds
+maybe a record, and a result or an error. A case is in the subset when engine.logic.validate finds
 no problem in its rule. For each suite file:
 
 - scalar: datalogic-py evaluates the record; the answer must be the expected one (JSON equality:
@@ -14,7 +14,7 @@ no problem in its rule. For each suite file:
   "lit_1": "2"}), so the column semantics are exercised with the vectors' own values rather than
   folded as constants. Again: the scalar answer, or a counted refusal.
 
-The counts are printed in the terminal summary (tests/rules/logic/conftest.py).
+The counts are printed in the terminal summary (tests/engine/logic/conftest.py).
 """
 
 import itertools
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.logic.compile import NotCompilable
-from rules.logic.validate import analyse
+from engine.logic.compile import NotCompilable
+from engine.logic.validate import analyse
 
 from .support import ERROR, INEXACT, compiled_rows, is_flat, one_row_frame, same_answer, scalar
 

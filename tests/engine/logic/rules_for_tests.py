@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rules.population import generate
+from engine.population import generate
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 WILDFIRE = json.loads((EXAMPLES / "wildfire-aid-2024.json").read_text())
@@ -80,7 +80,7 @@ MIXED = {
 
 
 def population(rows, seed):
-    """rules.population.generate plus mixed-type columns (nulls, NaN, numeric and non-numeric text)."""
+    """engine.population.generate plus mixed-type columns (nulls, NaN, numeric and non-numeric text)."""
     frame = generate(rows=rows, seed=seed)
     rng = np.random.default_rng(seed + 1)
     codes = np.array(["A", "B", "", "7", "12.5", "3", "-2", "1e2"])

@@ -1,4 +1,4 @@
-"""rules/datasets.py read_population: what a population file may be, and the reason it is refused when not."""
+"""engine/datasets.py read_population: what a population file may be, and the reason it is refused when not."""
 
 import hashlib
 import time
@@ -6,11 +6,11 @@ import time
 import polars as pl
 import pytest
 
-from pdp_portal.exceptions import InvalidDataset, InvalidInput
-from rules import population
-from rules.datasets import read_population
+from engine import population
+from engine.datasets import read_population
+from engine.errors import InvalidDataset, InvalidInput
 
-from .conftest import GOOD_CSV, good_frame, parquet_bytes
+from tests.datasets.conftest import GOOD_CSV, good_frame, parquet_bytes
 
 REFUSED_CSV = [
     ("empty", b"", "The file is empty (0 bytes)."),
@@ -127,15 +127,14 @@ def test_refused_csv_says_why(raw, message):
     assert isinstance(refused.value, InvalidInput) and refused.value.status == 400
 
 
-def test_over_the_size_limit_is_refused_before_reading(settings, tmp_path):
-    """A file over PDP_DATASET_MAX_BYTES is refused by its size, from bytes or from a path."""
-    settings.PDP_DATASET_MAX_BYTES = 20
+def test_over_the_size_limit_is_refused_before_reading(tmp_path):
+    """A file over `max_bytes` is refused by its size, from bytes or from a path, naming the setting."""
     path = tmp_path / "big.csv"
     path.write_bytes(GOOD_CSV)
     expected = f"The file is {len(GOOD_CSV):,} bytes; the limit is 20 bytes (PDP_DATASET_MAX_BYTES)."
     for source in (GOOD_CSV, path):
         with pytest.raises(InvalidDataset) as refused:
-            read_population(source, filename="big.csv")
+            read_population(source, filename="big.csv", max_bytes=20, limit_name="PDP_DATASET_MAX_BYTES")
         assert refused.value.message == expected
 
 

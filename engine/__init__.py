@@ -1,0 +1,12 @@
+"""The rule engine: everything about a rule document that needs no database, web server or queue.
+
+- `document`: the strict parser, the schema and the canonical text and hash of a rule document;
+- `logic`: JSON Logic, validated (`validate`), evaluated for one citizen (`evaluate`) and compiled
+  to polars columns for a whole population (`compile`);
+- `lint`: the findings a rule document earns on its own;
+- `simulation`: a rule over a population frame, its figures and findings, and the budget check;
+- `population`: the synthetic population; `datasets`: reading an uploaded one.
+
+It imports nothing from Django or the portal (a contract in `make lint` keeps it so), so a
+scale-out worker or another project can use it as it is.
+"""

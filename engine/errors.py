@@ -1,0 +1,33 @@
+"""The errors the engine raises, and the base of every refusal the portal makes.
+
+`status` and `code` say how an adapter reports one: the API as an HTTP status with a JSON body,
+the portal as a message, the CLI and management commands as an exit code.
+"""
+
+
+class DomainError(Exception):
+    """A request the domain refuses. `status` is the HTTP status an adapter answers with."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message, *, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidDocument(DomainError):
+    """The rule document cannot be parsed or does not follow the schema."""
+
+    code = "invalid_document"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class InvalidDataset(InvalidInput):
+    """A population file that cannot be read, or breaks the rules of a population."""
+
+    code = "invalid_dataset"
