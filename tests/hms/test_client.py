@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hms import cli as hms_cli
+from hms import output as hms_output
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def test_usage_errors_are_one_line_and_exit_2(cli):
     result = cli("rule", "rollback")
 
     assert result.code == 2
-    assert result.err == "hms: the following arguments are required: RULE (see hms rule rollback --help)\n"
+    assert result.err == "hms: Missing argument 'RULE' (see hms rule rollback --help)\n"
 
 
 def test_hms_imports_nothing_from_django_or_the_project():
@@ -125,7 +125,7 @@ def test_hms_imports_nothing_from_django_or_the_project():
 )
 def test_money_is_short(amount, text):
     """Money is $98M, $1.2B, $950K, $420: one decimal at most, none from 100 of a unit up."""
-    assert hms_cli.short_money(amount) == text
+    assert hms_output.short_money(amount) == text
 
 
 @pytest.mark.parametrize("amount", [0, 420, 999, 1_000, 99_950, 1_050_000, 98_000_000, 150_000_000, 1e9, 2.5e12])
@@ -133,12 +133,13 @@ def test_money_reads_as_the_portal_writes_it(amount):
     """The CLI's money format agrees with the portal's, so findings and summary lines match."""
     from engine.simulation import short_money
 
-    assert hms_cli.short_money(amount) == short_money(amount)
+    assert hms_output.short_money(amount) == short_money(amount)
 
 
-class FakeTerminal:
-    def __init__(self):
+class FakeStream:
+    def __init__(self, tty):
         self.text = ""
+        self.tty = tty
 
     def write(self, text):
         self.text += text
@@ -147,20 +148,25 @@ class FakeTerminal:
         pass
 
     def isatty(self):
-        return True
+        return self.tty
 
 
-def test_progress_is_drawn_in_place_on_a_terminal_only():
-    """On a TTY progress is redrawn with \\r and the final line replaces it; elsewhere nothing is drawn."""
-    terminal = FakeTerminal()
-    out = hms_cli.Output(False, stdout=terminal)
-    out.progress("🔍 Lint ............. 40%")
-    out.line("🔍 Lint ............. PASSED")
-    assert terminal.text == "\r\x1b[K🔍 Lint ............. 40%\r\x1b[K🔍 Lint ............. PASSED\n"
+def test_progress_is_drawn_on_a_terminal_stderr_only():
+    """On a TTY stderr progress is drawn and erased before the next line; stdout never gets it, nor a pipe."""
+    stdout, terminal = FakeStream(tty=True), FakeStream(tty=True)
+    out = hms_output.Output(False, stdout=stdout, stderr=terminal)
+    with out.progress() as show:
+        show([("lint", 40, "linting")])
+        drawn = terminal.text
+        out.line("🔍 Lint ............. PASSED")
+        assert terminal.text[len(drawn) :].endswith("\x1b[2K")  # the progress lines are erased
+    assert all(part in drawn for part in ("🔍 Lint .............", "40%", "linting"))
+    assert stdout.text == "🔍 Lint ............. PASSED\n"
 
-    piped = FakeTerminal()
-    piped.isatty = lambda: False
-    out = hms_cli.Output(False, stdout=piped)
-    out.progress("🔍 Lint ............. 40%")
-    out.line("🔍 Lint ............. PASSED")
-    assert piped.text == "🔍 Lint ............. PASSED\n"
+    stdout, piped = FakeStream(tty=True), FakeStream(tty=False)
+    out = hms_output.Output(False, stdout=stdout, stderr=piped)
+    with out.progress() as show:
+        show([("lint", 40, "linting")])
+        out.line("🔍 Lint ............. PASSED")
+    assert piped.text == ""
+    assert stdout.text == "🔍 Lint ............. PASSED\n"

@@ -1,9 +1,10 @@
 """`hms login` and the token store: per user, per server, private, last login the default."""
 
+import getpass
 import json
 import stat
 
-from hms import cli as hms_cli
+from hms import tokens as hms_tokens
 
 
 def tokens(config_dir):
@@ -33,7 +34,7 @@ def test_login_asks_for_the_password_at_the_prompt(cli, drafter, config_dir, liv
         prompts.append(prompt)
         return "pw-for-tests-1"
 
-    monkeypatch.setattr(hms_cli.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
     result = cli("login", "--user", "drafter")
 
     assert result.code == 0, result.err
@@ -95,10 +96,10 @@ def test_the_config_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HMS_CONFIG_DIR", raising=False)
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    assert hms_cli.config_dir() == tmp_path / "home" / ".config" / "hms"
+    assert hms_tokens.config_dir() == tmp_path / "home" / ".config" / "hms"
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    assert hms_cli.config_dir() == tmp_path / "xdg" / "hms"
+    assert hms_tokens.config_dir() == tmp_path / "xdg" / "hms"
 
     monkeypatch.setenv("HMS_CONFIG_DIR", str(tmp_path / "explicit"))
-    assert hms_cli.config_dir() == tmp_path / "explicit"
+    assert hms_tokens.config_dir() == tmp_path / "explicit"

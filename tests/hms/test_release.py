@@ -38,7 +38,7 @@ def test_deploy_refuses_another_environment(cli, staged):
 
     assert result.code == 2
     assert len(result.err.splitlines()) == 1
-    assert "invalid choice: 'moon'" in result.err
+    assert "'moon' is not one of 'prod', 'production'" in result.err
 
 
 def test_rollback_without_a_reason_exits_2(cli, staged):

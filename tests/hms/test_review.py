@@ -57,6 +57,16 @@ def test_reject_without_comment_exits_2_before_any_request(cli, dead_server):
     assert result.err == "hms: --reject needs --comment TEXT saying why\n"
 
 
+@pytest.mark.parametrize("flags", [[], ["--approve", "--reject"]])
+def test_review_takes_exactly_one_decision(cli, dead_server, flags):
+    """Neither or both of --approve and --reject is a one-line usage error, exit 2, before any request."""
+    result = cli("rule", "review", "wildfire-aid-2024", *flags, "--comment", "x", server=dead_server)
+
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err == "hms: give one of --approve and --reject (see hms rule review --help)\n"
+
+
 def test_reviewing_a_version_no_longer_in_review_is_a_409(cli, pushed, people):
     """A sign-off on a superseded version is refused (409): exit 1 and one line on stderr."""
     from rules.services import push_rule_version

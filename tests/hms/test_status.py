@@ -1,6 +1,9 @@
 """`hms rule status`: live pointers and each version's checks."""
 
+import io
 import re
+
+from hms.output import Output, versions_table
 
 
 def test_status_shows_pointers_and_versions(cli, people, fund, wildfire_file, write_doc):
@@ -40,3 +43,33 @@ def test_status_of_an_unknown_rule_is_a_404(cli, people):
     assert result.code == 1
     assert result.out == ""
     assert re.fullmatch(r"hms: 404 not_found: .+\n", result.err)
+
+
+def test_the_versions_table_is_plain_text_in_a_pipe(monkeypatch):
+    """Piped, the table has no ANSI codes (even under FORCE_COLOR), no wrapped rows and no trailing blanks."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    rule = {
+        "releases": {"staging": {"version": 1, "label": "v1"}, "production": {"version": None, "label": None}},
+        "versions": [
+            {
+                "number": 2,
+                "status": "simulation_running",
+                "lint": {"status": "passed"},
+                "simulation": {"status": "running", "progress": 40},
+            },
+            {
+                "number": 1,
+                "status": "approved",
+                "lint": {"status": "passed"},
+                "simulation": {"status": "passed", "result": {"cost": 102_000_000, "within_budget": True}},
+            },
+        ],
+    }
+    piped = io.StringIO()
+
+    Output(False, stdout=piped).table(versions_table(rule))
+
+    assert piped.getvalue().splitlines() == [
+        "v2  simulation running  lint passed  simulation running 40%",
+        "v1  approved            lint passed  simulation passed       Cost: $102M within budget  (live: staging)",
+    ]
