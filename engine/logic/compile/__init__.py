@@ -94,8 +94,8 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from .evaluate import ENGINE
-from .validate import MAX_DEPTH, MAX_NODES, SUBSET
+from ..evaluate import ENGINE
+from ..validate import MAX_DEPTH, MAX_NODES, SUBSET
 
 __all__ = ["NotCompilable", "Compiled", "RuleExpressions", "compile_logic", "compile_expr", "compile_rule"]
 
