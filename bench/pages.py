@@ -105,7 +105,7 @@ def load(args, base):
     from audit.models import AuditEvent
     from engine.document import canonical_text, content_hash
     from pdp_portal import permissions
-    from reviews.services import seed_demo_accounts
+    from reviews.management.commands.seed_demo import seed_demo_accounts
     from rules.models import CheckRun, Fund, Rule, RuleVersion, VersionStatus
     from rules.services import push_rule_version
 

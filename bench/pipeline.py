@@ -46,7 +46,8 @@ def main():
     from django.core.management import call_command
 
     from deployments.services import promote, rollback
-    from reviews.services import approve_version, seed_demo_accounts
+    from reviews.management.commands.seed_demo import seed_demo_accounts
+    from reviews.services import approve_version
     from rules.models import CheckRun
     from rules.services import push_rule_version
 

@@ -1,6 +1,7 @@
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models import F, OuterRef, Q, Subquery
 from simple_history.models import HistoricalRecords
 
 
@@ -21,6 +22,23 @@ class Environment(models.Model):
         return self.name
 
 
+class ReleaseQuerySet(models.QuerySet):
+    def awaiting_production(self):
+        """Staging pointers at a version production would take and does not serve yet: what may be promoted.
+
+        Production takes only an approved version, so a superseded one that staging was rolled
+        back to waits for nothing. The home queue, the board and the rule page all ask this.
+        """
+        from rules.models import VersionStatus
+
+        production = Release.objects.filter(rule=OuterRef("rule_id"), environment__name=Environment.PRODUCTION)
+        return (
+            self.filter(environment__name=Environment.STAGING, version__status=VersionStatus.APPROVED)
+            .annotate(production_version=Subquery(production.values("version_id")[:1]))
+            .filter(Q(production_version__isnull=True) | ~Q(version_id=F("production_version")))
+        )
+
+
 class Release(models.Model):
     """The live pointer of one rule in one environment; no version means withdrawn (v0)."""
 
@@ -31,6 +49,7 @@ class Release(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ReleaseQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -132,7 +132,7 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
                 raise ReleaseRefused(
                     f"Production takes only the version live on staging (v{version.number}), not v{number}."
                 )
-            if version.uploaded_by_id == actor.pk:
+            if not permissions.can_promote_now(actor, version):
                 raise ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
             if version.status != VersionStatus.APPROVED:
                 raise ReleaseRefused(

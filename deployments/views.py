@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_POST
 from engine.errors import DomainError
 from pdp_portal import permissions
 from rules.forms import RollbackForm
-from rules.models import VersionStatus
 from rules.views import form_refused, refused, render_page, rule_url, seconds
 
 from .models import Environment, Release
@@ -91,22 +90,19 @@ def board(request):
     rules = permissions.visible_rules(request.user).with_listing().order_by("slug")
     if query:
         rules = rules.filter(Q(slug__icontains=query) | Q(title__icontains=query) | Q(program__icontains=query))
-    staging = Release.objects.filter(rule=OuterRef("pk"), environment__name=Environment.STAGING)
-    production = Release.objects.filter(rule=OuterRef("pk"), environment__name=Environment.PRODUCTION)
-    rules = rules.annotate(
-        staging_version=Subquery(staging.values("version_id")[:1]),
-        staging_status=Subquery(staging.values("version__status")[:1]),
-        production_version=Subquery(production.values("version_id")[:1]),
-    )
+    rules = rules.annotate(awaiting=Exists(Release.objects.awaiting_production().filter(rule=OuterRef("pk"))))
     if show == "pending":
-        rules = rules.filter(staging_status=VersionStatus.APPROVED).filter(
-            Q(production_version__isnull=True) | ~Q(staging_version=F("production_version"))
-        )
+        rules = rules.filter(awaiting=True)
     elif show == "live":
-        rules = rules.filter(production_version__isnull=False)
+        rules = rules.filter(
+            Exists(
+                Release.objects.filter(
+                    rule=OuterRef("pk"), environment__name=Environment.PRODUCTION, version__isnull=False
+                )
+            )
+        )
     page = Paginator(rules, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    may_promote = permissions.can_promote(request.user)
-    rows = [_board_row(rule, may_promote, request.user) for rule in page.object_list]
+    rows = [_board_row(rule, request.user) for rule in page.object_list]
     params = {"q": query, "show": show}
     context = {
         "rows": rows,
@@ -120,19 +116,11 @@ def board(request):
     return render_page(request, "deployments/board.html", context, section="environments")
 
 
-def _board_row(rule, may_promote, user):
+def _board_row(rule, user):
     live = {release.environment.name: release for release in rule.releases.all()}
     staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
     staging_label = staging.version_label if staging and staging.version_id else "v0"
     production_label = production.version_label if production and production.version_id else "v0"
-    # Production takes only an approved version from staging: a superseded one staging was rolled
-    # back to is not waiting for anything.
-    pending = bool(
-        staging
-        and staging.version_id
-        and staging.version.status == VersionStatus.APPROVED
-        and (production is None or staging.version_id != production.version_id)
-    )
     return {
         "name": rule.display_name,
         "slug": rule.slug,
@@ -144,11 +132,11 @@ def _board_row(rule, may_promote, user):
         "staging_since": staging.updated_at if staging and staging.version_id else None,
         "production": production_label,
         "production_since": production.updated_at if production and production.version_id else None,
-        "pending": pending,
+        "pending": rule.awaiting,
         # No button for the version's own drafter: production never takes a version from them.
         "promote_url": (
             reverse("rule-promote", args=[rule.slug])
-            if pending and may_promote and staging.version.uploaded_by_id != user.pk
+            if rule.awaiting and permissions.can_promote_now(user, staging.version)
             else ""
         ),
     }

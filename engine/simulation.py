@@ -504,3 +504,20 @@ def budget_check(cost, limits):
         "over_by": _money(max(0.0, cost - limit)),
         "headroom": _money(max(0.0, limit - cost)),
     }
+
+
+def judge_cost(result, limits):
+    """The budget verdict on a simulation result: (passed, details, findings).
+
+    `details` is budget_check's; the findings hold OVER_BUDGET when the cost is over the binding
+    limit, at `$.cost` for a declared cost and at the document for a simulated one.
+    """
+    passed, details = budget_check(result["cost"], limits)
+    if passed:
+        return passed, details, []
+    message = (
+        f"The cost of {short_money(result['cost'])} is over the {details['binding_limit']} of "
+        f"{short_money(details['budget_limit'])} by {short_money(details['over_by'])}."
+    )
+    path = "$.cost" if result["cost_source"] == "declared" else "$"
+    return passed, details, [finding("OVER_BUDGET", ERROR, message, path)]

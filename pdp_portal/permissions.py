@@ -1,8 +1,10 @@
-"""Every question of who may do what, and the only module that calls django-guardian.
+"""Every question of who may do what.
 
-Sign-offs are per-object permissions on a RuleVersion, granted to the role's group (or to an
-assigned person) when review opens and revoked when it ends. They are checked here without the
-superuser shortcut: being a superuser does not make anyone an approver.
+Sign-offs are per-object permissions on a RuleVersion (django-guardian), granted here to the
+role's group (or to an assigned person) when review opens and revoked here when it ends. Who
+holds one, and who may sign now, are the reads `RuleVersion.objects.signed_off_by(user, role)`
+and `.awaiting_review_by(user, role)`, used by every page, the API and the review service alike;
+neither takes the superuser shortcut: being a superuser does not make anyone an approver.
 """
 
 from django.conf import settings
@@ -12,11 +14,9 @@ from django.http import Http404
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
+from rules.models import signoff_codename
+
 REVIEW_ROLES = settings.PDP_REVIEW_ROLES  # role → group name
-
-
-def signoff_codename(role):
-    return f"signoff_{role}"
 
 
 def _version_ct():
@@ -65,6 +65,11 @@ def can_promote(user):
     return user.is_active and user.has_perm("deployments.promote_release")
 
 
+def can_promote_now(user, version):
+    """Whether this person may put `version`, awaiting production, live there: a release manager, never its drafter."""
+    return can_promote(user) and version.uploaded_by_id != user.pk
+
+
 def can_rollback(user):
     return user.is_active and user.has_perm("deployments.rollback_release")
 
@@ -91,38 +96,21 @@ def revoke_review_permissions(version):
 
 def signoff_roles(user, version):
     """The roles whose sign-off permission this person holds on this version (no superuser shortcut)."""
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    codenames = {signoff_codename(role): role for role in REVIEW_ROLES}
-    common = {"content_type": _version_ct(), "object_pk": str(version.pk), "permission__codename__in": list(codenames)}
-    # A sign-off given to a person by name counts only while they are still in the role's group:
-    # someone who left Legal keeps no Legal sign-off from an earlier assignment.
-    groups = set(user.groups.values_list("name", flat=True))
-    named = UserObjectPermission.objects.filter(user=user, **common).values_list("permission__codename", flat=True)
-    held = {c for c in named if REVIEW_ROLES[codenames[c]] in groups}
-    held |= set(
-        GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common).values_list(
-            "permission__codename", flat=True
-        )
-    )
-    return {codenames[c] for c in held}
+    from rules.models import RuleVersion
+
+    one = RuleVersion.objects.filter(pk=version.pk)
+    return {role for role in REVIEW_ROLES if one.signed_off_by(user, role).exists()}
 
 
 def approvable_roles(user, version):
-    """The roles this person could sign off on this version right now (for showing buttons).
+    """The roles this person may sign as on this version right now (RuleVersion.objects.awaiting_review_by).
 
-    The service makes the same checks itself, under a lock.
+    The service asks the same, under a lock.
     """
-    from reviews.models import Review
-    from rules.models import VersionStatus
+    from rules.models import RuleVersion
 
-    if version.status != VersionStatus.IN_REVIEW or version.uploaded_by_id == user.pk:
-        return set()
-    approvals = list(version.reviews.filter(decision=Review.Decision.APPROVE).values_list("role", "reviewer_id"))
-    if any(reviewer == user.pk for _, reviewer in approvals):
-        return set()
-    filled = {role for role, _ in approvals}
-    return signoff_roles(user, version) - filled
+    one = RuleVersion.objects.filter(pk=version.pk)
+    return {role for role in REVIEW_ROLES if one.awaiting_review_by(user, role).exists()}
 
 
 def can_approve(user, version):
@@ -146,27 +134,6 @@ def can_manage_datasets(user):
 def can_manage_funds(user):
     """Create and edit funds: the same people as datasets."""
     return can_manage_datasets(user)
-
-
-def reviewable_as(user, role, version_ids):
-    """Of these versions, the ids on which this person holds `role`'s sign-off, and those given by name.
-
-    Held through one of their groups or assigned to them by name; two queries whatever the count.
-    Returns (held, assigned), two sets of ids.
-    """
-    if not user.is_authenticated or not user.is_active or not version_ids:
-        return set(), set()
-    common = {
-        "content_type": _version_ct(),
-        "object_pk__in": [str(pk) for pk in version_ids],
-        "permission__codename": signoff_codename(role),
-    }
-    assigned = {
-        int(pk) for pk in UserObjectPermission.objects.filter(user=user, **common).values_list("object_pk", flat=True)
-    }
-    through_group = GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common)
-    held = {int(pk) for pk in through_group.values_list("object_pk", flat=True)} | assigned
-    return held, assigned
 
 
 def can_assign_reviewers(user):

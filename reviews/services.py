@@ -57,31 +57,34 @@ def _locked_in_review(version, *, actor, expected_hash):
 
 
 def _pick_role(version, *, actor, role):
-    """The role this sign-off is given in, after checking the person holds it and it is open."""
+    """The role this sign-off is given in: one this person may sign as now (permissions.approvable_roles)."""
     if role is not None and role not in settings.PDP_REVIEW_ROLES:
         raise InvalidInput(f"Unknown review role {role!r}; the roles are {', '.join(settings.PDP_REVIEW_ROLES)}.")
-    approvals = list(version.reviews.filter(decision=Review.Decision.APPROVE))
-    mine = [a for a in approvals if a.reviewer_id == actor.pk]
-    if mine:
-        raise ReviewRefused(
-            f"You already gave the {mine[0].role} sign-off on {version}; the other sign-off must come from someone else."
+    may = permissions.approvable_roles(actor, version)
+    if role is None and len(may) > 1:
+        raise InvalidInput(f"You hold several sign-offs ({', '.join(sorted(may))}); say which role you sign as.")
+    chosen = role if role is not None else next(iter(may), None)
+    filled = set(version.reviews.filter(decision=Review.Decision.APPROVE).values_list("role", flat=True))
+    if chosen in may:
+        return chosen, filled
+    raise _why_not_signable(version, actor=actor, role=role, filled=filled)
+
+
+def _why_not_signable(version, *, actor, role, filled):
+    """The refusal that says why this person may not sign `version` (as `role`, when given)."""
+    mine = version.reviews.filter(decision=Review.Decision.APPROVE, reviewer=actor).first()
+    if mine is not None:
+        return ReviewRefused(
+            f"You already gave the {mine.role} sign-off on {version}; the other sign-off must come from someone else."
         )
-    filled = {a.role for a in approvals}
     held = permissions.signoff_roles(actor, version)
     if role is not None:
         if role in filled:
-            raise InvalidTransition(f"{version} already has its {role} sign-off.")
-        if role not in held:
-            raise ReviewRefused(f"You do not hold the {role} sign-off on {version}.")
-        return role, filled
-    open_roles = held - filled
-    if not open_roles:
-        if held:
-            raise InvalidTransition(f"{version} already has the {' and '.join(sorted(held))} sign-off you could give.")
-        raise ReviewRefused(f"You do not hold a sign-off on {version}.")
-    if len(open_roles) > 1:
-        raise InvalidInput(f"You hold several sign-offs ({', '.join(sorted(open_roles))}); say which role you sign as.")
-    return open_roles.pop(), filled
+            return InvalidTransition(f"{version} already has its {role} sign-off.")
+        return ReviewRefused(f"You do not hold the {role} sign-off on {version}.")
+    if held:
+        return InvalidTransition(f"{version} already has the {' and '.join(sorted(held))} sign-off you could give.")
+    return ReviewRefused(f"You do not hold a sign-off on {version}.")
 
 
 def _simulation_of(version):
@@ -219,49 +222,3 @@ def assign_reviewer(version, *, actor, reviewer, role):
             if emailed:
                 transaction.on_commit(partial(tasks.send_review_requested_task.delay, assignment.pk))
     return assignment
-
-
-DEMO_ACCOUNTS = [
-    # username, groups, superuser
-    ("drafter", [settings.PDP_DRAFTER_GROUP], False),
-    ("LegalTeam", [settings.PDP_REVIEW_ROLES.get("legal", "Legal")], False),
-    ("BudgetOffice", [settings.PDP_REVIEW_ROLES.get("budget", "Budget")], False),
-    ("admin", [settings.PDP_RELEASE_GROUP], True),
-]
-
-
-def seed_demo_accounts(*, password, actor=None):
-    """Create (or reset the password of) the demo accounts, the demo fund and the default population."""
-    from rules.models import Fund
-    from rules.services import ensure_default_dataset
-
-    if not password or len(password) < 8:
-        raise InvalidInput("Set PDP_DEMO_PASSWORD to at least 8 characters for the demo accounts.")
-    ensure_groups()
-    User = get_user_model()
-    created = []
-    with transaction.atomic():
-        for username, groups, superuser in DEMO_ACCOUNTS:
-            user, was_created = User.objects.get_or_create(username=username)
-            user.set_password(password)
-            user.is_staff = superuser
-            user.is_superuser = superuser
-            user.email = user.email or f"{username.lower()}@example.org"
-            user.save()
-            user.groups.set(Group.objects.filter(name__in=groups))
-            if was_created:
-                created.append(username)
-        fund, _ = Fund.objects.get_or_create(
-            code="DRF-FY2025",
-            defaults={
-                "name": "Disaster Relief Fund, fiscal year 2025",
-                "appropriation": 500_000_000,
-                "fiscal_year": 2025,
-            },
-        )
-        from deployments.models import TestAccount
-
-        TestAccount.objects.get_or_create(account_id="test-0001", defaults={"note": "demo test account"})
-        record_event("demo.seed", actor=actor, data={"accounts": [a[0] for a in DEMO_ACCOUNTS], "created": created})
-    ensure_default_dataset()
-    return created

@@ -11,8 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     Count,
-    Exists,
-    F,
     FloatField,
     IntegerField,
     OuterRef,
@@ -141,15 +139,9 @@ def _drafter_section(user):
 
 def _review_section(user, role):
     group = settings.PDP_REVIEW_ROLES[role]
-    # Versions in review are few at any time: take their ids, then ask which this person may sign.
-    open_ids = list(
-        RuleVersion.objects.filter(status=VersionStatus.IN_REVIEW)
-        .exclude(uploaded_by=user)
-        .exclude(Exists(Review.objects.filter(version=OuterRef("pk"), decision=Review.Decision.APPROVE, role=role)))
-        .exclude(Exists(Review.objects.filter(version=OuterRef("pk"), decision=Review.Decision.APPROVE, reviewer=user)))
-        .values_list("pk", flat=True)
-    )
-    held, assigned = permissions.reviewable_as(user, role, open_ids)
+    # Versions in review are few at any time: the ids of those this person may sign, then their details.
+    held = set(RuleVersion.objects.awaiting_review_by(user, role).values_list("pk", flat=True))
+    assigned = permissions.assigned_version_ids(user) & held
     # Ordered through an annotation: a bare constant in ORDER BY (the Case collapses to 1 when
     # nothing is assigned) would mean "the first column" to PostgreSQL.
     mine_first = Case(When(pk__in=assigned, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -167,7 +159,7 @@ def _review_section(user, role):
         f"Versions whose {group} sign-off you can give: those assigned to you by name first, then the longest waiting.",
         items,
         len(held),
-        [(f"Waiting for {group}", len(held)), (f"Assigned to you ({group})", len(assigned & held))],
+        [(f"Waiting for {group}", len(held)), (f"Assigned to you ({group})", len(assigned))],
         empty=f"Nothing waits for a {group} review.",
     ) | {"oldest": oldest}
 
@@ -201,15 +193,7 @@ def _release_item(release, other=None):
 
 
 def _release_sections():
-    production = Release.objects.filter(rule=OuterRef("rule_id"), environment__name=Environment.PRODUCTION)
-    # Only an approved version on staging can go to production (a superseded one that staging was
-    # rolled back to cannot): the same rule as the board and the Promote button.
-    pending = (
-        _releases(Environment.STAGING)
-        .filter(version__status=VersionStatus.APPROVED)
-        .annotate(production_version=Subquery(production.values("version_id")[:1]))
-        .filter(Q(production_version__isnull=True) | ~Q(version_id=F("production_version")))
-    )
+    pending = _releases(Environment.STAGING).awaiting_production()
     production_numbers = dict(
         Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False).values_list(
             "rule_id", "version__number"

@@ -2,9 +2,15 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Max, Prefetch, Q
+from django.db.models import CharField, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+
+def signoff_codename(role):
+    """The per-object permission on a RuleVersion that gives `role`'s sign-off (see RuleVersion.Meta.permissions)."""
+    return f"signoff_{role}"
 
 
 def display_name(slug):
@@ -105,6 +111,47 @@ class RuleVersionQuerySet(models.QuerySet):
     def with_checks(self):
         return self.select_related("rule", "uploaded_by").prefetch_related(
             Prefetch("checks", queryset=CheckRun.objects.order_by("kind")),
+        )
+
+    def signed_off_by(self, user, role):
+        """The versions on which this person holds `role`'s sign-off permission (no superuser shortcut).
+
+        Held through one of their groups, or given to them by name: a named sign-off counts only
+        while they are still in the role's group, so someone who left Legal keeps no Legal sign-off
+        from an earlier assignment. The permissions themselves are granted and revoked in
+        pdp_portal/permissions.py.
+        """
+        from guardian.models import GroupObjectPermission, UserObjectPermission
+
+        group_name = settings.PDP_REVIEW_ROLES.get(role)
+        if group_name is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        common = {
+            "content_type__app_label": self.model._meta.app_label,
+            "content_type__model": self.model._meta.model_name,
+            "object_pk": Cast(OuterRef("pk"), output_field=CharField()),
+            "permission__codename": signoff_codename(role),
+        }
+        held = Exists(GroupObjectPermission.objects.filter(group__in=user.groups.all(), **common))
+        if user.groups.filter(name=group_name).exists():
+            held = held | Exists(UserObjectPermission.objects.filter(user=user, **common))
+        return self.filter(held)
+
+    def awaiting_review_by(self, user, role):
+        """The versions this person may sign as `role` now: what their review queue shows and the service allows.
+
+        In review, not their own, `role`'s sign-off still open, no sign-off of theirs on it yet
+        (the two sign-offs come from two people), and `role`'s sign-off theirs to give.
+        """
+        from reviews.models import Review
+
+        approvals = Review.objects.filter(version=OuterRef("pk"), decision=Review.Decision.APPROVE)
+        return (
+            self.filter(status=VersionStatus.IN_REVIEW)
+            .exclude(uploaded_by=user)
+            .exclude(Exists(approvals.filter(role=role)))
+            .exclude(Exists(approvals.filter(reviewer=user)))
+            .signed_off_by(user, role)
         )
 
 

@@ -324,19 +324,15 @@ def _selected_panel(user, rule, version, reviews):
 
 
 def _promote_panel(user, rule, releases):
-    staging, production = releases.get(Environment.STAGING), releases.get(Environment.PRODUCTION)
-    if not (staging and production and permissions.can_promote(user)):
+    staging = releases.get(Environment.STAGING)
+    if staging is None or staging.version_id is None or not permissions.can_promote_now(user, staging.version):
         return None
-    if staging.version_id is None or staging.version_id == production.version_id:
+    if not Release.objects.awaiting_production().filter(pk=staging.pk).exists():
         return None
-    if staging.version.status != VersionStatus.APPROVED:
-        return None  # e.g. staging rolled back to a superseded version: production would refuse it
-    if staging.version.uploaded_by_id == user.pk:
-        return None  # production never takes a version from its own drafter; the service says so too
     return {
         "url": reverse("rule-promote", args=[rule.slug]),
         "staging": staging.version_label,
-        "production": production.version_label,
+        "production": releases[Environment.PRODUCTION].version_label,
     }
 
 

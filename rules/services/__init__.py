@@ -2,11 +2,11 @@
 
 from .datasets import create_fund, set_default_dataset, update_fund, upload_dataset
 from .pipeline import (
-    budget_limits,
     committed_cost,
     committed_costs,
     comparison_rules,
     ensure_default_dataset,
+    evaluate_budget,
     live_rules,
     push_rule_version,
     run_lint,
@@ -15,12 +15,12 @@ from .pipeline import (
 )
 
 __all__ = [
-    "budget_limits",
     "comparison_rules",
     "committed_cost",
     "committed_costs",
     "create_fund",
     "ensure_default_dataset",
+    "evaluate_budget",
     "live_rules",
     "push_rule_version",
     "run_lint",

@@ -21,11 +21,10 @@ from engine.errors import InvalidDocument
 from engine.lint import ERROR, LiveRule, finding, has_errors, lint_document
 from engine.simulation import (
     OtherRule,
-    budget_check,
     engine_version,
+    judge_cost,
     load_population,
     needed_columns,
-    short_money,
     simulate,
     variables_of,
 )
@@ -306,6 +305,17 @@ def budget_limits(document, *, rule):
     return limits, findings
 
 
+def evaluate_budget(document, result, *, rule):
+    """A simulation result against every limit on the rule: (passed, details, findings).
+
+    The one budget evaluation: the simulation check and `manage.py simulate` both use it. The
+    rule's own live version does not count against its fund (the new version would replace it).
+    """
+    limits, findings = budget_limits(document, rule=rule)
+    passed, details, verdict = judge_cost(result, limits)
+    return passed, details, findings + verdict
+
+
 def committed_costs(*, exclude_rule=None):
     """{fund code: simulated cost of the rules live in production drawing on it}, in two queries.
 
@@ -368,21 +378,10 @@ def run_simulation(check_id):
     frame = load_dataset(dataset, columns=needed_columns(documents, list(dataset.columns)))
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
     if result is not None:
-        limits, limit_findings = budget_limits(document, rule=version.rule)
-        findings += limit_findings
-        passed, details = budget_check(result["cost"], limits)
+        _, details, budget_findings = evaluate_budget(document, result, rule=version.rule)
+        findings += budget_findings
         result.update(details)
         result.update({"rule_hash": version.content_hash, "dataset_hash": dataset.sha256, "engine": engine_version()})
-        if not passed:
-            findings.append(
-                finding(
-                    "OVER_BUDGET",
-                    ERROR,
-                    f"The cost of {short_money(result['cost'])} is over the {details['binding_limit']} of "
-                    f"{short_money(details['budget_limit'])} by {short_money(details['over_by'])}.",
-                    "$.cost" if result["cost_source"] == "declared" else "$",
-                )
-            )
     return _finish_check(
         check_id,
         started=started,

@@ -1,6 +1,6 @@
 """engine/simulation.py budget_check: the smallest limit binds, and is named."""
 
-from engine.simulation import budget_check, short_money
+from engine.simulation import budget_check, judge_cost, short_money
 
 
 def test_smallest_limit_binds_and_is_named():
@@ -44,3 +44,15 @@ def test_short_money():
     assert [short_money(v) for v in (98e6, 1.2e9, 950e3, 420, 1e9, 2e9, 120e6)] == [
         "$98M", "$1.2B", "$950K", "$420", "$1B", "$2B", "$120M",
     ]  # fmt: skip
+
+
+def test_the_verdict_over_budget_is_one_error_at_the_cost_it_came_from():
+    """judge_cost: OVER_BUDGET names the binding limit and the excess, at $.cost when the cost was declared."""
+    limits = {"site default": 1e9, "budget cap": 100_000_000}
+    passed, details, findings = judge_cost({"cost": 150_000_000, "cost_source": "declared"}, limits)
+    assert passed is False and details["binding_limit"] == "budget cap"
+    assert [(f["code"], f["severity"], f["path"]) for f in findings] == [("OVER_BUDGET", "error", "$.cost")]
+    assert findings[0]["message"] == "The cost of $150M is over the budget cap of $100M by $50M."
+    _, _, simulated = judge_cost({"cost": 150_000_000, "cost_source": "simulated"}, limits)
+    assert simulated[0]["path"] == "$"
+    assert judge_cost({"cost": 1, "cost_source": "simulated"}, limits)[2] == []

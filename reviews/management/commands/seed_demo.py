@@ -1,8 +1,60 @@
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+"""`manage.py seed_demo`: the demo accounts, the demo fund, a test account and the default population.
 
-from engine.errors import DomainError
-from reviews.services import DEMO_ACCOUNTS, seed_demo_accounts
+`make run` calls it for a local run; the end-to-end and browser tests call it on their portals.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from audit.services import record_event
+from deployments.models import TestAccount
+from engine.errors import DomainError, InvalidInput
+from reviews.services import ensure_groups
+from rules.models import Fund
+from rules.services import ensure_default_dataset
+
+DEMO_ACCOUNTS = [
+    # username, groups, superuser
+    ("drafter", [settings.PDP_DRAFTER_GROUP], False),
+    ("LegalTeam", [settings.PDP_REVIEW_ROLES.get("legal", "Legal")], False),
+    ("BudgetOffice", [settings.PDP_REVIEW_ROLES.get("budget", "Budget")], False),
+    ("admin", [settings.PDP_RELEASE_GROUP], True),
+]
+
+
+def seed_demo_accounts(*, password, actor=None):
+    """Create (or reset the password of) the demo accounts, the demo fund and the default population."""
+    if not password or len(password) < 8:
+        raise InvalidInput("Set PDP_DEMO_PASSWORD to at least 8 characters for the demo accounts.")
+    ensure_groups()
+    User = get_user_model()
+    created = []
+    with transaction.atomic():
+        for username, groups, superuser in DEMO_ACCOUNTS:
+            user, was_created = User.objects.get_or_create(username=username)
+            user.set_password(password)
+            user.is_staff = superuser
+            user.is_superuser = superuser
+            user.email = user.email or f"{username.lower()}@example.org"
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=groups))
+            if was_created:
+                created.append(username)
+        fund, _ = Fund.objects.get_or_create(
+            code="DRF-FY2025",
+            defaults={
+                "name": "Disaster Relief Fund, fiscal year 2025",
+                "appropriation": 500_000_000,
+                "fiscal_year": 2025,
+            },
+        )
+        TestAccount.objects.get_or_create(account_id="test-0001", defaults={"note": "demo test account"})
+        record_event("demo.seed", actor=actor, data={"accounts": [a[0] for a in DEMO_ACCOUNTS], "created": created})
+    ensure_default_dataset()
+    return created
 
 
 class Command(BaseCommand):

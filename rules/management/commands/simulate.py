@@ -10,10 +10,10 @@ from django.db.migrations.executor import MigrationExecutor
 
 from engine.document import canonical_text, content_hash, parse_strict
 from engine.errors import DomainError
-from engine.lint import ERROR, has_errors, lint_document
-from engine.simulation import budget_check, engine_version, short_money, simulate
+from engine.lint import has_errors, lint_document
+from engine.simulation import engine_version, short_money, simulate
 from rules.models import Dataset, Rule
-from rules.services import budget_limits, comparison_rules, live_rules
+from rules.services import comparison_rules, evaluate_budget, live_rules
 
 
 class Command(BaseCommand):
@@ -103,23 +103,13 @@ def simulate_file(raw, *, dataset_path=None):
     report["stage"] = "simulation"
     if result is None:
         return report
-    # The rule's own live version does not count against its fund: this one would replace it.
-    limits, limit_findings = budget_limits(document, rule=Rule.objects.filter(slug=document.get("rule")).first())
-    within, details = budget_check(result["cost"], limits)
-    report["findings"] += limit_findings
+    within, details, budget_findings = evaluate_budget(
+        document, result, rule=Rule.objects.filter(slug=document.get("rule")).first()
+    )
+    report["findings"] += budget_findings
     report.update(result)
     report.update(details)
     report["passed"] = within and not has_errors(report["findings"])
-    if not within:
-        report["findings"].append(
-            {
-                "code": "OVER_BUDGET",
-                "severity": ERROR,
-                "message": f"The cost of {short_money(result['cost'])} is over the {details['binding_limit']} of "
-                f"{short_money(details['budget_limit'])} by {short_money(details['over_by'])}.",
-                "path": "$.cost" if result["cost_source"] == "declared" else "$",
-            }
-        )
     return report
 
 
