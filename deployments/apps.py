@@ -1,13 +1,19 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+# The release environments, in order: (name, label). The only place they are defined.
+ENVIRONMENTS = (("staging", "Staging (test accounts)"), ("production", "Production (everyone)"))
 
-def ensure_environments(sender=None, **kwargs):
-    """Staging and production always exist, also after a database flush (idempotent)."""
-    from .models import Environment
 
-    Environment.objects.get_or_create(name="staging", defaults={"label": "Staging (test accounts)", "order": 1})
-    Environment.objects.get_or_create(name="production", defaults={"label": "Production (everyone)", "order": 2})
+def ensure_environments(sender=None, *, environment_model=None, **kwargs):
+    """Staging and production always exist: after every migrate and database flush (idempotent).
+
+    The data migration passes its historical model as `environment_model`.
+    """
+    if environment_model is None:
+        from .models import Environment as environment_model
+    for order, (name, label) in enumerate(ENVIRONMENTS, start=1):
+        environment_model.objects.get_or_create(name=name, defaults={"label": label, "order": order})
 
 
 class DeploymentsConfig(AppConfig):

@@ -1,10 +1,10 @@
 from django.db import migrations
 
+from deployments.apps import ensure_environments
+
 
 def create_environments(apps, schema_editor):
-    Environment = apps.get_model("deployments", "Environment")
-    Environment.objects.get_or_create(name="staging", defaults={"label": "Staging (test accounts)", "order": 1})
-    Environment.objects.get_or_create(name="production", defaults={"label": "Production (everyone)", "order": 2})
+    ensure_environments(environment_model=apps.get_model("deployments", "Environment"))
 
 
 class Migration(migrations.Migration):

@@ -24,14 +24,6 @@ POSTGRES_ONLY = pytest.mark.skipif(
 PASSWORD = "pw-for-tests-1"  # what tests/conftest.py make_user gives everyone
 
 
-def ensure_environments():
-    """The staging and production rows (a data migration) are flushed by transactional tests."""
-    from deployments.models import Environment
-
-    Environment.objects.get_or_create(name="staging", defaults={"label": "Staging (test accounts)", "order": 1})
-    Environment.objects.get_or_create(name="production", defaults={"label": "Production (everyone)", "order": 2})
-
-
 def approve_both(version, *, counsel, budget_officer):
     """Both sign-offs; the last one puts the version live on staging."""
     from reviews.services import approve_version

@@ -8,6 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from audit.services import verify_chain
+from deployments.apps import ensure_environments
 from deployments.models import Deployment, Release
 from deployments.services import promote, rollback
 from engine.errors import DomainError
@@ -15,7 +16,6 @@ from tests.conftest import document, require_postgres
 from tests.deployments.support import (
     POSTGRES_ONLY,
     approve_both,
-    ensure_environments,
     release_to_production,
     run_concurrently,
     split_outcomes,

@@ -36,11 +36,10 @@ class Run:
 
 @pytest.fixture
 def environments(transactional_db):
-    """The release environments come from a data migration that a transactional flush removes."""
-    from deployments.models import Environment
+    """The release environments, which a transactional test's flush removes until post_migrate."""
+    from deployments.apps import ensure_environments
 
-    Environment.objects.get_or_create(name="staging", defaults={"label": "Staging (test accounts)", "order": 1})
-    Environment.objects.get_or_create(name="production", defaults={"label": "Production (everyone)", "order": 2})
+    ensure_environments()
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 import pytest
 
 from audit.services import verify_chain
+from deployments.apps import ensure_environments
 from engine.errors import DomainError
 from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
 from tests.conftest import document, require_postgres
-from tests.deployments.support import POSTGRES_ONLY, ensure_environments, events, run_concurrently, split_outcomes
+from tests.deployments.support import POSTGRES_ONLY, events, run_concurrently, split_outcomes
 
 
 @POSTGRES_ONLY
