@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engine.errors import DomainError
 from pdp_portal import permissions
+from portal.pages import event_row, refused, render_page
 from rules.models import Rule
-from rules.views import _event_row, refused, render_page
 
 from .forms import FILTER_FIELDS, AuditFilterForm
 from .models import AuditEvent, ChainVerification
@@ -137,7 +137,7 @@ def _with_query(url, query):
 
 def _row(event, linked):
     return {
-        **_event_row(event),
+        **event_row(event),
         "id": event.pk,
         "rule": event.rule_slug,
         "rule_url": reverse("rule-detail", args=[event.rule_slug]) if event.rule_slug in linked else "",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("audit/", include("audit.urls")),
     path("reviews/", include("reviews.urls")),
+    path("", include("portal.urls")),
     path("", include("rules.urls")),
 ]

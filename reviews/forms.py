@@ -12,3 +12,11 @@ class AssignReviewerForm(forms.Form):
         error_messages={"invalid_choice": "That person does not exist; choose one from the list."},
     )
     role = forms.CharField(max_length=20)
+
+
+class ReviewForm(forms.Form):
+    """Approve or reject: the hash the reviewer saw, the role, a comment (required to reject, by the service)."""
+
+    expected_hash = forms.CharField(max_length=64, required=False)
+    role = forms.CharField(max_length=20, required=False)
+    comment = forms.CharField(max_length=5000, required=False)

@@ -11,11 +11,10 @@ from django.views.decorators.http import require_POST
 from deployments.models import Release
 from engine.errors import DomainError
 from pdp_portal import permissions
-from rules.forms import ReviewForm
+from portal.pages import form_refused, refused, rule_url
 from rules.models import RuleVersion, VersionStatus
-from rules.views import form_refused, refused, rule_url
 
-from .forms import AssignReviewerForm
+from .forms import AssignReviewerForm, ReviewForm
 from .models import Review, ReviewAssignment
 from .services import approve_version, assign_reviewer, reject_version
 

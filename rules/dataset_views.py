@@ -14,25 +14,19 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
 from engine.datasets import type_label
 from engine.errors import DomainError
 from engine.simulation import short_money
 from pdp_portal import permissions
+from portal.pages import refused, render_page, short_hash
 
 from .models import Dataset, Fund
 from .services import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
 from .services.datasets import FUND_CODE_MAX, FUND_NAME_MAX, NAME_MAX
-from .views import refused, render_page, short_hash
 
 NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."
-
-
-def navigation(request):
-    """Template context for every page: whether to offer Datasets and Funds (asked only when shown)."""
-    return {"can_manage_datasets": SimpleLazyObject(lambda: permissions.can_manage_datasets(request.user))}
 
 
 def _require_manager(user, allowed=permissions.can_manage_datasets):

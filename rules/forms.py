@@ -1,4 +1,4 @@
-"""Portal forms. They only parse input; the services decide what is allowed."""
+"""The rule upload form. It only parses input; the services decide what is allowed."""
 
 from django import forms
 
@@ -37,20 +37,3 @@ class UploadForm(forms.Form):
         if upload:
             return b"".join(upload.chunks())
         return self.cleaned_data["text"].encode("utf-8")
-
-
-class ReviewForm(forms.Form):
-    """Approve or reject: the hash the reviewer saw, the role, a comment (required to reject, by the service)."""
-
-    expected_hash = forms.CharField(max_length=64, required=False)
-    role = forms.CharField(max_length=20, required=False)
-    comment = forms.CharField(max_length=5000, required=False)
-
-
-class RollbackForm(forms.Form):
-    environment = forms.CharField(max_length=30, required=False)
-    to = forms.CharField(max_length=20, required=False)
-    reason = forms.CharField(max_length=2000, required=False)
-    # What the page showed live on each environment; a pointer that moved meanwhile is refused.
-    seen_staging = forms.CharField(max_length=20, required=False)
-    seen_production = forms.CharField(max_length=20, required=False)

@@ -78,6 +78,9 @@ class VersionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "superseded"
 
 
+# A version still moving through its checks.
+IN_FLIGHT = frozenset({VersionStatus.QUEUED, VersionStatus.LINTING, VersionStatus.SIMULATING})
+
 TRANSITIONS = {
     VersionStatus.QUEUED: {VersionStatus.LINTING, VersionStatus.SUPERSEDED},
     VersionStatus.LINTING: {VersionStatus.LINT_FAILED, VersionStatus.SIMULATING, VersionStatus.SUPERSEDED},

@@ -1,17 +1,14 @@
-from django.contrib.auth import views as auth_views
+"""The rule, dataset and fund pages, and the review and release actions taken on a rule's page."""
+
 from django.urls import path
 
 from deployments import views as deployment_views
 from reviews import views as review_views
 
-from . import dataset_views, home_views, views
+from . import dataset_views, views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", home_views.home, name="home"),
     path("rules/", views.rule_list, name="rule-list"),
-    path("environments/", deployment_views.board, name="environments"),
     # Must come before rules/<slug>/; it shadows the page of a rule whose slug is "upload".
     path("rules/upload/", views.upload, name="rule-upload"),
     path("rules/<slug:slug>/", views.rule_detail, name="rule-detail"),

@@ -1,8 +1,7 @@
-"""The portal's rule pages: the list, a rule with its versions and checks, the checks fragment, upload.
+"""The rule pages: the list, a rule with its versions and checks, the checks fragment, upload.
 
 Views are adapters: they fetch what the person may see, call a service for every write, and
-hand the templates plain values. The shared helpers at the top are used by the review and
-deployment views too.
+hand the templates plain values (portal/pages.py has the helpers every page uses).
 """
 
 import json
@@ -21,97 +20,24 @@ from deployments.models import Deployment, Environment, Release
 from engine.document import parse_canonical
 from engine.errors import DomainError
 from pdp_portal import permissions
-from pdp_portal.exceptions import StaleApproval
+from portal.pages import (
+    IN_FLIGHT,
+    event_row,
+    refused,
+    render_page,
+    rule_url,
+    seconds,
+    short_hash,
+    tag_class,
+)
+from portal.presenters.charts import chart_specs
+from portal.presenters.docdiff import path_lines
+from portal.presenters.readable import document_context
 from reviews.models import Review
 
-from .charts import chart_specs
-from .docdiff import path_lines
 from .forms import UploadForm
 from .models import CheckRun, VersionStatus
-from .readable import document_context
 from .services import push_rule_version
-
-# ---------------------------------------------------------------------------------------------
-# Shared by the portal's views
-
-
-# Which colour a status, outcome, decision or severity is shown in (see static/css/portal.css).
-_TAG_KIND = {
-    "queued": "progress",
-    "linting": "progress",
-    "simulating": "progress",
-    "running": "progress",
-    "passed": "success",
-    "approved": "success",
-    "approve": "success",
-    "promote": "success",
-    "in_review": "warning",
-    "warning": "warning",
-    "rollback": "warning",
-    "failed": "error",
-    "lint_failed": "error",
-    "simulation_failed": "error",
-    "rejected": "error",
-    "reject": "error",
-    "refused": "error",
-    "error": "error",
-    "info": "info",
-    "superseded": "muted",
-    "cancelled": "muted",
-    "done": "muted",
-}
-
-IN_FLIGHT = {VersionStatus.QUEUED, VersionStatus.LINTING, VersionStatus.SIMULATING}
-
-
-def tag_class(value):
-    return f"pdp-tag--{_TAG_KIND.get(value, 'muted')}"
-
-
-def short_hash(digest):
-    return digest[:12] if digest else ""
-
-
-def seconds(value):
-    """A measured duration as the CLI prints it: `0.0123s`."""
-    return f"{value}s" if value is not None else "—"
-
-
-def render_page(request, template, context, *, section="", status=200):
-    """Render a full page with what the navigation needs."""
-    nav = {
-        "section": section,
-        "can_view": permissions.can_view_portal(request.user),
-        "can_push": permissions.can_push(request.user),
-        "can_read_audit": permissions.can_read_audit(request.user),
-        "is_staff": request.user.is_staff,
-    }
-    return render(request, template, {**context, "nav": nav}, status=status)
-
-
-def rule_url(rule, number=None):
-    url = reverse("rule-detail", args=[rule.slug])
-    return f"{url}?v={number}" if number else url
-
-
-def refused(request, exc, back):
-    """Map a service's refusal: 403/404 as an error page, anything else as a message on the page before."""
-    if exc.status in (403, 404):
-        # The service recorded this refusal already: mark it so it is not recorded twice.
-        error = PermissionDenied(exc.message) if exc.status == 403 else Http404(exc.message)
-        error.audited = True
-        raise error
-    level = messages.WARNING if isinstance(exc, StaleApproval) else messages.ERROR
-    messages.add_message(request, level, exc.message)
-    return redirect(back)
-
-
-def form_refused(request, form, back):
-    """A POST whose fields could not even be parsed (too long, ...): say which, change nothing."""
-    problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-    messages.error(request, f"The form could not be read ({problems}).")
-    return redirect(back)
-
 
 # ---------------------------------------------------------------------------------------------
 # Rule list
@@ -199,7 +125,7 @@ def rule_detail(request, slug):
         "versions": [_version_row(rule, v, selected) for v in versions],
         "reviews": [_review_row(r) for r in reviews],
         "deployments": [_deployment_row(d) for d in deployments],
-        "events": [_event_row(e) for e in events],
+        "events": [event_row(e) for e in events],
         "promote": _promote_panel(request.user, rule, releases),
         "rollback": _rollback_panel(request.user, rule, releases, deployments),
     }
@@ -277,29 +203,6 @@ def _deployment_row(deployment):
         "actor": deployment.actor.username,
         "reason": deployment.reason,
         "duration": seconds(deployment.duration_s),
-    }
-
-
-_EVENT_DATA_SHOWN = ("environment", "from", "to", "role", "number", "status", "cost", "within_budget", "comment")
-
-
-def _event_row(event):
-    data = event.data or {}
-    if event.outcome == AuditEvent.Outcome.REFUSED:
-        summary = data.get("reason", "")
-    else:
-        parts = [f"{key}: {data[key]}" for key in _EVENT_DATA_SHOWN if data.get(key) not in (None, "")]
-        if data.get("reason"):
-            parts.append(f"reason: {data['reason']}")
-        summary = "; ".join(parts)
-    return {
-        "created_at": event.created_at,
-        "actor": event.actor_name or "system",
-        "action": event.action,
-        "outcome": event.get_outcome_display(),
-        "outcome_class": tag_class(event.outcome),
-        "target": event.target_repr,
-        "summary": summary,
     }
 
 

@@ -2,7 +2,7 @@
  * The simulation charts of the rule page.
  *
  * Each chart is a <canvas data-chart="ID"> whose data sits in <script type="application/json"
- * id="ID"> (Django's json_script), built by rules/charts.py. This file draws every such canvas
+ * id="ID"> (Django's json_script), built by portal/presenters/charts.py. This file draws every such canvas
  * when the page loads and again whenever htmx swaps in new content (the checks fragment), and
  * reveals the canvas's frame only once it is drawn: without Chart.js the tables stand alone.
  * No inline script is needed, so a strict Content-Security-Policy stays possible.

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from deployments.models import Environment, Release
-from deployments.views import BOARD_PAGE_SIZE
+from portal.board import BOARD_PAGE_SIZE
 from rules.models import Rule, RuleVersion, VersionStatus
 from rules.services import push_rule_version
 from tests.conftest import document, last_event

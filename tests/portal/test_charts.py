@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from rules.charts import COUNTIES_DRAWN, GREEN, RED, chart_specs
+from portal.presenters.charts import COUNTIES_DRAWN, GREEN, RED, chart_specs
 from rules.models import CheckRun
 from tests.conftest import EXAMPLES, document
 

@@ -73,7 +73,7 @@ def test_lint_failure_stops_polling_and_lists_findings(client, push, drafter):
 def test_findings_give_the_line_of_their_path_in_the_document(client, push, drafter, counsel):
     """A lint finding names its JSON path and the line of the page's raw document where that path starts."""
     from engine.document import parse_canonical
-    from rules.docdiff import path_lines
+    from portal.presenters.docdiff import path_lines
 
     version = push(document(eligibility={"and": [{"frobnicate": [1]}]}), actor=drafter)
     version.refresh_from_db()

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from deployments.models import Environment, Release
 from pdp_portal import permissions
+from portal.home import QUEUE_SIZE
 from reviews.services import approve_version, assign_reviewer
-from rules.home_views import QUEUE_SIZE
 from rules.models import RuleVersion, VersionStatus
 from rules.services import push_rule_version
 from tests.conftest import document, make_user

@@ -26,9 +26,9 @@ from deployments.models import Environment, Release
 from engine.simulation import short_money
 from pdp_portal import permissions
 from reviews.models import Review
+from rules.models import IN_FLIGHT, CheckRun, RuleVersion, VersionStatus
 
-from .models import CheckRun, RuleVersion, VersionStatus
-from .views import IN_FLIGHT, render_page, rule_url, tag_class
+from .pages import render_page, rule_url, tag_class
 
 QUEUE_SIZE = 50
 

@@ -1,4 +1,4 @@
-"""rules/readable.py: a rule document in plain language, and the partial that shows it."""
+"""portal/presenters/readable.py: a rule document in plain language, and the partial that shows it."""
 
 import json
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from rules.readable import (
+from portal.presenters.readable import (
     MAX_DEPTH,
     describe_document,
     document_context,

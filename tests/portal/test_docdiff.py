@@ -1,11 +1,11 @@
-"""rules/docdiff.py: a document beside the version live in production, line by line."""
+"""portal/presenters/docdiff.py: a document beside the version live in production, line by line."""
 
 import json
 
 import pytest
 
 from engine.document import canonical_text, parse_strict
-from rules.docdiff import CONTEXT, MAX_LINES, compare, path_lines, pretty_text, side_by_side, summary
+from portal.presenters.docdiff import CONTEXT, MAX_LINES, compare, path_lines, pretty_text, side_by_side, summary
 from tests.conftest import EXAMPLES, WILDFIRE
 
 
@@ -182,7 +182,7 @@ def test_opcodes_rebuild_the_new_text_from_the_old():
     """Whatever the inputs, the rows describe the old text turning into the new one."""
     import random
 
-    from rules.docdiff import opcodes
+    from portal.presenters.docdiff import opcodes
 
     generator = random.Random(7)
     for _ in range(500):

@@ -1,0 +1,134 @@
+"""What every page of the portal uses: rendering with the navigation, links, refusals, tags.
+
+Views across the apps are adapters: they fetch what the person may see, call a service for
+every write, and hand the templates plain values made here and in portal/presenters/.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from audit.models import AuditEvent
+from pdp_portal import permissions
+from pdp_portal.exceptions import StaleApproval
+from rules.models import IN_FLIGHT
+
+__all__ = [
+    "IN_FLIGHT",
+    "event_row",
+    "form_refused",
+    "navigation",
+    "refused",
+    "render_page",
+    "rule_url",
+    "seconds",
+    "short_hash",
+    "tag_class",
+]
+
+# Which colour a status, outcome, decision or severity is shown in (see static/css/portal.css).
+_TAG_KIND = {
+    "queued": "progress",
+    "linting": "progress",
+    "simulating": "progress",
+    "running": "progress",
+    "passed": "success",
+    "approved": "success",
+    "approve": "success",
+    "promote": "success",
+    "in_review": "warning",
+    "warning": "warning",
+    "rollback": "warning",
+    "failed": "error",
+    "lint_failed": "error",
+    "simulation_failed": "error",
+    "rejected": "error",
+    "reject": "error",
+    "refused": "error",
+    "error": "error",
+    "info": "info",
+    "superseded": "muted",
+    "cancelled": "muted",
+    "done": "muted",
+}
+
+
+def tag_class(value):
+    return f"pdp-tag--{_TAG_KIND.get(value, 'muted')}"
+
+
+def short_hash(digest):
+    return digest[:12] if digest else ""
+
+
+def seconds(value):
+    """A measured duration as the CLI prints it: `0.0123s`."""
+    return f"{value}s" if value is not None else "—"
+
+
+def render_page(request, template, context, *, section="", status=200):
+    """Render a full page with what the navigation needs."""
+    nav = {
+        "section": section,
+        "can_view": permissions.can_view_portal(request.user),
+        "can_push": permissions.can_push(request.user),
+        "can_read_audit": permissions.can_read_audit(request.user),
+        "is_staff": request.user.is_staff,
+    }
+    return render(request, template, {**context, "nav": nav}, status=status)
+
+
+def rule_url(rule, number=None):
+    url = reverse("rule-detail", args=[rule.slug])
+    return f"{url}?v={number}" if number else url
+
+
+def refused(request, exc, back):
+    """Map a service's refusal: 403/404 as an error page, anything else as a message on the page before."""
+    if exc.status in (403, 404):
+        # The service recorded this refusal already: mark it so it is not recorded twice.
+        error = PermissionDenied(exc.message) if exc.status == 403 else Http404(exc.message)
+        error.audited = True
+        raise error
+    level = messages.WARNING if isinstance(exc, StaleApproval) else messages.ERROR
+    messages.add_message(request, level, exc.message)
+    return redirect(back)
+
+
+def form_refused(request, form, back):
+    """A POST whose fields could not even be parsed (too long, ...): say which, change nothing."""
+    problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    messages.error(request, f"The form could not be read ({problems}).")
+    return redirect(back)
+
+
+def navigation(request):
+    """Template context for every page: whether to offer Datasets and Funds (asked only when shown)."""
+    return {"can_manage_datasets": SimpleLazyObject(lambda: permissions.can_manage_datasets(request.user))}
+
+
+_EVENT_DATA_SHOWN = ("environment", "from", "to", "role", "number", "status", "cost", "within_budget", "comment")
+
+
+def event_row(event):
+    """An audit event as the rule page and the audit page list it."""
+    data = event.data or {}
+    if event.outcome == AuditEvent.Outcome.REFUSED:
+        summary = data.get("reason", "")
+    else:
+        parts = [f"{key}: {data[key]}" for key in _EVENT_DATA_SHOWN if data.get(key) not in (None, "")]
+        if data.get("reason"):
+            parts.append(f"reason: {data['reason']}")
+        summary = "; ".join(parts)
+    return {
+        "created_at": event.created_at,
+        "actor": event.actor_name or "system",
+        "action": event.action,
+        "outcome": event.get_outcome_display(),
+        "outcome_class": tag_class(event.outcome),
+        "target": event.target_repr,
+        "summary": summary,
+    }
