@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from engine.errors import DomainError
 from pdp_portal import permissions
+from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import NotPermitted
 
 from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, hash_of_row
@@ -175,9 +176,7 @@ def request_chain_verification(*, actor):
 
 
 def _enqueue_verification(verification_id):
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.verify_chain_task.delay(verification_id))
+    enqueue_on_commit("audit.tasks.verify_chain", verification_id)
 
 
 def run_chain_verification(verification_id):

@@ -7,3 +7,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pdp_portal.settings")
 app = Celery("pdp_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def enqueue_on_commit(name, *args, task_id=None):
+    """Publish the task named `name` once the surrounding transaction commits.
+
+    By name, so a service never imports the tasks module that calls it back: the apps' tasks
+    modules are loaded on first use, as the worker loads them.
+    """
+    from django.db import transaction
+
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    task = app.tasks[name]
+    transaction.on_commit(lambda: task.apply_async(args=list(args), task_id=task_id))

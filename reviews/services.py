@@ -1,7 +1,5 @@
 """The review gate: approvals, rejections, assigned reviewers, and the roles behind them."""
 
-from functools import partial
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -10,10 +8,10 @@ from django.db import transaction
 from audit.services import record_event, refusals_recorded
 from engine.errors import DomainError, InvalidInput
 from pdp_portal import permissions
+from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReviewRefused, StaleApproval
 from rules.models import CheckRun, RuleVersion, VersionStatus
 
-from . import tasks
 from .models import Review, ReviewAssignment
 
 # Global permissions each non-review group carries.
@@ -125,7 +123,7 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
         except DomainError:
             pass  # the approval stands; the refusal is in the audit history and the version's status says why
         # After the promotion, so the drafter is told whether the version reached staging.
-        transaction.on_commit(partial(tasks.send_review_ended_task.delay, version.pk))
+        enqueue_on_commit("reviews.tasks.send_review_ended", version.pk)
     return review
 
 
@@ -160,7 +158,7 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
                     "review": review.pk,
                 },
             )
-        transaction.on_commit(partial(tasks.send_review_ended_task.delay, version.pk))
+        enqueue_on_commit("reviews.tasks.send_review_ended", version.pk)
     return review
 
 
@@ -220,5 +218,5 @@ def assign_reviewer(version, *, actor, reviewer, role):
                 data={"role": role, "reviewer": reviewer.username, "emailed": emailed, "assignment": assignment.pk},
             )
             if emailed:
-                transaction.on_commit(partial(tasks.send_review_requested_task.delay, assignment.pk))
+                enqueue_on_commit("reviews.tasks.send_review_requested", assignment.pk)
     return assignment

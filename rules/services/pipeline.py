@@ -29,6 +29,7 @@ from engine.simulation import (
     variables_of,
 )
 from pdp_portal import permissions
+from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
 
 from ..models import CheckRun, Dataset, Fund, Rule, RuleVersion, VersionStatus
@@ -37,11 +38,8 @@ from .datasets import load_dataset
 
 def _enqueue(check):
     """Publish the check's task once the surrounding transaction has committed."""
-    from .. import tasks
-
-    task = tasks.run_lint_task if check.kind == CheckRun.Kind.LINT else tasks.run_simulation_task
-    task_id = check.task_id
-    transaction.on_commit(lambda: task.apply_async(args=[check.pk], task_id=task_id))
+    name = "rules.tasks.run_lint" if check.kind == CheckRun.Kind.LINT else "rules.tasks.run_simulation"
+    enqueue_on_commit(name, check.pk, task_id=check.task_id)
 
 
 def _new_check(version, kind):
