@@ -6,6 +6,7 @@ For each rule: compile time, then `frame.select(eligible, amount)` followed by t
 same with the sums (and the error/inexact checks) inside one select. Best of 5 runs.
 """
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -78,4 +79,6 @@ def main(sizes):
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="*", type=int, help="population sizes (default: 1,000,000 and 10,000,000)")
+    main(parser.parse_args().rows or [1_000_000, 10_000_000])

@@ -1,4 +1,4 @@
-"""The semantic tables in engine/logic/compile.py, checked against datalogic-py and the compiler.
+"""The semantic tables in engine/logic/compile/__init__.py, checked against datalogic-py and the compiler.
 
 Each entry is (rule, record, expected). The values sit in the record (so the compiler reads them
 from typed columns, not from literals it could fold): the scalar path must give `expected`, and so
