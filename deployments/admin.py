@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from engine.errors import DomainError
@@ -26,7 +25,7 @@ class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Live pointers. They move only through the actions, which call the same services as the portal."""
 
     list_display = ["rule", "environment", "version_label", "updated_at"]
@@ -119,6 +118,6 @@ class DeploymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TestAccount)
-class TestAccountAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class TestAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["account_id", "note", "created_at"]
     search_fields = ["account_id", "note"]

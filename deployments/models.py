@@ -2,7 +2,6 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
-from simple_history.models import HistoricalRecords
 
 
 class Environment(models.Model):
@@ -50,7 +49,6 @@ class Release(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ReleaseQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["rule", "environment__order"]
@@ -125,8 +123,6 @@ class TestAccount(models.Model):
     account_id = models.CharField(max_length=100, unique=True)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["account_id"]

@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
-    "simple_history",
     "pgtrigger",
     "django_htmx",
     "django_celery_results",
@@ -58,7 +57,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditIPMiddleware",
     "audit.middleware.PortalRefusalMiddleware",
 ]

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdminMixin
 
@@ -7,7 +6,7 @@ from .models import Review
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["version", "role", "decision", "reviewer", "created_at"]
     list_filter = ["role", "decision"]
     search_fields = ["version__rule__slug", "reviewer__username", "comment"]

@@ -2,7 +2,6 @@ import json
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from deployments.services import promote
@@ -17,7 +16,7 @@ def _pretty_json(value):
 
 
 @admin.register(Rule)
-class RuleAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class RuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rules are created by a push and take their title and program from their document."""
 
     list_display = ["slug", "title", "program", "created_by", "created_at"]
@@ -46,7 +45,7 @@ class CheckRunInline(admin.TabularInline):
 
 
 @admin.register(RuleVersion)
-class RuleVersionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Immutable versions. The one action moves a live pointer through the same service as the portal."""
 
     list_display = ["__str__", "status", "uploaded_by", "created_at", "short_hash"]
@@ -126,7 +125,7 @@ class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class DatasetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A dataset's file facts are measured, not typed: only its name can be changed here."""
 
     list_display = ["name", "format", "row_count", "is_default", "short_hash", "created_at"]
@@ -154,7 +153,7 @@ class DatasetAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Fund)
-class FundAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class FundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Funds are created and changed on the portal's Funds page, through the fund services."""
 
     list_display = ["code", "name", "appropriation", "fiscal_year", "created_at"]

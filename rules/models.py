@@ -5,7 +5,6 @@ from django.db import models
 from django.db.models import CharField, Exists, Max, OuterRef, Prefetch, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 
 def signoff_codename(role):
@@ -49,7 +48,6 @@ class Rule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RuleQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["slug"]
@@ -171,7 +169,6 @@ class RuleVersion(models.Model):
     status_changed_at = models.DateTimeField(auto_now_add=True)
 
     objects = RuleVersionQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["rule", "-number"]
@@ -298,7 +295,6 @@ class Dataset(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DatasetQuerySet.as_manager()
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-is_default", "name"]
@@ -322,8 +318,6 @@ class Fund(models.Model):
     appropriation = models.DecimalField(max_digits=18, decimal_places=2)
     fiscal_year = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
-
-    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
