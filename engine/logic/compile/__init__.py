@@ -210,14 +210,18 @@ class Compiled:
             if not v.n_finite and not v.n_int:
                 number = pl.when(number.is_finite()).then(number)
         json_cases = [(_expr(_mask(v, ("o", key))), pl.lit(key)) for key, _, _ in v.objs]
-        tagged = pl.struct(
-            kind=kind_expr,
-            boolean=v.b if v.b is not None else pl.lit(None, dtype=pl.Boolean),
-            number=number if number is not None else pl.lit(None, dtype=pl.Float64),
-            string=v.s if v.s is not None else pl.lit(None, dtype=pl.String),
-            json=_when(json_cases, pl.lit(None, dtype=pl.String)),
-        )
-        return _column(tagged, "tagged")
+        fields = {
+            "kind": kind_expr,
+            "boolean": v.b if v.b is not None else pl.lit(None, dtype=pl.Boolean),
+            "number": number if number is not None else pl.lit(None, dtype=pl.Float64),
+            "string": v.s if v.s is not None else pl.lit(None, dtype=pl.String),
+            "json": _when(json_cases, pl.lit(None, dtype=pl.String)),
+        }
+        if not all(field.meta.is_scalar() for field in fields.values()):
+            # A literal field (the kind, when it is one constant) can leave polars' struct one row
+            # long on some frames: when any field reads the rows, every field is made full length.
+            fields = {name: _column(field, name) for name, field in fields.items()}
+        return _column(pl.struct(**fields), "tagged")
 
 
 def compile_logic(tree, schema, *, path="$"):

@@ -170,3 +170,13 @@ def test_wildfire_eligibility_compiles_to_plain_column_logic():
     columns = compile_rule(WILDFIRE, {"age": pl.Int64, "in_fire_zone": pl.Boolean, "home_damaged": pl.Boolean})
     assert not columns.may_error and not columns.may_be_inexact
     assert columns.eligibility.kinds == {"boolean"}
+
+
+def test_a_tagged_result_with_a_constant_kind_is_as_long_as_the_frame():
+    """`tagged` stays full length when its kind is one constant but a field reads the rows (found by the property test)."""
+    from .support import compiled_rows, scalar
+    from .test_compile_properties import frame_of
+
+    rule = {"in": [0, [{"if": [{"var": "i"}, {"var": "i"}]}]]}
+    frame = frame_of([{"i": i, "f": float("nan"), "b": None, "s": None} for i in (0, 0)])
+    assert compiled_rows(rule, frame) == [scalar(rule, row) for row in frame.to_dicts()]
