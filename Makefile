@@ -1,4 +1,6 @@
-# The two commands: `make run` and `make test`. Everything they need is installed here.
+# The two commands: `make run` and `make test`. Everything they need is installed here:
+# requirements-dev.txt, which is requirements.txt (the run time), the project itself and the
+# test, lint and benchmark tools.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,10 +12,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test install lint format bench clean
 
-$(BIN)/.installed: requirements.txt pyproject.toml
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -45,9 +47,13 @@ PYTEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
+# ruff; the import contracts in pyproject.toml ([tool.importlinter]); mypy on the files that
+# pyproject.toml's [tool.mypy] names.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

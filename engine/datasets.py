@@ -11,9 +11,12 @@ import csv
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn, cast
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from .errors import InvalidDataset
@@ -34,12 +37,19 @@ _LEADING_ZERO = r"^[+-]?0[0-9]"  # 02134, 007: codes, kept as text so their zero
 _CHUNK_BYTES = 1 << 24
 _BOM = b"\xef\xbb\xbf"
 
+# The file's bytes, or the path of the file.
+Source = bytes | bytearray | memoryview | str | os.PathLike[str]
+# The line of the file where data row `index` (0-based) starts.
+LineOf = Callable[[int], int]
+
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
 
-def read_population(source, *, filename, max_bytes=None, limit_name=None):
+def read_population(
+    source: Source, *, filename: str | None, max_bytes: int | None = None, limit_name: str | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Read and validate a population. `source` is the file's bytes or a path to it.
 
     A file over `max_bytes` (None: no limit) is refused by its size before it is read; the
@@ -66,7 +76,7 @@ def read_population(source, *, filename, max_bytes=None, limit_name=None):
     return frame, info
 
 
-def _read_bytes(source, limit, limit_name):
+def _read_bytes(source: Source, limit: int | None, limit_name: str | None) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         size = len(source)
     else:
@@ -81,7 +91,7 @@ def _read_bytes(source, limit, limit_name):
     return Path(source).read_bytes()
 
 
-def _detect_format(data, filename):
+def _detect_format(data: bytes, filename: str | None) -> str:
     suffix = Path(filename or "").suffix.lower()
     if (data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC) or suffix in PARQUET_SUFFIXES:
         return PARQUET
@@ -94,9 +104,10 @@ def _detect_format(data, filename):
 # CSV
 
 
-def _read_csv(data):
+def _read_csv(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
     raw = data[len(_BOM) :] if data.startswith(_BOM) else data  # Excel's byte order mark is not a name
     raw = raw.rstrip(b"\r\n")
+    text: str | None  # None once the bytes alone are read
     text = _decode(raw)
     if not text.strip():
         raise InvalidDataset("The file has no header row: it holds only blank lines.")
@@ -130,7 +141,7 @@ def _read_csv(data):
     return _type_csv_columns(frame, line_of)
 
 
-def _decode(raw):
+def _decode(raw: bytes) -> str:
     if b"\x00" in raw:
         line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
         raise InvalidDataset(
@@ -146,7 +157,7 @@ def _decode(raw):
         ) from None
 
 
-def _plain_records(raw):
+def _plain_records(raw: bytes) -> tuple[list[str], npt.NDArray[np.int64], LineOf, Callable[[int], bool]]:
     """No quotes, so one record per line: count the commas of every line with numpy, in chunks."""
     array = np.frombuffer(raw, dtype=np.uint8)
     ends = np.append(np.flatnonzero(array == ord("\n")), array.size)
@@ -160,14 +171,14 @@ def _plain_records(raw):
             commas[low : low + spread.size] += spread
     header = raw[: ends[0]].decode("utf-8").rstrip("\r").split(",")
 
-    def blank(index):
+    def blank(index: int) -> bool:
         line = index + 1  # 0-based line of data row `index`
         return not raw[ends[line - 1] + 1 : ends[line]].strip(b"\r")
 
     return header, commas[1:] + 1, lambda index: index + 2, blank
 
 
-def _quoted_records(text):
+def _quoted_records(text: str) -> tuple[list[str], npt.NDArray[np.int64], LineOf, Callable[[int], bool]]:
     """Quoted fields may hold commas and line breaks: count fields with the csv module (strict)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -176,7 +187,7 @@ def _quoted_records(text):
     except csv.Error as exc:
         raise InvalidDataset(f"Line {reader.line_num}: the quoting is broken ({exc}).") from None
 
-    def line_of(index):
+    def line_of(index: int) -> int:
         # Only on the way to an error message: a record may span lines, so read up to it again.
         again = csv.reader(io.StringIO(text, newline=""), strict=True)
         previous_end = 0
@@ -189,7 +200,7 @@ def _quoted_records(text):
     return header, counts, line_of, lambda index: counts[index] == 0
 
 
-def _strings_frame(raw, text, quoted, names, rows):
+def _strings_frame(raw: bytes, text: str | None, quoted: bool, names: list[str], rows: int) -> pl.DataFrame:
     """Every cell as text (polars' reader); the csv module's reading where polars reads quotes otherwise."""
     try:
         frame = pl.read_csv(
@@ -212,7 +223,7 @@ def _strings_frame(raw, text, quoted, names, rows):
     return frame
 
 
-def _check_header(fields):
+def _check_header(fields: list[str]) -> list[str]:
     names = [field.strip() for field in fields]
     if not any(names):
         raise InvalidDataset(
@@ -223,11 +234,11 @@ def _check_header(fields):
     return names
 
 
-def _check_names(names, where, *, hint):
+def _check_names(names: list[str], where: str, *, hint: str) -> None:
     for position, name in enumerate(names, start=1):
         if not name:
             raise InvalidDataset(f"{where} has no name for column {position}; every column needs a name.")
-    seen = {}
+    seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name in seen:
             raise InvalidDataset(
@@ -243,7 +254,7 @@ def _check_names(names, where, *, hint):
         )
 
 
-def _looks_like_value(name):
+def _looks_like_value(name: str) -> bool:
     if name.lower() in ("true", "false"):
         return True
     try:
@@ -253,7 +264,7 @@ def _looks_like_value(name):
     return name.lower() not in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity")
 
 
-def _type_csv_columns(frame, line_of):
+def _type_csv_columns(frame: pl.DataFrame, line_of: LineOf) -> tuple[pl.DataFrame, dict[str, str]]:
     """Cast each text column to the type all its values share; refuse a column that mixes them.
 
     The statistics of every column are computed in one pass each, so polars works on the columns
@@ -309,7 +320,7 @@ def _type_csv_columns(frame, line_of):
     return typed, columns
 
 
-def _column_counts(frame, measures):
+def _column_counts(frame: pl.DataFrame, measures: dict[str, Callable[[pl.Expr], pl.Expr]]) -> dict[str, dict[str, int]]:
     """{column: {measure: int}} for every column of `frame`, in one select."""
     if not frame.width:
         return {}
@@ -319,14 +330,14 @@ def _column_counts(frame, measures):
         for key, measure in measures.items()
     ]
     row = frame.select(exprs).row(0, named=True)
-    result = {name: {} for name in frame.columns}
+    result: dict[str, dict[str, int]] = {name: {} for name in frame.columns}
     for label, value in row.items():
         position, key = label.split("/", 1)
         result[frame.columns[int(position)]][key] = int(value or 0)
     return result
 
 
-def _csv_kind(name, present, details, *, numeric):
+def _csv_kind(name: str, present: int, details: dict[str, int], *, numeric: bool) -> str:
     if not present:
         return TEXT
     if numeric:
@@ -341,7 +352,7 @@ def _csv_kind(name, present, details, *, numeric):
     return TEXT
 
 
-def _check_weight_text(values, present, decimals, line_of):
+def _check_weight_text(values: pl.Series, present: int, decimals: int, line_of: LineOf) -> None:
     if present < values.len():
         index = _first(values.is_null())
         raise InvalidDataset(
@@ -355,7 +366,7 @@ def _check_weight_text(values, present, decimals, line_of):
         )
 
 
-def _refuse_mixed(values, line_of):
+def _refuse_mixed(values: pl.Series, line_of: LineOf) -> NoReturn:
     present = values.is_not_null()
     is_number = values.str.contains(_DECIMAL).fill_null(False)
     first = _first(present)
@@ -374,11 +385,11 @@ def _refuse_mixed(values, line_of):
     raise InvalidDataset(f"The column {values.name!r} mixes numbers and text: {detail}.")
 
 
-def _first(mask):
+def _first(mask: pl.Series) -> int:
     return int(mask.arg_true()[0])
 
 
-def _first_line(exc):
+def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -386,7 +397,7 @@ def _first_line(exc):
 # Parquet
 
 
-def _read_parquet(data):
+def _read_parquet(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -420,10 +431,10 @@ def _read_parquet(data):
     return typed_frame, columns
 
 
-def _parquet_kind(series):
+def _parquet_kind(series: pl.Series) -> str:
     dtype = series.dtype
     if dtype.is_integer():
-        if dtype == pl.UInt64 and series.max() is not None and series.max() > np.iinfo(np.int64).max:
+        if dtype == pl.UInt64 and series.max() is not None and cast(int, series.max()) > np.iinfo(np.int64).max:
             raise InvalidDataset(
                 f"The column {series.name!r} has whole numbers too large to store (more than 64 bits)."
             )
@@ -444,7 +455,7 @@ def _parquet_kind(series):
 # Both
 
 
-def _check_special_columns(frame, columns, where):
+def _check_special_columns(frame: pl.DataFrame, columns: dict[str, str], where: Callable[[int], str]) -> None:
     """`weight` counts people: numeric, present, not negative. `id`, when there, identifies one row."""
     if "weight" in columns:
         weight = frame["weight"]
@@ -473,7 +484,7 @@ def _check_special_columns(frame, columns, where):
             )
 
 
-def type_label(dtype_name):
+def type_label(dtype_name: object) -> str:
     """A column type as the pages show it, for our own names and polars' (the synthetic dataset's)."""
     name = str(dtype_name)
     if name in DTYPES:
@@ -493,7 +504,7 @@ def type_label(dtype_name):
 # Writing and loading the stored copy
 
 
-def write_normalised(frame, path):
+def write_normalised(frame: pl.DataFrame, path: Path) -> Path:
     """Write the typed frame as the stored Parquet copy, atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")

@@ -7,6 +7,8 @@ drops insignificant whitespace; the content hash is the SHA-256 of its UTF-8 byt
 
 import hashlib
 import json
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 import jsonschema
 
@@ -66,8 +68,8 @@ SCHEMA = {
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
-def _refuse_duplicates(pairs):
-    seen = {}
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
             raise InvalidDocument(f"Duplicate key {key!r}: every key may appear only once in an object.")
@@ -75,11 +77,11 @@ def _refuse_duplicates(pairs):
     return seen
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> NoReturn:
     raise InvalidDocument(f"{name} is not a JSON number; use a finite number.")
 
 
-def _check_text(value, path="$"):
+def _check_text(value: Any, path: str = "$") -> None:
     """Refuse lone surrogates and NUL characters anywhere, keys included (iteratively: no recursion)."""
     stack = [(value, path)]
     while stack:
@@ -94,7 +96,7 @@ def _check_text(value, path="$"):
             stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
 
 
-def _check_string(text, path):
+def _check_string(text: str, path: str) -> None:
     if "\x00" in text:
         raise InvalidDocument(
             f"Text at {path} contains a NUL character (\\u0000), which is not allowed.", details={"path": path}
@@ -107,7 +109,7 @@ def _check_string(text, path):
         ) from None
 
 
-def parse_strict(raw):
+def parse_strict(raw: object) -> dict[str, Any]:
     """Parse text or bytes into a dict, or raise InvalidDocument saying what is wrong and where."""
     if not isinstance(raw, (bytes, str)):
         raise InvalidDocument("The document must be sent as JSON text.")
@@ -143,7 +145,7 @@ def parse_strict(raw):
     return value
 
 
-def canonical_text(document):
+def canonical_text(document: dict[str, Any]) -> str:
     """Sorted keys, no insignificant whitespace, UTF-8 text."""
     try:
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -151,29 +153,29 @@ def canonical_text(document):
         raise InvalidDocument("The document is nested too deeply to read.") from None
 
 
-def content_hash(canonical):
+def content_hash(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def parse_canonical(text):
+def parse_canonical(text: str) -> dict[str, Any]:
     """Read back a stored canonical document (already strictly parsed once)."""
     return json.loads(text)
 
 
-def json_path(parts):
+def json_path(parts: Iterable[int | str]) -> str:
     path = "$"
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
 
-def schema_errors(document):
+def schema_errors(document: dict[str, Any]) -> list[tuple[str, str]]:
     """Schema violations as (json_path, message) pairs, in document order."""
     errors = sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     return [(json_path(e.absolute_path), _plain_message(e)) for e in errors]
 
 
-def _plain_message(error):
+def _plain_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return f"A required field is missing: {error.message.split(' is a required')[0]}."
     if error.validator == "additionalProperties":

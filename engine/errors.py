@@ -4,6 +4,8 @@
 the portal as a message, the CLI and management commands as an exit code.
 """
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A request the domain refuses. `status` is the HTTP status an adapter answers with."""
@@ -11,7 +13,7 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message, *, details=None):
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}

@@ -6,7 +6,9 @@ and the path is the JSON path of the part of the document it concerns.
 
 import datetime as dt
 import json
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .document import schema_errors
 from .logic.evaluate import CompiledRule, EvaluationError, is_number
@@ -14,12 +16,15 @@ from .logic.validate import analyse
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
+# {"code", "severity", "message", "path"}
+Finding = dict[str, str]
 
-def finding(code, severity, message, path="$"):
+
+def finding(code: str, severity: str, message: str, path: str = "$") -> Finding:
     return {"code": code, "severity": severity, "message": message, "path": path}
 
 
-def has_errors(findings):
+def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f["severity"] == ERROR for f in findings)
 
 
@@ -31,10 +36,12 @@ class LiveRule:
     number: int
     environment: str
     content_hash: str
-    document: dict
+    document: dict[str, Any]
 
 
-def lint_document(document, *, columns=None, live=()):
+def lint_document(
+    document: dict[str, Any], *, columns: Collection[str] | None = None, live: Sequence[LiveRule] = ()
+) -> list[Finding]:
     """All findings for `document`, in DESIGN.md's order.
 
     `columns` are the population's column names; `live` the versions of other rules live now
@@ -44,7 +51,7 @@ def lint_document(document, *, columns=None, live=()):
     if findings:
         return findings  # later checks read fields the schema has not vouched for
 
-    variables = set()
+    variables: set[str] = set()
     for part in ("eligibility", "amount"):
         if part not in document:
             continue
@@ -90,7 +97,7 @@ def lint_document(document, *, columns=None, live=()):
     return findings
 
 
-def _inputs_findings(document, variables, columns):
+def _inputs_findings(document: dict[str, Any], variables: set[str], columns: Collection[str] | None) -> list[Finding]:
     found = []
     declared = document.get("inputs")
     if declared is None:
@@ -136,7 +143,7 @@ def _inputs_findings(document, variables, columns):
     return found
 
 
-def _window_findings(document):
+def _window_findings(document: dict[str, Any]) -> list[Finding]:
     start, end = document.get("valid_from"), document.get("valid_to")
     if start and end and dt.date.fromisoformat(start) >= dt.date.fromisoformat(end):
         return [
@@ -150,7 +157,7 @@ def _window_findings(document):
     return []
 
 
-def _test_findings(document):
+def _test_findings(document: dict[str, Any]) -> list[Finding]:
     tests = document.get("tests", [])
     if not tests:
         return [finding("NO_TESTS", INFO, "The rule has no embedded tests.", "$")]
@@ -188,22 +195,22 @@ def _test_findings(document):
     return found
 
 
-def _windows_overlap(a, b):
+def _windows_overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two rules' validity windows share a day (an open end overlaps everything)."""
     start_a, end_a = a.get("valid_from", "0000-01-01"), a.get("valid_to", "9999-12-31")
     start_b, end_b = b.get("valid_from", "0000-01-01"), b.get("valid_to", "9999-12-31")
     return start_a <= end_b and start_b <= end_a
 
 
-def _content_key(document):
+def _content_key(document: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in document.items() if k != "rule"}, sort_keys=True)
 
 
-def _logic_key(document):
+def _logic_key(document: dict[str, Any]) -> str:
     return json.dumps([document.get("eligibility"), document.get("amount")], sort_keys=True)
 
 
-def _duplicate_findings(document, live):
+def _duplicate_findings(document: dict[str, Any], live: Iterable[LiveRule]) -> list[Finding]:
     """The duplicate-law scan: the same content, or the same eligibility and amount, live under another rule."""
     found = []
     seen = set()
@@ -238,7 +245,7 @@ def _duplicate_findings(document, live):
     return found
 
 
-def _conflict_findings(document, live):
+def _conflict_findings(document: dict[str, Any], live: Iterable[LiveRule]) -> list[Finding]:
     """Name the live rules of the same program; the simulation measures how far their populations overlap."""
     program = document.get("program")
     if not program:

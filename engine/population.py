@@ -4,6 +4,8 @@ Each row stands for `weight` people (about 42 at 100,000 rows). The same seed an
 give the same file, byte for byte, so a simulation can be reproduced from its dataset hash.
 """
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
@@ -27,7 +29,7 @@ DAMAGE_RATE_IN_ZONE = 0.045
 DAMAGE_RATE_OUTSIDE = 0.002
 
 
-def generate(rows=100_000, seed=2024):
+def generate(rows: int = 100_000, seed: int = 2024) -> pl.DataFrame:
     """Return a polars DataFrame of `rows` synthetic people."""
     if rows < 1:
         raise ValueError("A population needs at least one row.")
@@ -70,7 +72,7 @@ def generate(rows=100_000, seed=2024):
     )
 
 
-def write_parquet(path, rows=100_000, seed=2024):
+def write_parquet(path: Path, rows: int = 100_000, seed: int = 2024) -> pl.DataFrame:
     """Generate and write to `path` (Parquet, uncompressed statistics; stable bytes)."""
     frame = generate(rows, seed)
     path.parent.mkdir(parents=True, exist_ok=True)

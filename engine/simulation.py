@@ -7,11 +7,14 @@ findings say so. Every figure is weighted: a row stands for `weight` people (1 w
 absent).
 """
 
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn, SupportsFloat, cast
 
 import polars as pl
 
-from .lint import ERROR, INFO, WARNING, finding
+from .lint import ERROR, INFO, WARNING, Finding, finding
 from .logic.compile import NotCompilable, compile_rule
 from .logic.evaluate import ENGINE_VERSION, CompiledRule, EvaluationError, trace
 from .logic.validate import analyse
@@ -21,16 +24,19 @@ HISTOGRAM_BINS = 10
 EXAMPLES = 5
 ROW_COLUMNS = ("id", "county", "weight")  # columns with a meaning of their own
 
+# Called with (percent done, a note such as "10,000 of 100,000 rows").
+Progress = Callable[[int, str], object]
 
-def engine_version():
+
+def engine_version() -> str:
     return ENGINE_VERSION
 
 
-def _money(value):
+def _money(value: SupportsFloat) -> float:
     return round(float(value), 2)
 
 
-def short_money(value):
+def short_money(value: SupportsFloat) -> str:
     """$98M, $1.2B, $950K, $420: the figure the CLI and the pages print."""
     value = float(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
@@ -41,16 +47,16 @@ def short_money(value):
     return f"${value:,.0f}"
 
 
-def variables_of(document):
+def variables_of(document: dict[str, Any]) -> set[str]:
     """The population columns a rule document reads."""
-    names = set()
+    names: set[str] = set()
     for part in ("eligibility", "amount"):
         if part in document:
             names |= analyse(document[part]).variables
     return names
 
 
-def needed_columns(documents, available):
+def needed_columns(documents: Iterable[dict[str, Any]], available: Iterable[str]) -> list[str]:
     """The columns to load for simulating `documents`: what they read, plus id, county and weight."""
     wanted = set(ROW_COLUMNS)
     for document in documents:
@@ -58,7 +64,7 @@ def needed_columns(documents, available):
     return [c for c in available if c in wanted]
 
 
-def load_population(path, columns=None):
+def load_population(path: str | os.PathLike[str], columns: list[str] | None = None) -> pl.DataFrame:
     """Read a population file, only `columns` when given (Parquet reads just those)."""
     path = str(path)
     if path.endswith(".parquet"):
@@ -73,13 +79,16 @@ class OtherRule:
 
     slug: str
     number: int
-    document: dict
+    document: dict[str, Any]
 
 
 class _Evaluator:
     """Eligibility and amount of one document over frames: compiled columns, or the scalar path."""
 
-    def __init__(self, document, schema, label, *, scalar_only=False):
+    exprs: Any  # a logic.compile.RuleExpressions; None on the scalar path
+    fallback: str | None
+
+    def __init__(self, document: dict[str, Any], schema: pl.Schema, label: str, *, scalar_only: bool = False) -> None:
         self.document = document
         self.label = label
         self.scalar = CompiledRule.from_document(document)
@@ -91,7 +100,7 @@ class _Evaluator:
         except NotCompilable as exc:
             self.fallback = f"{exc.reason} (at {exc.path})"
 
-    def expressions(self, prefix):
+    def expressions(self, prefix: str) -> list[pl.Expr]:
         """The columns this rule adds to a slice's one `select`; none on the scalar path."""
         if self.exprs is None:
             return []
@@ -105,7 +114,7 @@ class _Evaluator:
             columns.append(self.exprs.inexact.alias(f"{prefix}inexact"))
         return columns
 
-    def settle(self, part, out, prefix, *, lenient=False):
+    def settle(self, part: pl.DataFrame, out: pl.DataFrame, prefix: str, *, lenient: bool = False) -> pl.DataFrame:
         """Finish a slice's columns: rows that raise, rows the columns cannot reproduce exactly.
 
         Raises _RowError (with the row) where the scalar path would, unless `lenient`, when such a
@@ -117,7 +126,7 @@ class _Evaluator:
         if self.exprs.may_error:
             if out[error].any():
                 if not lenient:
-                    self._raise_for(part, out[error].arg_max())
+                    self._raise_for(part, cast(int, out[error].arg_max()))
                 out = out.with_columns(pl.when(pl.col(error)).then(False).otherwise(pl.col(eligible)).alias(eligible))
             out = out.drop(error)
         if self.exprs.may_be_inexact:
@@ -126,7 +135,7 @@ class _Evaluator:
             out = out.drop(inexact)
         return out
 
-    def _raise_for(self, frame, index):
+    def _raise_for(self, frame: pl.DataFrame, index: int) -> NoReturn:
         row = frame.row(index, named=True)
         try:
             self.scalar.decide(row)
@@ -134,7 +143,7 @@ class _Evaluator:
             raise _RowError(exc, row, index) from None
         raise _RowError(EvaluationError("the rule could not be evaluated", part="eligibility"), row, index)
 
-    def _redo_inexact(self, frame, out, prefix, lenient):
+    def _redo_inexact(self, frame: pl.DataFrame, out: pl.DataFrame, prefix: str, lenient: bool) -> pl.DataFrame:
         eligible_name, amount_name = f"{prefix}eligible", f"{prefix}amount"
         eligible, amount = out[eligible_name].to_list(), out[amount_name].to_list()
         for index in out[f"{prefix}inexact"].arg_true().to_list():
@@ -149,8 +158,9 @@ class _Evaluator:
             pl.Series(eligible_name, eligible, dtype=pl.Boolean), pl.Series(amount_name, amount, dtype=pl.Float64)
         )
 
-    def _scalar(self, frame, prefix, lenient):
-        eligible, amount = [], []
+    def _scalar(self, frame: pl.DataFrame, prefix: str, lenient: bool) -> pl.DataFrame:
+        eligible: list[bool] = []
+        amount: list[float] = []
         for index, row in enumerate(frame.iter_rows(named=True)):
             try:
                 e, a = self.scalar.decide(row)
@@ -167,12 +177,14 @@ class _Evaluator:
 
 
 class _RowError(Exception):
-    def __init__(self, error, row, index):
+    def __init__(self, error: EvaluationError, row: dict[str, Any], index: int) -> None:
         super().__init__(str(error))
         self.error, self.row, self.index = error, row, index
 
 
-def _declared_cost(document, rows, progress):
+def _declared_cost(
+    document: dict[str, Any], rows: int, progress: Progress | None
+) -> tuple[dict[str, Any], list[Finding]]:
     declared = float(document.get("cost", 0))
     if progress:
         progress(100, "declared cost used")
@@ -195,7 +207,15 @@ def _declared_cost(document, rows, progress):
     return result, [finding("DECLARED_COST_ONLY", WARNING, message, "$.cost")]
 
 
-def simulate(document, frame, *, progress=None, live=None, others=(), scalar_only=False):
+def simulate(
+    document: dict[str, Any],
+    frame: pl.DataFrame,
+    *,
+    progress: Progress | None = None,
+    live: dict[str, Any] | None = None,
+    others: Iterable[OtherRule] = (),
+    scalar_only: bool = False,
+) -> tuple[dict[str, Any] | None, list[Finding]]:
     """Evaluate `document` over `frame`. Returns (result, findings); result is None on an error.
 
     `live` is the document of this rule's version live in production now (None when nothing is);
@@ -205,7 +225,7 @@ def simulate(document, frame, *, progress=None, live=None, others=(), scalar_onl
     rows = frame.height
     if "eligibility" not in document:
         return _declared_cost(document, rows, progress)
-    findings = []
+    findings: list[Finding] = []
     schema = frame.schema
     subject = _Evaluator(document, schema, "this version", scalar_only=scalar_only)
     if subject.fallback:
@@ -229,8 +249,8 @@ def simulate(document, frame, *, progress=None, live=None, others=(), scalar_onl
 
     weight = pl.col("weight").cast(pl.Float64) if "weight" in frame.columns else pl.lit(1.0)
     keep = [c for c in ("id", "county") if c in frame.columns]
-    interesting = []
-    ineligible_samples = []
+    interesting: list[pl.DataFrame] = []
+    ineligible_samples: list[int] = []
     step = max(1, rows // PROGRESS_STEPS)
     try:
         for start in range(0, max(rows, 1), step):
@@ -285,7 +305,7 @@ def simulate(document, frame, *, progress=None, live=None, others=(), scalar_onl
     return result, findings
 
 
-def _figures(document, table, rows):
+def _figures(document: dict[str, Any], table: pl.DataFrame, rows: int) -> dict[str, Any]:
     eligible = table.filter(pl.col("eligible")) if table.height else table
     if eligible.height:
         totals = eligible.select(
@@ -297,7 +317,7 @@ def _figures(document, table, rows):
     else:
         totals = {"rows": 0, "recipients": 0.0, "cost": 0.0, "max": 0.0}
     recipients, cost = float(totals["recipients"] or 0), float(totals["cost"] or 0)
-    by_county = []
+    by_county: list[dict[str, Any]] = []
     if eligible.height and "county" in eligible.columns:
         grouped = (
             eligible.group_by("county")
@@ -330,11 +350,11 @@ def _figures(document, table, rows):
     }
 
 
-def _histogram(document, eligible):
+def _histogram(document: dict[str, Any], eligible: pl.DataFrame) -> list[dict[str, Any]]:
     """Payments to eligible people in ten equal bins from 0 to the largest possible payment."""
     if not eligible.height:
         return []
-    top = float(document.get("max_payment") or eligible["amount"].max() or 0)
+    top = float(document.get("max_payment") or cast(float | None, eligible["amount"].max()) or 0)
     if top <= 0:
         top = 1.0
     width = top / HISTOGRAM_BINS
@@ -364,7 +384,7 @@ def _histogram(document, eligible):
     ]
 
 
-def _against_live(table):
+def _against_live(table: pl.DataFrame) -> dict[str, Any]:
     if not table.height:
         zero = {"rows": 0, "people": 0.0}
         return {"newly_eligible": zero, "no_longer_eligible": zero, "live_cost": 0.0, "cost_delta": 0.0}
@@ -390,7 +410,7 @@ def _against_live(table):
     }
 
 
-def _overlaps(table, other_evals):
+def _overlaps(table: pl.DataFrame, other_evals: Sequence[tuple[OtherRule, _Evaluator]]) -> list[dict[str, Any]]:
     overlaps = []
     for index, (other, _) in enumerate(other_evals):
         both = table.filter(pl.col("eligible") & pl.col(f"o{index}_eligible")) if table.height else table
@@ -407,9 +427,16 @@ def _overlaps(table, other_evals):
     return overlaps
 
 
-def _examples(document, live, frame, table, ineligible_rows, has_live):
+def _examples(
+    document: dict[str, Any],
+    live: dict[str, Any] | None,
+    frame: pl.DataFrame,
+    table: pl.DataFrame,
+    ineligible_rows: Iterable[int],
+    has_live: bool,
+) -> list[dict[str, Any]]:
     """Up to five citizens with the trace of what decided them: gainers and losers when something is live."""
-    picks = []
+    picks: list[tuple[str, int]] = []
     if table.height:
         e, le = pl.col("eligible"), (pl.col("live_eligible") if has_live else pl.lit(False))
         if has_live:
@@ -417,7 +444,8 @@ def _examples(document, live, frame, table, ineligible_rows, has_live):
             picks += [("loses", i) for i in table.filter(~e & le).head(2)["_row"].to_list()]
         picks += [("eligible", i) for i in table.filter(e).head(EXAMPLES)["_row"].to_list()]
     picks += [("not eligible", i) for i in ineligible_rows]
-    seen, chosen = set(), []
+    seen: set[int] = set()
+    chosen: list[tuple[str, int]] = []
     # Prefer a mix: gainers and losers, then at least one eligible and one not, then the rest.
     for wanted in ("gains", "loses", "eligible", "not eligible"):
         for kind, index in picks:
@@ -458,7 +486,7 @@ def _examples(document, live, frame, table, ineligible_rows, has_live):
     return examples
 
 
-def _figure_findings(document, result):
+def _figure_findings(document: dict[str, Any], result: dict[str, Any]) -> list[Finding]:
     found = []
     if "cost" in document and document["cost"] > 0:
         declared, cost = float(document["cost"]), result["cost"]
@@ -487,13 +515,13 @@ def _figure_findings(document, result):
     return found
 
 
-def budget_check(cost, limits):
+def budget_check(cost: float, limits: Mapping[str, SupportsFloat | None]) -> tuple[bool, dict[str, Any]]:
     """Compare `cost` with the smallest of `limits` ({name: amount or None}).
 
     Returns (passed, details) with the binding limit named.
     """
     present = {name: float(value) for name, value in limits.items() if value is not None}
-    binding = min(present, key=present.get)
+    binding = min(present, key=present.get)  # type: ignore[arg-type]  # every key has a value
     limit = present[binding]
     passed = cost <= limit + 0.005
     return passed, {
@@ -506,7 +534,9 @@ def budget_check(cost, limits):
     }
 
 
-def judge_cost(result, limits):
+def judge_cost(
+    result: dict[str, Any], limits: Mapping[str, SupportsFloat | None]
+) -> tuple[bool, dict[str, Any], list[Finding]]:
     """The budget verdict on a simulation result: (passed, details, findings).
 
     `details` is budget_check's; the findings hold OVER_BUDGET when the cost is over the binding

@@ -9,7 +9,9 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -21,36 +23,38 @@ POLL_INTERVAL_S = 0.2
 FINISHED = ("passed", "failed", "cancelled")
 EXIT_INTERRUPTED = 130
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class Session:
     """The global options of one run, wherever on the command line they were given, and its output."""
 
-    def __init__(self):
-        self.server_option = None
-        self.user = None
+    def __init__(self) -> None:
+        self.server_option: str | None = None
+        self.user: str | None = None
         self.as_json = False
-        self._out = None
+        self._out: Output | None = None
 
     @property
-    def server(self):
+    def server(self) -> str:
         return normalise_server(self.server_option or os.environ.get("HMS_SERVER"))
 
     @property
-    def out(self):
+    def out(self) -> Output:
         if self._out is None:
             self._out = Output(self.as_json)
         return self._out
 
-    def client(self):
+    def client(self) -> Client:
         """A client that sends the stored token of --user, or of the last user logged in."""
         user, token = TokenStore().token_for(self.server, self.user)
         return Client(self.server, token=token, user=user)
 
 
-def _given(attribute):
+def _given(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     """An option callback that records a value given on the command line; an absent option changes nothing."""
 
-    def callback(ctx, param, value):
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if value:
             setattr(ctx.obj, attribute, value)
 
@@ -76,23 +80,23 @@ GLOBAL_OPTIONS = (
 )
 
 
-def global_options(command):
+def global_options(command: F) -> F:
     for option in reversed(GLOBAL_OPTIONS):
         command = option(command)
     return command
 
 
-def env_name(text):
+def env_name(text: str) -> str:
     return {"prod": "production", "stage": "staging"}.get(text, text)
 
 
-def version_path(slug, number):
+def version_path(slug: str, number: int) -> str:
     return f"/rules/{quote(slug)}/versions/{int(number)}/"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, no_args_is_help=False)
 @global_options
-def hms():
+def hms() -> None:
     """Push, review, deploy and roll back rules on the Policy Deployment Pipeline."""
 
 
@@ -100,7 +104,7 @@ def hms():
 @click.option("--password-stdin", is_flag=True, help="read the password from one line of stdin")
 @global_options
 @click.pass_obj
-def login(session, password_stdin):
+def login(session: Session, password_stdin: bool) -> None:
     """Log in and store a token."""
     server, user = session.server, session.user
     if not user:
@@ -126,7 +130,7 @@ def login(session, password_stdin):
 
 @hms.group(no_args_is_help=False)
 @global_options
-def rule():
+def rule() -> None:
     """Work with rules."""
 
 
@@ -136,7 +140,7 @@ def rule():
 @click.option("--timeout", type=float, default=300.0, help="seconds to wait for the checks (default 300)")
 @global_options
 @click.pass_obj
-def push(session, file, no_wait, timeout):
+def push(session: Session, file: Path, no_wait: bool, timeout: float) -> None:
     """Upload a rule document and wait for its checks."""
     out = session.out
     try:
@@ -211,7 +215,9 @@ def push(session, file, no_wait, timeout):
 @click.option("--version", "number", type=int, default=None, metavar="N", help="review vN instead of the latest")
 @global_options
 @click.pass_obj
-def review(session, slug, approve, reject, comment, role, number):
+def review(
+    session: Session, slug: str, approve: bool, reject: bool, comment: str, role: str | None, number: int | None
+) -> None:
     """Approve or reject the latest version."""
     if approve == reject:
         raise click.UsageError("give one of --approve and --reject")
@@ -221,6 +227,7 @@ def review(session, slug, approve, reject, comment, role, number):
         raise HmsError("--reject needs --comment TEXT saying why", exit_code=EXIT_USAGE)
     out = session.out
     client = session.client()
+    version: dict[str, Any] | None
     if number:
         version = client.get(version_path(slug, number))
     else:
@@ -261,9 +268,9 @@ def review(session, slug, approve, reject, comment, role, number):
 @click.option("--version", "number", type=int, default=None, metavar="N", help="refuse unless vN is on staging")
 @global_options
 @click.pass_obj
-def deploy(session, slug, env, number):
+def deploy(session: Session, slug: str, env: str, number: int | None) -> None:
     """Promote the staging version to production."""
-    body = {"environment": env_name(env)}
+    body: dict[str, Any] = {"environment": env_name(env)}
     if number:
         body["version"] = number
     deployment = session.client().post(f"/rules/{quote(slug)}/promote/", body)
@@ -278,7 +285,7 @@ def deploy(session, slug, env, number):
 @click.option("--env", default="production", type=click.Choice(["prod", "production", "staging", "stage"]))
 @global_options
 @click.pass_obj
-def rollback(session, slug, target, reason, env):
+def rollback(session: Session, slug: str, target: str, reason: str, env: str) -> None:
     """Move a live pointer back."""
     reason = reason.strip()
     if not reason:
@@ -301,7 +308,7 @@ def rollback(session, slug, target, reason, env):
 @click.argument("slug", metavar="RULE")
 @global_options
 @click.pass_obj
-def status(session, slug):
+def status(session: Session, slug: str) -> None:
     """Live pointers, versions and their checks."""
     out = session.out
     body = session.client().get(f"/rules/{quote(slug)}/")
@@ -317,7 +324,7 @@ def status(session, slug):
     out.result(body)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script passes it to sys.exit)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     session = Session()

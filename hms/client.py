@@ -4,6 +4,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 API = "/api/v1"
@@ -15,7 +16,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class HmsError(Exception):
     """A failure reported as one line on stderr (and as {"error": ...} under --json)."""
 
-    def __init__(self, message, *, exit_code=EXIT_FAILED, status=None, code=None, details=None, body=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int = EXIT_FAILED,
+        status: int | None = None,
+        code: str | None = None,
+        details: Any = None,
+        body: Any = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
@@ -24,36 +34,39 @@ class HmsError(Exception):
         self.details = details
         self.body = body
 
-    def line(self):
+    def line(self) -> str:
         if self.status is not None:
             return f"hms: {self.status} {self.code}: {self.message}"
         return f"hms: {self.message}"
 
-    def as_json(self):
-        error = {"code": self.code or ("usage" if self.exit_code == EXIT_USAGE else "failed"), "message": self.message}
+    def as_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "code": self.code or ("usage" if self.exit_code == EXIT_USAGE else "failed"),
+            "message": self.message,
+        }
         if self.status is not None:
             error["status"] = self.status
         if self.details:
             error["details"] = self.details
-        data = {"error": error}
+        data: dict[str, Any] = {"error": error}
         if self.body is not None:
             data["result"] = self.body
         return data
 
 
-def one_line(text):
+def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
 class Client:
     """Requests to one portal, with a user's API token when given; every failure is an `HmsError`."""
 
-    def __init__(self, server, token=None, user=None):
+    def __init__(self, server: str, token: str | None = None, user: str | None = None) -> None:
         self.server = server
         self.token = token
         self.user = user
 
-    def request(self, method, path, *, body=None, raw=None):
+    def request(self, method: str, path: str, *, body: Any = None, raw: bytes | None = None) -> dict[str, Any]:
         url = f"{self.server}{API}{path}"
         headers = {"Accept": "application/json", "User-Agent": "hms/1"}
         data = None
@@ -83,7 +96,7 @@ class Client:
                 f"the portal at {self.server} answered {method} {path} with something other than JSON"
             ) from None
 
-    def _api_error(self, exc):
+    def _api_error(self, exc: urllib.error.HTTPError) -> HmsError:
         try:
             payload = exc.read()
         except OSError:
@@ -104,18 +117,18 @@ class Client:
             message = f"{message} (log in again: hms login --user {self.user})"
         return HmsError(one_line(message), status=exc.code, code=code, details=details)
 
-    def get(self, path):
+    def get(self, path: str) -> dict[str, Any]:
         return self.request("GET", path)
 
-    def post(self, path, body=None, *, raw=None):
+    def post(self, path: str, body: Any = None, *, raw: bytes | None = None) -> dict[str, Any]:
         return self.request("POST", path, body=body, raw=raw)
 
 
-def quote(slug):
+def quote(slug: str) -> str:
     return urllib.parse.quote(slug, safe="")
 
 
-def normalise_server(text):
+def normalise_server(text: str | None) -> str:
     text = (text or "").strip() or DEFAULT_SERVER
     if "://" not in text:
         text = f"http://{text}"

@@ -6,7 +6,9 @@ stderr is a terminal, so piping or redirecting either stream never captures cont
 
 import json
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, SupportsFloat, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -14,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hms.client import one_line
+from hms.client import HmsError, one_line
 
 CHECKS = {"lint": ("🔍", "Lint"), "simulation": ("🧪", "Simulation")}
 CHECK_STYLES = {"passed": "green", "failed": "bold red", "running": "yellow", "cancelled": "dim"}
@@ -22,8 +24,11 @@ CHECK_STYLES = {"passed": "green", "failed": "bold red", "running": "yellow", "c
 PIPE_WIDTH = 1000
 PROGRESS_BAR_WIDTH = 30
 
+# The checks still running: (kind, percent, the worker's note).
+Running = Sequence[tuple[str, int, str | None]]
 
-def short_money(value):
+
+def short_money(value: SupportsFloat) -> str:
     """$98M, $1.2B, $950K, $420: one decimal at most, none from 100 of a unit up."""
     value = float(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
@@ -34,28 +39,28 @@ def short_money(value):
     return f"${value:,.0f}"
 
 
-def dotted(label):
+def dotted(label: str) -> str:
     """`Lint .............` and `Simulation .......`: the status words line up."""
     return f"{label} {'.' * max(3, 17 - len(label))}"
 
 
-def check_title(kind):
+def check_title(kind: str) -> str:
     """`🔍 Lint .............`: a check's icon and dotted name."""
     icon, title = CHECKS[kind]
     return f"{icon} {dotted(title)}"
 
 
-def finding_line(item):
+def finding_line(item: dict[str, Any]) -> str:
     mark = "✗" if item.get("severity") == "error" else "⚠"
     where = f" at {item['path']}" if item.get("path") else ""
     return f"   {mark} {item.get('code', '?')}{where}: {one_line(item.get('message', ''))}"
 
 
-def findings_of(check, severity):
+def findings_of(check: dict[str, Any], severity: str) -> list[dict[str, Any]]:
     return [f for f in (check.get("findings") or []) if f.get("severity") == severity]
 
 
-def cost_phrase(result):
+def cost_phrase(result: dict[str, Any] | None) -> str | None:
     """`Cost: $98M within budget` / `Declared cost: $2B over budget by $1B`, or None without a cost."""
     if not result or result.get("cost") is None:
         return None
@@ -68,7 +73,7 @@ def cost_phrase(result):
     return text
 
 
-def check_lines(kind, check):
+def check_lines(kind: str, check: dict[str, Any]) -> list[str]:
     """The final line of a finished check, then its findings (errors first)."""
     head = f"{check_title(kind)} {check['status'].upper()}"
     if kind == "simulation":
@@ -81,7 +86,7 @@ def check_lines(kind, check):
     return lines
 
 
-def check_cell(kind, check):
+def check_cell(kind: str, check: dict[str, Any] | None) -> Text:
     """`lint passed`, `simulation running 40%` or `lint -`, styled by the check's status."""
     if not check:
         return Text(f"{kind} -")
@@ -91,9 +96,9 @@ def check_cell(kind, check):
     return Text(text, style=CHECK_STYLES.get(check["status"], ""))
 
 
-def versions_table(rule):
+def versions_table(rule: dict[str, Any]) -> Table:
     """One row a version: number, status, both checks, the simulated cost and where it is live."""
-    live = {}
+    live: dict[int, list[str]] = {}
     for env, release in (rule.get("releases") or {}).items():
         live.setdefault(release.get("version"), []).append(env)
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
@@ -117,7 +122,7 @@ def versions_table(rule):
     return table
 
 
-def progress_grid(running):
+def progress_grid(running: Running) -> Table:
     """The running checks, one row each: title, bar, percentage and the worker's note."""
     grid = Table.grid(padding=(0, 1))
     for kind, percent, note in running:
@@ -126,27 +131,27 @@ def progress_grid(running):
     return grid
 
 
-def is_terminal(stream):
+def is_terminal(stream: object) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
 class Output:
     """Where a command's output goes: text on stdout, or under --json only `result` and errors as JSON."""
 
-    def __init__(self, as_json, stdout=None, stderr=None):
+    def __init__(self, as_json: bool, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self.as_json = as_json
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self._live = None  # the progress drawn on stderr, while it is shown
+        self._live: Live | None = None  # the progress drawn on stderr, while it is shown
 
-    def line(self, text=""):
+    def line(self, text: str = "") -> None:
         if self.as_json:
             return
         self._clear_progress()
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    def table(self, table):
+    def table(self, table: Table) -> None:
         """A rich table: coloured and fitted to a terminal, else plain, unwrapped and without trailing blanks."""
         if self.as_json:
             return
@@ -159,7 +164,7 @@ class Output:
         self.stdout.flush()
 
     @contextmanager
-    def progress(self):
+    def progress(self) -> Iterator[Callable[[Running], None]]:
         """`with out.progress() as show:` `show(running)` draws [(kind, percent, note)] on stderr, a
         terminal only, and erases it before the next line; leaving the block erases it too."""
         try:
@@ -167,7 +172,7 @@ class Output:
         finally:
             self._clear_progress()
 
-    def _show_progress(self, running):
+    def _show_progress(self, running: Running) -> None:
         if not running or not is_terminal(self.stderr):
             self._clear_progress()
             return
@@ -179,18 +184,18 @@ class Output:
             self._live.start()
         self._live.update(progress_grid(running), refresh=True)
 
-    def _clear_progress(self):
+    def _clear_progress(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
 
-    def result(self, data):
+    def result(self, data: Any) -> None:
         if self.as_json:
             self._clear_progress()
             self.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
             self.stdout.flush()
 
-    def error(self, exc):
+    def error(self, exc: HmsError) -> None:
         self._clear_progress()
         if self.as_json:
             self.result(exc.as_json())

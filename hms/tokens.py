@@ -4,11 +4,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from hms.client import EXIT_USAGE, HmsError
 
 
-def config_dir():
+def config_dir() -> Path:
     if os.environ.get("HMS_CONFIG_DIR"):
         return Path(os.environ["HMS_CONFIG_DIR"]).expanduser()
     if os.environ.get("XDG_CONFIG_HOME"):
@@ -19,10 +20,10 @@ def config_dir():
 class TokenStore:
     """tokens.json: {"servers": {URL: {"default_user": NAME, "tokens": {NAME: KEY}}}}, mode 0600."""
 
-    def __init__(self, folder=None):
+    def __init__(self, folder: Path | None = None) -> None:
         self.path = (folder or config_dir()) / "tokens.json"
 
-    def load(self):
+    def load(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -33,7 +34,7 @@ class TokenStore:
             raise HmsError(f"{self.path} is not an hms token file; remove it and log in again", exit_code=EXIT_USAGE)
         return data
 
-    def save(self, data):
+    def save(self, data: dict[str, Any]) -> None:
         folder = self.path.parent
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Written to a private temporary file and renamed, so the token is never readable by
@@ -49,14 +50,14 @@ class TokenStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def remember(self, server, user, token):
+    def remember(self, server: str, user: str, token: str) -> None:
         data = self.load()
         entry = data["servers"].setdefault(server, {"tokens": {}})
         entry.setdefault("tokens", {})[user] = token
         entry["default_user"] = user
         self.save(data)
 
-    def token_for(self, server, user):
+    def token_for(self, server: str, user: str | None) -> tuple[str, str]:
         """(user, token) for `user`, or for the last user logged in to `server`."""
         entry = self.load()["servers"].get(server) or {}
         user = user or entry.get("default_user")

@@ -3,6 +3,7 @@
 import json
 import math
 from dataclasses import dataclass
+from typing import Any, Self, TypeGuard, cast
 
 import datalogic_py
 
@@ -13,12 +14,12 @@ ENGINE_VERSION = f"datalogic-py {datalogic_py.__version__}"
 class EvaluationError(Exception):
     """The rule could not be evaluated for a citizen; the message says why, `part` says where."""
 
-    def __init__(self, message, *, part):
+    def __init__(self, message: str, *, part: str) -> None:
         super().__init__(message)
         self.part = part  # "eligibility" or "amount"
 
 
-def is_number(value):
+def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -27,13 +28,13 @@ class CompiledRule:
     """A rule document's eligibility and amount, compiled once, evaluated many times."""
 
     has_eligibility: bool
-    eligibility: object
-    amount: object
+    eligibility: datalogic_py.Rule | None  # a Rule whenever has_eligibility
+    amount: datalogic_py.Rule | None  # None when the amount is amount_constant
     amount_constant: float | None
     max_payment: float | None
 
     @classmethod
-    def from_document(cls, document):
+    def from_document(cls, document: dict[str, Any]) -> Self:
         has_eligibility = "eligibility" in document
         eligibility = ENGINE.compile({"!!": [document["eligibility"]]}) if has_eligibility else None
         raw_amount = document.get("amount", document.get("max_payment", 0))
@@ -44,16 +45,18 @@ class CompiledRule:
             amount, constant = ENGINE.compile(json.dumps(raw_amount)), None
         return cls(has_eligibility, eligibility, amount, constant, document.get("max_payment"))
 
-    def decide(self, citizen):
+    def decide(self, citizen: dict[str, Any]) -> tuple[bool, float]:
         """(eligible, amount) for one citizen. Raises EvaluationError with the reason."""
         try:
-            eligible = bool(self.eligibility.evaluate(citizen)) if self.has_eligibility else True
+            eligible = (
+                bool(cast(datalogic_py.Rule, self.eligibility).evaluate(citizen)) if self.has_eligibility else True
+            )
         except datalogic_py.DataLogicError as exc:
             raise EvaluationError(str(exc), part="eligibility") from None
         if not eligible:
             return False, 0.0
         try:
-            value = self.amount_constant if self.amount is None else self.amount.evaluate(citizen)
+            value: Any = self.amount_constant if self.amount is None else self.amount.evaluate(citizen)
         except datalogic_py.DataLogicError as exc:
             raise EvaluationError(str(exc), part="amount") from None
         if not is_number(value):
@@ -64,7 +67,7 @@ class CompiledRule:
         return True, value
 
 
-def trace(logic, citizen):
+def trace(logic: Any, citizen: dict[str, Any]) -> dict[str, Any]:
     """Which clauses ran and what each gave: a list of {path, expression, result}."""
     envelope = json.loads(ENGINE.evaluate_with_trace(json.dumps(logic), json.dumps(citizen)))
     nodes = {}

@@ -1,6 +1,7 @@
 """What a JSON Logic tree may contain here: the subset, its limits, and the variables it reads."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 SUBSET = frozenset(
     {
@@ -22,27 +23,27 @@ class Problem:
 
 @dataclass
 class Analysis:
-    problems: list = field(default_factory=list)
-    variables: set = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+    variables: set[str] = field(default_factory=set)
     nodes: int = 0
     depth: int = 0
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.problems
 
 
-def _child_path(path, part):
+def _child_path(path: str, part: int | str) -> str:
     return f"{path}[{part}]" if isinstance(part, int) else f"{path}.{part}"
 
 
-def _is_internal_name(name):
+def _is_internal_name(name: str) -> bool:
     # A path into the internals of an object (`__class__`, `constructor.prototype`) is refused:
     # population columns are plain names.
     return any(part.startswith("_") or part in ("constructor", "prototype") for part in name.split("."))
 
 
-def _var_name(args, path, analysis):
+def _var_name(args: Any, path: str, analysis: Analysis) -> str | None:
     """The variable a `var` reads, or None after recording why it cannot be known."""
     target = args[0] if isinstance(args, list) and args else args
     if isinstance(args, list) and len(args) > 2:
@@ -65,7 +66,7 @@ def _var_name(args, path, analysis):
     return target
 
 
-def analyse(tree, root_path="$"):
+def analyse(tree: Any, root_path: str = "$") -> Analysis:
     """Walk `tree` without recursion, so a hostile depth cannot overflow the stack."""
     analysis = Analysis()
     stack = [(tree, root_path, 1)]
