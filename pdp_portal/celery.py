@@ -18,6 +18,8 @@ def enqueue_on_commit(name, *args, task_id=None):
     from django.db import transaction
 
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        # Each installed app's tasks module, and nothing else: the loader's own start-up would
+        # also run Django's set-up again, which replaces the logging handlers of a running process.
+        app.autodiscover_tasks(force=True)
     task = app.tasks[name]
     transaction.on_commit(lambda: task.apply_async(args=list(args), task_id=task_id))
