@@ -1,6 +1,6 @@
 """Simulation: a rule over a population, its cost, the breakdowns, and the budget check.
 
-The rule is compiled to polars column expressions (engine/logic/compile.py) and evaluated over the
+The rule is compiled to polars column expressions (engine/logic/compile/) and evaluated over the
 whole population at once, in ten slices so progress can be reported at least every 10% of the
 rows. A rule the compiler cannot take falls back to datalogic-py one citizen at a time, and the
 findings say so. Every figure is weighted: a row stands for `weight` people (1 when the column is
