@@ -32,6 +32,10 @@ from portal.pages import (
 )
 from portal.presenters.charts import chart_specs
 from portal.presenters.docdiff import path_lines
+from portal.presenters.figures import count as _count
+from portal.presenters.figures import money as _money
+from portal.presenters.figures import people as _people
+from portal.presenters.figures import signed_money as _signed_money
 from portal.presenters.readable import document_context
 from reviews.models import Review
 
@@ -312,16 +316,6 @@ def _line_of(path, lines):
     return None
 
 
-def _money(value):
-    return f"${float(value):,.2f}" if value is not None else "—"
-
-
-def _count(value):
-    if value is None:
-        return "—"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
-
-
 def _check_row(check, kind):
     row = {"kind": kind, "title": "Lint" if kind == CheckRun.Kind.LINT else "Simulation"}
     if check is None:
@@ -355,21 +349,6 @@ def _check_row(check, kind):
         row.update(_simulation_figures(check.result))
         row["charts"] = chart_specs(check.result)
     return row
-
-
-def _people(value):
-    """A weighted count of people, rounded to whole people: `1,234`."""
-    return f"{round(float(value)):,}" if value is not None else "—"
-
-
-def _signed_money(value):
-    """A change in money with its sign: `+$1,200.00`, `−$300.00` (a true minus sign), `$0.00`."""
-    if value is None:
-        return "—"
-    value = round(float(value), 2)
-    if value == 0:
-        return "$0.00"
-    return f"{'+' if value > 0 else '−'}${abs(value):,.2f}"
 
 
 def _plain(value):

@@ -11,7 +11,12 @@ Results stored by older versions of the simulation lack some keys; each chart th
 result does not hold instead of failing.
 """
 
-from engine.simulation import short_money
+from .figures import count as _count
+from .figures import money as _money
+from .figures import number as _number
+from .figures import people as _people
+from .figures import short as _short
+from .figures import signed_money as _signed_money
 
 COUNTIES_DRAWN = 36  # Oregon has 36 counties: the chart shows them all, the table always does
 
@@ -39,46 +44,6 @@ def chart_specs(result):
 
 # ---------------------------------------------------------------------------------------------
 # Formatting, as the rule page's other tables print figures
-
-
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _money(value):
-    value = _number(value)
-    return f"${value:,.2f}" if value is not None else "—"
-
-
-def _signed_money(value):
-    value = _number(value)
-    if value is None:
-        return "—"
-    value = round(value, 2)
-    if value == 0:
-        return "$0.00"
-    return f"{'+' if value > 0 else '−'}${abs(value):,.2f}"
-
-
-def _short(value):
-    value = _number(value)
-    return short_money(value) if value is not None else "—"
-
-
-def _people(value):
-    value = _number(value)
-    return f"{round(value):,}" if value is not None else "—"
-
-
-def _count(value):
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _share(part, whole):
