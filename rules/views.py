@@ -239,7 +239,7 @@ def _promote_panel(user, rule, releases):
     return {
         "url": reverse("rule-promote", args=[rule.slug]),
         "staging": staging.version_label,
-        "production": releases[Environment.PRODUCTION].version_label,
+        "production": releases[Environment.PRODUCTION].version_label if Environment.PRODUCTION in releases else "v0",
     }
 
 
