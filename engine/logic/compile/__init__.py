@@ -97,20 +97,25 @@ Zero divisor (`/` and `%`, after coercion): an ERROR when the dividend and the d
 `!`/`!!` use the first operand only (none -> null).
 """
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Self
 
 import polars as pl
 
+from ..evaluate import is_number
 from .compiler import _Compiler
-from .values import _V, NotCompilable, _and, _expr, _mask, _not, _or, _truthy, _when
+from .values import _V, JSON, Cond, NotCompilable, _and, _expr, _mask, _not, _or, _truthy, _when
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 __all__ = ["NotCompilable", "Compiled", "RuleExpressions", "compile_logic", "compile_expr", "compile_rule"]
 
 _KIND_NAMES = {"b": "boolean", "n": "number", "s": "string", "null": "null"}
 
 
-def _column(expr, name):
+def _column(expr: pl.Expr, name: str) -> pl.Expr:
     """`expr` as a full-length column named `name` (a constant would otherwise be one row)."""
     if expr.meta.is_scalar():
         expr = pl.repeat(expr, pl.len())
@@ -125,9 +130,9 @@ class Compiled:
     path: str = "$"
 
     @property
-    def kinds(self):
+    def kinds(self) -> frozenset[str]:
         """The JSON types the value may take: 'null', 'boolean', 'number', 'string', 'array', 'object'."""
-        out = set()
+        out: set[str] = set()
         for kind in self._v.kinds():
             if isinstance(kind, tuple):
                 value = [v for k, v, _ in self._v.objs if k == kind[1]][0]
@@ -141,25 +146,25 @@ class Compiled:
         return frozenset(out)
 
     @property
-    def may_error(self):
+    def may_error(self) -> bool:
         return self._v.err is not False
 
     @property
-    def may_be_inexact(self):
+    def may_be_inexact(self) -> bool:
         return self._v.inx is not False
 
     @property
-    def error(self):
+    def error(self) -> pl.Expr:
         """Boolean: true where datalogic raises an error for the row."""
         return _column(_expr(self._v.err).fill_null(False), "error")
 
     @property
-    def inexact(self):
+    def inexact(self) -> pl.Expr:
         """Boolean: true where the columns cannot reproduce the engine exactly; ask the scalar path."""
         return _column(_expr(self._v.inx).fill_null(False), "inexact")
 
     @property
-    def truthy(self):
+    def truthy(self) -> pl.Expr:
         """Boolean: the value's JSON Logic truthiness (false on error rows)."""
         t = _expr(_truthy(self._v))
         if self._v.err is not False:
@@ -167,22 +172,22 @@ class Compiled:
         return _column(t, "truthy")
 
     @property
-    def value(self):
+    def value(self) -> pl.Expr:
         """The value as one typed column (null on error rows). Numbers are Int64 when every one is an
         exact integer from an integer column or literal, else Float64 (non-finite -> null)."""
         v = self._v
         if v.items is not None or v.record or v.objs:
             raise NotCompilable("The result is a list or object; only its truthiness can be compiled.", self.path)
-        kinds = [k for k in v.kinds() if k != "null"]
+        kinds = [k for k in v.kinds() if isinstance(k, str) and k != "null"]  # no ("o", key): objs is empty
         if len(kinds) > 1:
             names = " or ".join(sorted(_KIND_NAMES[k] for k in kinds))
             raise NotCompilable(f"The result is a {names} depending on the row; a column has one type.", self.path)
-        dtype = {"b": pl.Boolean, "s": pl.String, "n": pl.Int64 if v.n_int else pl.Float64}.get(
-            kinds[0] if kinds else None, pl.Null
-        )
+        dtypes: dict[str, PolarsDataType] = {"b": pl.Boolean, "s": pl.String, "n": pl.Int64 if v.n_int else pl.Float64}
+        dtype = dtypes[kinds[0]] if kinds else pl.Null
         if not kinds:
             out = pl.lit(None)
         elif kinds[0] == "n":
+            assert v.n is not None
             out = v.n if (v.n_int or v.n_finite) else pl.when(v.n.is_finite()).then(v.n)
         else:
             out = getattr(v, kinds[0])
@@ -191,7 +196,7 @@ class Compiled:
         return _column(out, "value")
 
     @property
-    def tagged(self):
+    def tagged(self) -> pl.Expr:
         """The value as a struct {kind, boolean, number, string, json} that holds any result,
         including a constant list per row; kind is 'error' on error rows."""
         v = self._v
@@ -221,16 +226,16 @@ class Compiled:
             # A literal field (the kind, when it is one constant) can leave polars' struct one row
             # long on some frames: when any field reads the rows, every field is made full length.
             fields = {name: _column(field, name) for name, field in fields.items()}
-        return _column(pl.struct(**fields), "tagged")
+        return _column(pl.struct([field.alias(name) for name, field in fields.items()]), "tagged")
 
 
-def compile_logic(tree, schema, *, path="$"):
+def compile_logic(tree: JSON, schema: Mapping[str, "PolarsDataType"], *, path: str = "$") -> Compiled:
     """Compile `tree` for rows of `schema` ({column: polars dtype}). Raises NotCompilable."""
     compiler = _Compiler(schema)
     return Compiled(compiler.compile(tree, path), path)
 
 
-def compile_expr(tree, schema):
+def compile_expr(tree: JSON, schema: Mapping[str, "PolarsDataType"]) -> pl.Expr:
     """The value of `tree` per row as one polars expression.
 
     Refuses (NotCompilable) when some row could raise in datalogic: use `compile_logic`, whose
@@ -251,7 +256,7 @@ def compile_expr(tree, schema):
 _INEXACT_MESSAGE = "a row needs the scalar path (see compile_logic(...).inexact)"
 
 
-class RuleExpressions(tuple):
+class RuleExpressions(tuple[pl.Expr, pl.Expr]):
     """(eligible, amount) expressions, with `.error` and `.inexact` flag expressions.
 
     `eligible` is Boolean and `amount` Float64, both null on error rows. `error` is true where
@@ -261,7 +266,25 @@ class RuleExpressions(tuple):
     whether the flags can be true at all, so a caller can skip computing them.
     """
 
-    def __new__(cls, eligible, amount, *, error, inexact, eligibility=None, amount_logic=None):
+    eligible: pl.Expr
+    amount: pl.Expr
+    may_error: bool
+    may_be_inexact: bool
+    error: pl.Expr
+    inexact: pl.Expr
+    eligibility: Compiled | None
+    amount_logic: Compiled | None
+
+    def __new__(
+        cls,
+        eligible: pl.Expr,
+        amount: pl.Expr,
+        *,
+        error: Cond,
+        inexact: Cond,
+        eligibility: Compiled | None = None,
+        amount_logic: Compiled | None = None,
+    ) -> Self:
         self = super().__new__(cls, (eligible, amount))
         self.eligible, self.amount = eligible, amount
         self.may_error, self.may_be_inexact = error is not False, inexact is not False
@@ -271,11 +294,7 @@ class RuleExpressions(tuple):
         return self
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def compile_rule(document, schema):
+def compile_rule(document: dict[str, JSON], schema: Mapping[str, "PolarsDataType"]) -> RuleExpressions:
     """Compile a rule document's eligibility and amount, as CompiledRule.decide evaluates them."""
     max_payment = document.get("max_payment")
     if max_payment is not None:
@@ -298,7 +317,11 @@ def compile_rule(document, schema):
         # answer differently, leave such a rule to the scalar path.
         raise NotCompilable("A text amount is read as JSON by the scalar path; it is not compiled.", "$.amount")
     amount_logic = None
-    if _is_number(raw_amount):
+    value: pl.Expr
+    not_number: Cond
+    a_err: Cond
+    a_inx: Cond
+    if is_number(raw_amount):
         value, not_number, a_err, a_inx = pl.lit(float(raw_amount)), False, False, False
     else:
         av = compiler.compile(raw_amount, "$.amount")

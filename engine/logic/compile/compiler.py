@@ -2,7 +2,9 @@
 `!`/`!!`, `var`, `missing`, and the dispatch to the operator groups."""
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, TypeAlias
 
 import polars as pl
 
@@ -16,7 +18,9 @@ from .values import (
     _NO,
     _V,
     EXACT,
+    JSON,
     MAX_EXPR_BYTES,
+    Cond,
     NotCompilable,
     _always_error,
     _and,
@@ -31,8 +35,14 @@ from .values import (
     _when_bool,
 )
 
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
-def _truth_of(v, truth=None):
+# How a branch or operand is compiled: compile(node, path, depth) or truth(node, path, depth)
+Branch: TypeAlias = Callable[[JSON, str, int], _V]
+
+
+def _truth_of(v: _V, truth: Cond | None = None) -> _V:
     """A plain boolean _V with `v`'s errors: `truth` (by default `v`'s truthiness)."""
     return replace(_bool_v(_truthy(v) if truth is None else truth), err=v.err, inx=v.inx)
 
@@ -44,13 +54,13 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
     """JSON Logic compiled for rows of one schema: `compile` gives a node's value, `truth` only its
     truthiness. The operators of numbers, text and comparison come from the classes it inherits."""
 
-    def __init__(self, schema):
+    def __init__(self, schema: Mapping[str, "PolarsDataType"]) -> None:
         self.schema = {name: dtype for name, dtype in dict(schema).items()}
         self.nodes = 0
-        self._reads = {}
+        self._reads: dict[int, bool] = {}
 
     # -- structure
-    def reads_data(self, node):
+    def reads_data(self, node: JSON) -> bool:
         """Whether a subtree depends on the row (var, missing, missing_some anywhere)."""
         key = id(node)
         if key in self._reads:
@@ -65,19 +75,19 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
         self._reads[key] = out
         return out
 
-    def count_node(self, path):
+    def count_node(self, path: str) -> None:
         """One more node of the logic; refuses beyond MAX_NODES."""
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise NotCompilable(f"The logic has more than {MAX_NODES:,} nodes.", path)
 
     @staticmethod
-    def check_depth(depth, path):
+    def check_depth(depth: int, path: str) -> None:
         """Refuses a node nested deeper than MAX_DEPTH."""
         if depth > MAX_DEPTH:
             raise NotCompilable(f"The logic is nested more than {MAX_DEPTH} levels deep.", path)
 
-    def check_operators(self, node, path, depth):
+    def check_operators(self, node: JSON, path: str, depth: int) -> None:
         stack = [(node, path, depth)]
         while stack:
             item, where, level = stack.pop()
@@ -93,7 +103,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
                         raise NotCompilable(f"Operator {op!r} is not in the rule subset.", _child(where, op))
                     stack.append((args, _child(where, op), level + 1))
 
-    def fold(self, node, path, data=None):
+    def fold(self, node: JSON, path: str, data: dict[str, JSON] | None = None) -> _V:
         """A subtree that does not read the row, evaluated once by datalogic itself."""
         try:
             value = ENGINE.compile(json.dumps(node)).evaluate(data if data is not None else {})
@@ -101,17 +111,17 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             return _always_error()
         return _const(value, path)
 
-    def fold_op(self, op, values, path):
+    def fold_op(self, op: str, values: Sequence[JSON], path: str) -> _V:
         """`op` over constant operands, evaluated by datalogic (operands passed as data)."""
         node = {op: [{"var": f"c{i}"} for i in range(len(values))]}
         return self.fold(node, path, {f"c{i}": value for i, value in enumerate(values)})
 
-    def fold_constants(self, op, vs, path):
+    def fold_constants(self, op: str, vs: Sequence[_V], path: str) -> _V | None:
         """`op` over operands `vs` folded by datalogic when all are constants, else None."""
         return self.fold_op(op, [v.const for v in vs], path) if self.all_const(vs) else None
 
     # -- dispatch
-    def compile(self, node, path, depth=1):
+    def compile(self, node: JSON, path: str, depth: int = 1) -> _V:
         v = self._compile(node, path, depth)
         if _expr_bytes(v) > MAX_EXPR_BYTES:
             raise NotCompilable(
@@ -119,7 +129,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             )
         return v
 
-    def _compile(self, node, path, depth):
+    def _compile(self, node: JSON, path: str, depth: int) -> _V:
         self.check_depth(depth, path)
         if not self.reads_data(node):
             self.check_operators(node, path, depth)
@@ -170,7 +180,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
         }[op]
         return handler(op, raw, where, depth + 1)
 
-    def truth(self, node, path, depth=1):
+    def truth(self, node: JSON, path: str, depth: int = 1) -> _V:
         """Only the truthiness of `node`, as a plain boolean _V (with the node's errors).
 
         `and`/`or`/`if`/`!`/`!!` whose values only feed a condition need not carry the deciding
@@ -193,23 +203,23 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             result = _and(*truths) if op == "and" else _or(*truths)
             return replace(_bool_v(result), err=_or(*errs), inx=_or(*inxs))
         cases, default, errs, inxs = self.if_cases(raw, where, depth + 1, self.truth)
-        cases = [(t, _truthy(b)) for t, b in cases]
-        result = _when_bool(cases, _truthy(default) if default is not None else False)
+        truth_cases = [(t, _truthy(b)) for t, b in cases]
+        result = _when_bool(truth_cases, _truthy(default) if default is not None else False)
         return replace(_bool_v(result), err=_or(*errs), inx=_or(*inxs))
 
-    def operands(self, raw, path, depth, limit=None):
+    def operands(self, raw: JSON, path: str, depth: int, limit: int | None = None) -> list[_V]:
         args = _args(raw)
         if limit is not None:
             args = args[:limit]
         return [self.compile(arg, _child(path, i), depth) for i, arg in enumerate(args)]
 
     @staticmethod
-    def all_const(vs):
+    def all_const(vs: Iterable[_V]) -> bool:
         """Operands that are the same on every row and never raise: the engine can fold them."""
         return all(v.const is not _NO and v.err is False and v.inx is False for v in vs)
 
     # -- reading the row
-    def read_column(self, name, path):
+    def read_column(self, name: str, path: str) -> _V:
         dtype = self.schema[name]
         col = pl.col(name)
         if dtype == pl.Null:
@@ -230,7 +240,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             f"Column {name!r} has type {dtype}; the compiler reads integer, decimal, boolean and text columns.", path
         )
 
-    def op_var(self, op, raw, path, depth):
+    def op_var(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         args = _args(raw)
         name = args[0] if args else None
         if isinstance(name, (dict, list)):
@@ -239,18 +249,15 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             return _V(record=True, null=False, n_bound=len(self.schema))
         if isinstance(name, bool):
             raise NotCompilable("A 'var' must name its variable as plain text.", path)
-        if isinstance(name, float):
-            present = False  # datalogic splits "1.5" as a path; a whole float names no flat key
-        else:
-            name = str(name)
-            present = "." not in name and name in self.schema
-        if present:
-            return self.read_column(name, path)
+        # datalogic splits "1.5" as a path; a whole float names no flat key
+        key = None if isinstance(name, float) else str(name)
+        if key is not None and "." not in key and key in self.schema:
+            return self.read_column(key, path)
         if len(args) >= 2:
             return self.compile(args[1], _child(path, 1), depth)
         return _const(None)
 
-    def op_missing(self, op, raw, path, depth):
+    def op_missing(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         if self.reads_data(raw):
             raise NotCompilable(f"'{op}' must list its variable names as plain text.", path)
         self.check_operators(raw, path, depth)
@@ -262,14 +269,20 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
         return _const(value, path)
 
     # -- control
-    def if_cases(self, raw, path, depth, branch):
+    def if_cases(
+        self, raw: list[JSON], path: str, depth: int, branch: Branch
+    ) -> tuple[list[tuple[Cond, _V]], _V | None, list[Cond], list[Cond]]:
         """The operands of `if` [c1, a1, c2, a2, ..., else] in order: (cases, default, errors,
         inexacts), `cases` [(truthiness of c, value of a)] and `default` the value of the last
         branch that can be reached (None when no branch is). `branch(node, path, depth)` gives a
         branch's value. A condition false on every row skips its branch; one true on every row
         ends the walk. The errors of each operand count on the rows that reach it.
         """
-        cases, errs, inxs, reached, default = [], [], [], True, None
+        cases: list[tuple[Cond, _V]] = []
+        errs: list[Cond] = []
+        inxs: list[Cond] = []
+        reached: Cond = True
+        default: _V | None = None
         for i in range(0, len(raw) - 1, 2):
             cond = self.truth(raw[i], _child(path, i), depth)
             t = _truthy(cond)
@@ -290,7 +303,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             inxs.append(_and(reached, default.inx))
         return cases, default, errs, inxs
 
-    def op_if(self, op, raw, path, depth):
+    def op_if(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         if not isinstance(raw, list):
             raise NotCompilable("'if' takes a list of operands.", path)
         if not raw:
@@ -305,12 +318,17 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
             inx=_or(*inxs, merge_inx),
         )
 
-    def and_or_operands(self, op, raw, path, depth, operand):
+    def and_or_operands(
+        self, op: str, raw: list[JSON], path: str, depth: int, operand: Branch
+    ) -> tuple[list[_V], list[Cond], list[Cond], list[Cond]]:
         """The operands of `and`/`or` up to the one that decides on every row (the rest are not
         evaluated): (values, truthiness, errors, inexacts), each error counting on the rows that
         reach its operand. `operand(node, path, depth)` gives an operand's value."""
-        vs, truths, errs, inxs = [], [], [], []
-        reached = True
+        vs: list[_V] = []
+        truths: list[Cond] = []
+        errs: list[Cond] = []
+        inxs: list[Cond] = []
+        reached: Cond = True
         for i, arg in enumerate(raw):
             v = operand(arg, _child(path, i), depth)
             t = _truthy(v)
@@ -323,7 +341,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
                 break
         return vs, truths, errs, inxs
 
-    def op_and_or(self, op, raw, path, depth):
+    def op_and_or(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         if not isinstance(raw, list):
             raise NotCompilable(f"'{op}' takes a list of operands.", path)
         if not raw:
@@ -338,7 +356,7 @@ class _Compiler(ArithmeticOps, TextOps, ComparisonOps):
         merged, merge_inx = _select(cases, vs[-1], path)
         return replace(merged, err=err, inx=_or(inx, merge_inx))
 
-    def op_not(self, op, raw, path, depth):
+    def op_not(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         args = _args(raw)[:1]
         v = self.truth(args[0], _child(path, 0), depth) if args else _const(None)
         t = _truthy(v)

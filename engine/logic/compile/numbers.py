@@ -9,12 +9,17 @@ import polars as pl
 
 from .values import (
     _NO,
+    _V,
     EXACT,
     I64,
+    JSON,
+    Cond,
+    Kind,
     NotCompilable,
     _always_error,
     _and,
     _child,
+    _CompilerBase,
     _mask,
     _not,
     _num_v,
@@ -32,7 +37,7 @@ NUMERIC_TEXT = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _NUMERIC_TEXT_PY = re.compile(NUMERIC_TEXT[:-1] + r"\Z")
 
 
-def _py_number(text):
+def _py_number(text: str) -> float | None:
     """datalogic's reading of a text as a number, or None when it is not numeric."""
     if not _NUMERIC_TEXT_PY.match(text):
         return None
@@ -49,10 +54,10 @@ class _Num:
     is_int: bool  # Int64 expression (exact integers)
     finite: bool
     bound: float
-    const: object = _NO
+    const: JSON = _NO
 
 
-def _f64(num):
+def _f64(num: _Num) -> tuple[pl.Expr, Cond]:
     """(Float64 expr, inexact condition) for a _Num."""
     if not num.is_int:
         return num.expr, False
@@ -63,7 +68,7 @@ def _f64(num):
     return num.expr.cast(pl.Float64), ((num.expr > EXACT) | (num.expr < -EXACT)).fill_null(False)
 
 
-def _arith_term(num):
+def _arith_term(num: _Num) -> tuple[_Num, Cond]:
     """A number entering + - * / %: (Float64 _Num, inexact condition). See ARITH_LIMIT."""
     if num.const is not _NO:  # only an integral value in the 64-bit range takes the engine's integer path
         c = num.const
@@ -79,7 +84,7 @@ def _arith_term(num):
     return _Num(expr, False, True, ARITH_LIMIT), check.fill_null(False)
 
 
-def _parse_text(s, empty_is_zero):
+def _parse_text(s: pl.Expr, empty_is_zero: bool) -> tuple[pl.Expr, pl.Expr]:
     """(value Float64, ok Boolean) for a String expr read as a number."""
     value = s.cast(pl.Float64, strict=False)
     ok = s.str.contains(NUMERIC_TEXT) & value.is_finite()
@@ -89,12 +94,13 @@ def _parse_text(s, empty_is_zero):
     return value, ok
 
 
-def _as_number(v, kind, empty_is_zero):
+def _as_number(v: _V, kind: Kind, empty_is_zero: bool) -> tuple[_Num, Cond, Cond]:
     """One variant of `v` read as a number: (_Num, ok condition, inexact condition).
 
     `ok` is false where a text is not numeric (the caller decides whether that is an error).
     """
     if kind == "n":
+        assert v.n is not None  # `kind` is one of v.kinds()
         if v.n_int:
             return _Num(v.n, True, True, v.n_bound, v.const), True, False
         return _Num(v.n, False, v.n_finite, v.n_bound, v.const), True, False
@@ -103,6 +109,7 @@ def _as_number(v, kind, empty_is_zero):
     if kind == "b":
         if v.const is not _NO:
             return _Num(pl.lit(int(v.const), dtype=pl.Int64), True, True, 1, int(v.const)), True, False
+        assert v.b is not None
         return _Num(v.b.cast(pl.Int64), True, True, 1), True, False
     if kind == "s":
         if v.const is not _NO:
@@ -114,12 +121,13 @@ def _as_number(v, kind, empty_is_zero):
             if value.is_integer() and abs(value) <= EXACT:
                 return _Num(pl.lit(int(value), dtype=pl.Int64), True, True, abs(value), int(value)), True, False
             return _Num(pl.lit(value), False, True, abs(value), value), True, abs(value) > EXACT
-        value, ok = _parse_text(v.s, empty_is_zero)
-        return _Num(value, False, True, math.inf), ok, (value.abs() > EXACT) & ok
+        assert v.s is not None
+        parsed, ok = _parse_text(v.s, empty_is_zero)
+        return _Num(parsed, False, True, math.inf), ok, (parsed.abs() > EXACT) & ok
     raise AssertionError(kind)
 
 
-def _num_pair(a, b):
+def _num_pair(a: _Num, b: _Num) -> tuple[pl.Expr, pl.Expr, Cond]:
     """Two _Nums as comparable expressions: (ea, eb, inexact). Exact where both are integers."""
     if a.is_int and b.is_int:
         return a.expr, b.expr, False
@@ -133,7 +141,7 @@ def _num_pair(a, b):
     return fa, fb, _or(ia, ib)
 
 
-def _nan_guard(res, *nums):
+def _nan_guard(res: Cond, *nums: _Num) -> Cond:
     """polars orders NaN above everything and equal to itself; IEEE (datalogic) says false."""
     guards = [~num.expr.is_nan() for num in nums if not num.finite and not num.is_int]
     return _and(res, *guards)
@@ -142,11 +150,11 @@ def _nan_guard(res, *nums):
 # --------------------------------------------------------------------------- operators
 
 
-class ArithmeticOps:
+class ArithmeticOps(_CompilerBase):
     """`+ - * / %` and `min`/`max`, as methods of the compiler (which provides `operands`
     and `fold_constants`)."""
 
-    def arith_operand(self, v, path, single):
+    def arith_operand(self, v: _V, path: str, single: bool) -> tuple[_Num, Cond, Cond]:
         """`v` as an arithmetic operand: (Float64-or-Int64 _Num, error, inexact).
 
         A list or object among several operands is an error; a lone list operand is spread into
@@ -187,7 +195,7 @@ class ArithmeticOps:
             bound = max(bound, EXACT if (num.is_int and not all_int) else num.bound)
         return _Num(_when(cases[:-1], cases[-1][1]), all_int, finite, bound), err, inx
 
-    def op_arith(self, op, raw, path, depth):
+    def op_arith(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         vs = self.operands(raw, path, depth)
         if (folded := self.fold_constants(op, vs, path)) is not None:
             return folded
@@ -211,7 +219,8 @@ class ArithmeticOps:
         # `/` and `%` run left to right and stop at a zero divisor that saturates: the operands
         # after it are not evaluated, so their errors only count on rows still running.
         acc, bound, finite = terms[0].expr, terms[0].bound, terms[0].finite
-        live, acc_is_number, acc_integral = True, is_json_number[0], integral[0]
+        live: Cond = True
+        acc_is_number, acc_integral = is_json_number[0], integral[0]
         err_all, inx_all, saturations = [errs[0]], [inxs[0]], []
         for k in range(1, len(terms)):
             err_all.append(_and(live, errs[k]))
@@ -233,7 +242,7 @@ class ArithmeticOps:
         )
 
     @staticmethod
-    def add_multiply(op, vs, terms, errs, inxs):
+    def add_multiply(op: str, vs: list[_V], terms: list[_Num], errs: list[Cond], inxs: list[Cond]) -> _V:
         if op == "-" and len(terms) == 1:
             terms = [_Num(pl.lit(0.0), False, True, 0.0, 0), *terms]
         acc, bound, finite = terms[0].expr, terms[0].bound, terms[0].finite
@@ -251,7 +260,15 @@ class ArithmeticOps:
         return replace(_num_v(acc, bound=bound, finite=finite), err=_or(*errs), inx=_or(*inxs))
 
     @staticmethod
-    def divide(op, acc, acc_is_number, acc_integral, term, divisor_is_number, bound):
+    def divide(
+        op: str,
+        acc: pl.Expr,
+        acc_is_number: Cond,
+        acc_integral: bool,
+        term: _Num,
+        divisor_is_number: Cond,
+        bound: float,
+    ) -> tuple[pl.Expr, float, bool, Cond, Cond, Cond]:
         """One step of `/` or `%`: (value, bound, finite, error, inexact, saturate condition).
 
         A zero divisor raises only when both operands are JSON numbers with integral values in
@@ -260,6 +277,8 @@ class ArithmeticOps:
         """
         b = term.expr
         zero = (term.const == 0) if term.const is not _NO else (b == 0)
+        saturate: Cond
+        err: Cond
         if zero is False:
             saturate, err = False, False
         else:
@@ -285,7 +304,7 @@ class ArithmeticOps:
         return value, new_bound, finite, err, inexact, saturate
 
     @staticmethod
-    def float_remainder(a, a_integral, term):
+    def float_remainder(a: pl.Expr, a_integral: bool, term: _Num) -> tuple[pl.Expr, Cond]:
         """fmod(a, b) as the engine computes it: (value, inexact condition).
 
         Integral operands up to 2**53 go through Int64, which is exact. polars has no exact fmod
@@ -311,7 +330,7 @@ class ArithmeticOps:
         ]
         return _when(cases, pl.lit(math.nan)), inexact
 
-    def op_min_max(self, op, raw, path, depth):
+    def op_min_max(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         vs = self.operands(raw, path, depth)
         if not vs:
             return _always_error()
@@ -330,7 +349,7 @@ class ArithmeticOps:
             return replace(_always_error(), err=_or(*errs))
         all_int = all(num.is_int for _, num in nums)
 
-        def compared(num):
+        def compared(num: _Num) -> pl.Expr:
             """`num` as compared: Int64 when all are integers, else Float64 (and its inexact)."""
             if all_int:
                 return num.expr

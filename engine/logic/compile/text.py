@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import datalogic_py
 import polars as pl
 
 from ..evaluate import ENGINE
@@ -11,12 +12,15 @@ from .values import (
     _V,
     EXACT,
     I64,
+    JSON,
+    Cond,
     NotCompilable,
     _and,
     _args,
     _bool_v,
     _both_const,
     _child,
+    _CompilerBase,
     _const,
     _mask,
     _not,
@@ -24,10 +28,10 @@ from .values import (
     _when,
 )
 
-_CAT_ENGINE_RULE = None
+_CAT_ENGINE_RULE: datalogic_py.Rule | None = None
 
 
-def _py_cat(value):
+def _py_cat(value: JSON) -> str:
     """datalogic's text for one constant operand of `cat`."""
     global _CAT_ENGINE_RULE
     if _CAT_ENGINE_RULE is None:
@@ -35,7 +39,7 @@ def _py_cat(value):
     return _CAT_ENGINE_RULE.evaluate({"v": value})
 
 
-def _format_fraction(x):
+def _format_fraction(x: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """A finite non-integral float as datalogic writes it: (String expr, inexact condition).
 
     polars writes the shortest round-trip digits like datalogic, but in exponent form below 1e-5
@@ -65,23 +69,25 @@ def _format_fraction(x):
     return out, inexact
 
 
-def _format_number(v):
+def _format_number(v: _V) -> tuple[pl.Expr, Cond]:
     """The `n` variant of `v` as `cat` writes it: (String expr, inexact condition)."""
+    x = v.n
+    assert x is not None
     if v.n_int:
-        return v.n.cast(pl.String), False
+        return x.cast(pl.String), False
     if v.const is not _NO:
         return pl.lit(_py_cat(v.const)), False
-    x = v.n
     finite = True if v.n_finite else x.is_finite()
     integral = x == x.floor()
     in_i64 = (x >= -I64) & (x < I64)
     int_text = x.cast(pl.Int64, strict=False).cast(pl.String)
-    as_float = pl.concat_str([int_text, pl.lit(".0")]) if v.n_float is not False else None
-    as_int = int_text if v.n_float is not True else None
-    if as_float is not None and as_int is not None:
-        integer_text = pl.when(v.n_float).then(as_float).otherwise(as_int)
+    as_float = pl.concat_str([int_text, pl.lit(".0")])
+    if v.n_float is True:
+        integer_text = as_float
+    elif v.n_float is False:
+        integer_text = int_text
     else:
-        integer_text = as_float if as_float is not None else as_int
+        integer_text = pl.when(v.n_float).then(as_float).otherwise(int_text)
     big_text = x.cast(pl.String).str.replace("e+", "e", literal=True)
     fraction_text, fraction_inexact = _format_fraction(x)
     text = _when(
@@ -94,13 +100,14 @@ def _format_number(v):
     return text, inexact
 
 
-def _to_text(v, path):
+def _to_text(v: _V, path: str) -> tuple[pl.Expr, Cond]:
     """`v` as `cat` writes it: (non-null String expr, inexact condition)."""
     if v.items is not None or v.record:
         raise NotCompilable("'cat' of a list built from row values cannot be compiled.", path)
     if v.const is not _NO:
         return pl.lit(_py_cat(v.const)), False
-    cases, inexact = [], False
+    cases: list[tuple[Cond, pl.Expr]] = []
+    inexact: Cond = False
     if v.s is not None:
         cases.append((_mask(v, "s"), v.s))
     if v.n is not None:
@@ -117,11 +124,11 @@ def _to_text(v, path):
 # --------------------------------------------------------------------------- operators
 
 
-class TextOps:
+class TextOps(_CompilerBase):
     """`cat` and `in`, as methods of the compiler (which provides `operands`, `fold_constants`
     and `fold_op`)."""
 
-    def op_in(self, op, raw, path, depth):
+    def op_in(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         if len(_args(raw)) < 2:  # false, without evaluating the operand
             return _const(False)
         vs = self.operands(raw, path, depth, limit=2)
@@ -141,7 +148,7 @@ class TextOps:
             else:
                 hit = y.s.str.contains(x.s, literal=True)
             parts.append(_and(_mask(y, "s"), _mask(x, "s"), hit.fill_null(False)))
-        members = []
+        members: list[tuple[Cond, _V]] = []
         if y.items is not None:
             members = [(True, item) for item in y.items]
         for key, value, _ in y.objs:
@@ -158,7 +165,7 @@ class TextOps:
             inx = _or(inx, _and(cond, i))
         return replace(_bool_v(_or(*parts)), err=err, inx=inx)
 
-    def op_cat(self, op, raw, path, depth):
+    def op_cat(self, op: str, raw: JSON, path: str, depth: int) -> _V:
         vs = self.operands(raw, path, depth)
         if (folded := self.fold_constants(op, vs, path)) is not None:
             return folded
