@@ -10,7 +10,9 @@ GENESIS_HASH = "0" * 64
 
 class AuditEventQuerySet(models.QuerySet):
     def for_target(self, obj):
-        return self.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk))
+        """The events about `obj`, including those written under its model's former label (AUDIT_FORMER_LABELS)."""
+        labels = [obj._meta.label_lower, *getattr(obj, "AUDIT_FORMER_LABELS", ())]
+        return self.filter(target_type__in=labels, target_id=str(obj.pk))
 
     def timeline(self):
         return self.select_related("actor").order_by("-id")

@@ -103,10 +103,12 @@ def load(args, base):
     from django.contrib.auth.models import Group, User
 
     from audit.models import AuditEvent
+    from budget.models import Fund
+    from checks.models import CheckRun
     from engine.document import canonical_text, content_hash
     from pdp_portal import permissions
     from reviews.management.commands.seed_demo import seed_demo_accounts
-    from rules.models import CheckRun, Fund, Rule, RuleVersion, VersionStatus
+    from rules.models import Rule, RuleVersion, VersionStatus
     from rules.services import push_rule_version
 
     seconds, started = {}, time.perf_counter()
@@ -167,7 +169,8 @@ def load_checks(versions, *, lint, sim):
     """Lint and simulation runs as each version's status implies, with the real ones' findings and result."""
     from django.utils import timezone
 
-    from rules.models import CheckRun, Dataset
+    from budget.models import Dataset
+    from checks.models import CheckRun
 
     dataset, now = Dataset.objects.default(), timezone.now()
     common = {"engine_version": sim.engine_version, "attempts": 1, "started_at": now, "heartbeat_at": now}
@@ -197,10 +200,10 @@ def load_checks(versions, *, lint, sim):
 
 def load_history(rules, versions, people):
     """Sign-offs, live pointers and their deployments; review permissions on what is in review."""
+    from checks.models import CheckRun
     from deployments.models import Deployment, Environment, Release
     from pdp_portal import permissions
     from reviews.models import Review
-    from rules.models import CheckRun
 
     simulations = dict(CheckRun.objects.filter(kind="simulation").values_list("version_id", "pk"))
     environments = {e.name: e for e in Environment.objects.all()}
@@ -280,7 +283,7 @@ def load_events(count, versions, releases, people):
             data = {"environment": env, "from": "v8", "to": "v9", "duration_s": 0.0312, "reason": "Congress asked"}
             target = ("deployments.release", str(releases[rule.pk, env]), f"{rule.display_name} @ {env}", rule.slug)
         elif action == "fund.change":
-            data, target = {"changed": ["appropriation"]}, ("rules.fund", "1", FUNDS[0], "")
+            data, target = {"changed": ["appropriation"]}, ("budget.fund", "1", FUNDS[0], "")
         actor = people[rng.choice(PEOPLE[role])] if role else None
         event = AuditEvent(
             actor=actor,
@@ -412,8 +415,9 @@ def run(args, database):
 
     from audit.models import AuditEvent
     from audit.services import verify_chain
+    from checks.models import CheckRun
     from deployments.models import Deployment, Release
-    from rules.models import CheckRun, Rule, RuleVersion
+    from rules.models import Rule, RuleVersion
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)

@@ -45,10 +45,10 @@ def main():
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
+    from checks.models import CheckRun
     from deployments.services import promote, rollback
     from reviews.management.commands.seed_demo import seed_demo_accounts
     from reviews.services import approve_version
-    from rules.models import CheckRun
     from rules.services import push_rule_version
 
     call_command("migrate", verbosity=0)

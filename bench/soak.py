@@ -83,7 +83,7 @@ def rejected(data_dir):
 def sweeps(log_path):
     """How many times the once-a-minute sweeper ran to the end, from the worker's log."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    return sum(1 for line in text.splitlines() if "rules.tasks.sweep_stuck_checks[" in line and "succeeded" in line)
+    return sum(1 for line in text.splitlines() if "checks.tasks.sweep_stuck_checks[" in line and "succeeded" in line)
 
 
 def check_states(base, token, pushed):

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_celery_results",
     "audit",
     "rules",
+    "checks",
+    "budget",
     "reviews",
     "deployments",
 ]
@@ -173,7 +175,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # Longer than the longest job, so an unacknowledged job comes back after a worker dies.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-checks": {"task": "rules.tasks.sweep_stuck_checks", "schedule": 60.0},
+    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("", include("portal.urls")),
     path("", include("rules.urls")),
+    path("", include("budget.urls")),
 ]

@@ -22,11 +22,12 @@ from django.db.models import (
 )
 from django.views.decorators.http import require_GET
 
+from checks.models import CheckRun
 from deployments.models import Environment, Release
 from engine.simulation import short_money
 from pdp_portal import permissions
 from reviews.models import Review
-from rules.models import IN_FLIGHT, CheckRun, RuleVersion, VersionStatus
+from rules.models import IN_FLIGHT, RuleVersion, VersionStatus
 
 from .pages import render_page, rule_url, tag_class
 

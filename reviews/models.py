@@ -17,7 +17,7 @@ class Review(models.Model):
     comment = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64)
     simulation_run = models.ForeignKey(
-        "rules.CheckRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "checks.CheckRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

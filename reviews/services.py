@@ -6,11 +6,12 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
+from checks.models import CheckRun
 from engine.errors import DomainError, InvalidInput
 from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReviewRefused, StaleApproval
-from rules.models import CheckRun, RuleVersion, VersionStatus
+from rules.models import RuleVersion, VersionStatus
 
 from .models import Review, ReviewAssignment
 

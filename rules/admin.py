@@ -1,18 +1,12 @@
-import json
-
 from django.contrib import admin, messages
-from django.utils.html import format_html
 
-from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
+from audit.admin import ReadOnlyAdminMixin
+from checks.admin import CheckRunInline, pretty_json
 from deployments.services import promote
 from engine.errors import DomainError
 from pdp_portal import permissions
 
-from .models import CheckRun, Dataset, Fund, Rule, RuleVersion
-
-
-def _pretty_json(value):
-    return format_html('<pre style="white-space: pre-wrap">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+from .models import Rule, RuleVersion
 
 
 @admin.register(Rule)
@@ -23,25 +17,6 @@ class RuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["program"]
     search_fields = ["slug", "title"]
     list_select_related = ["created_by"]
-
-
-class CheckRunInline(admin.TabularInline):
-    model = CheckRun
-    fields = ["kind", "status", "progress", "attempts", "duration_s", "finished_at", "finding_count"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="findings")
-    def finding_count(self, check):
-        return len(check.findings or [])
 
 
 @admin.register(RuleVersion)
@@ -77,7 +52,7 @@ class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="document")
     def document_pretty(self, version):
-        return _pretty_json(version.parsed())
+        return pretty_json(version.parsed())
 
     def has_promote_permission(self, request):
         return permissions.can_promote(request.user)
@@ -96,66 +71,3 @@ class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     f"in {deployment.duration_s}s.",
                     messages.SUCCESS,
                 )
-
-
-@admin.register(CheckRun)
-class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["version", "kind", "status", "progress", "attempts", "duration_s", "finished_at"]
-    list_filter = ["kind", "status"]
-    search_fields = ["version__rule__slug", "task_id"]
-    list_select_related = ["version__rule"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("version__document")
-
-    exclude = ["findings", "result"]
-    readonly_fields = [
-        "version", "kind", "status", "progress", "progress_note", "findings_pretty", "result_pretty",
-        "engine_version", "dataset", "dataset_hash", "task_id", "attempts", "queued_at", "started_at",
-        "heartbeat_at", "finished_at", "duration_s",
-    ]  # fmt: skip
-
-    @admin.display(description="findings")
-    def findings_pretty(self, check):
-        return _pretty_json(check.findings)
-
-    @admin.display(description="result")
-    def result_pretty(self, check):
-        return _pretty_json(check.result)
-
-
-@admin.register(Dataset)
-class DatasetAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """A dataset's file facts are measured, not typed: only its name can be changed here."""
-
-    list_display = ["name", "format", "row_count", "is_default", "short_hash", "created_at"]
-    readonly_fields = [
-        "path",
-        "format",
-        "row_count",
-        "sha256",
-        "size_bytes",
-        "columns",
-        "is_default",
-        "created_by",
-        "created_at",
-    ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="sha256")
-    def short_hash(self, dataset):
-        return dataset.sha256[:12]
-
-
-@admin.register(Fund)
-class FundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Funds are created and changed on the portal's Funds page, through the fund services."""
-
-    list_display = ["code", "name", "appropriation", "fiscal_year", "created_at"]
-    list_filter = ["fiscal_year"]
-    search_fields = ["code", "name"]

@@ -110,6 +110,8 @@ class RuleVersionQuerySet(models.QuerySet):
         )
 
     def with_checks(self):
+        from checks.models import CheckRun
+
         return self.select_related("rule", "uploaded_by").prefetch_related(
             Prefetch("checks", queryset=CheckRun.objects.order_by("kind")),
         )
@@ -216,112 +218,3 @@ class RuleVersion(models.Model):
             if check.kind == kind:
                 return check
         return None
-
-
-class CheckRun(models.Model):
-    """One lint or simulation job for one version. The database, not the broker, is its truth."""
-
-    class Kind(models.TextChoices):
-        LINT = "lint", "lint"
-        SIMULATION = "simulation", "simulation"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        PASSED = "passed", "passed"
-        FAILED = "failed", "failed"
-        CANCELLED = "cancelled", "cancelled"
-
-    version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="checks")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    progress_note = models.CharField(max_length=200, blank=True)
-    findings = models.JSONField(default=list, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    engine_version = models.CharField(max_length=40, blank=True)
-    dataset = models.ForeignKey("Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    dataset_hash = models.CharField(max_length=64, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_s = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["version", "kind"]
-        constraints = [
-            models.UniqueConstraint(fields=["version", "kind"], name="one_check_per_kind_per_version"),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="progress_at_most_100"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind} of {self.version} ({self.status})"
-
-    @property
-    def audit_rule_slug(self):
-        return self.version.rule.slug
-
-    @property
-    def is_finished(self):
-        return self.status in (self.Status.PASSED, self.Status.FAILED, self.Status.CANCELLED)
-
-
-class DatasetQuerySet(models.QuerySet):
-    def default(self):
-        return self.filter(is_default=True).first()
-
-
-class Dataset(models.Model):
-    """A citizen population, one row per person-type with a weight."""
-
-    class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        PARQUET = "parquet", "Parquet"
-
-    name = models.CharField(max_length=200)
-    path = models.CharField(max_length=500, help_text="File path, relative to the data folder.")
-    format = models.CharField(max_length=10, choices=Format.choices)
-    row_count = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.PositiveBigIntegerField()
-    columns = models.JSONField(default=dict, help_text="Column name → type.")
-    is_default = models.BooleanField(default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = DatasetQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-is_default", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_dataset"),
-        ]
-
-    def __str__(self):
-        return f"{self.name} ({self.row_count:,} rows)"
-
-    @property
-    def file_path(self):
-        return settings.DATA_DIR / self.path
-
-
-class Fund(models.Model):
-    """An appropriation that live rules draw on."""
-
-    code = models.CharField(max_length=50, unique=True)
-    name = models.CharField(max_length=200, blank=True)
-    appropriation = models.DecimalField(max_digits=18, decimal_places=2)
-    fiscal_year = models.PositiveSmallIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["code"]
-        constraints = [models.CheckConstraint(condition=Q(appropriation__gte=0), name="appropriation_not_negative")]
-
-    def __str__(self):
-        return self.code

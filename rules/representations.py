@@ -2,9 +2,8 @@
 
 from django.conf import settings
 
+from checks.models import CheckRun
 from reviews.models import Review
-
-from .models import CheckRun
 
 
 def check_dict(check):

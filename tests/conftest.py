@@ -132,6 +132,38 @@ def push(db):
     return push_and_check
 
 
+@pytest.fixture
+def push_queued(django_capture_on_commit_callbacks):
+    """Push without running any check: the version stays queued with its lint check."""
+    from rules.services import push_rule_version
+
+    def _push(raw=None, *, actor):
+        with django_capture_on_commit_callbacks(execute=False):
+            version = push_rule_version(raw if raw is not None else document(), actor=actor)
+        version.refresh_from_db()
+        return version
+
+    return _push
+
+
+@pytest.fixture
+def push_queued_and_lint(django_capture_on_commit_callbacks):
+    """Push the wildfire example and run only its lint, leaving the simulation queued."""
+    from checks.models import CheckRun
+    from checks.services import run_lint
+    from rules.services import push_rule_version
+
+    def _push(actor):
+        with django_capture_on_commit_callbacks(execute=False):
+            version = push_rule_version(document(), actor=actor)
+        with django_capture_on_commit_callbacks(execute=False):
+            run_lint(version.checks.get(kind=CheckRun.Kind.LINT).pk)
+        version.refresh_from_db()
+        return version
+
+    return _push
+
+
 # The pipeline states below are the costliest set-up in the suite (a push runs lint and a
 # simulation). Where a module allows it, each state is built once for the module (SharedStates)
 # and every test runs in a savepoint on top of it, so a test still sees only its own changes.

@@ -1,9 +1,10 @@
 """What a refused request must leave untouched."""
 
 from audit.models import AuditEvent
+from checks.models import CheckRun
 from deployments.models import Deployment, Release
 from reviews.models import Review
-from rules.models import CheckRun, Rule, RuleVersion
+from rules.models import Rule, RuleVersion
 
 
 def state():

@@ -9,7 +9,7 @@ import pytest
 from engine import population
 from engine.datasets import read_population
 from engine.errors import InvalidDataset, InvalidInput
-from tests.datasets.conftest import GOOD_CSV, good_frame, parquet_bytes
+from tests.budget.conftest import GOOD_CSV, good_frame, parquet_bytes
 
 REFUSED_CSV = [
     ("empty", b"", "The file is empty (0 bytes)."),

@@ -89,7 +89,7 @@ def people(drafter, counsel, budget_officer, release_manager, login):
 @pytest.fixture
 def fund(transactional_db):
     """The example's fund, registered as the demo seed does, so its remainder is checked."""
-    from rules.models import Fund
+    from budget.models import Fund
 
     return Fund.objects.create(
         code="DRF-FY2025", name="Disaster Relief Fund", appropriation=500_000_000, fiscal_year=2025

@@ -139,8 +139,10 @@ def test_push_gives_up_after_its_timeout(cli, login, drafter, wildfire_file, no_
 
 def test_a_version_superseded_while_waiting_exits_1(cli, login, drafter, wildfire_file, no_worker):
     """When a newer push cancels the checks hms is waiting for, it says so and exits 1."""
-    from rules.models import CheckRun, RuleVersion
-    from rules.services import push_rule_version, run_lint
+    from checks.models import CheckRun
+    from checks.services import run_lint
+    from rules.models import RuleVersion
+    from rules.services import push_rule_version
 
     login(drafter)
     results = []

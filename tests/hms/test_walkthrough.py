@@ -54,8 +54,8 @@ def test_walkthrough_moves_the_live_pointers(walkthrough):
 
 def test_push_reports_the_simulated_cost_the_api_measured(cli, people, fund, wildfire_file):
     """The cost on the Simulation line is the API's simulated cost in short money form."""
+    from checks.models import CheckRun
     from hms.output import short_money
-    from rules.models import CheckRun
 
     result = cli("rule", "push", wildfire_file, "--user", "drafter")
     cost = CheckRun.objects.get(version__rule__slug="wildfire-aid-2024", kind="simulation").result["cost"]

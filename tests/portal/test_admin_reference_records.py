@@ -1,13 +1,13 @@
 from audit.models import AuditEvent
+from budget.models import Fund
 from deployments.models import TestAccount
-from rules.models import Fund
 
 
 def test_funds_are_read_only_in_the_admin(client, superuser):
     """Funds change only through the Funds page's services: the admin shows them but cannot add one."""
     client.force_login(superuser)
     response = client.post(
-        "/admin/rules/fund/add/",
+        "/admin/budget/fund/add/",
         {"code": "EDU-FY26", "name": "Education", "appropriation": "2500000.00", "fiscal_year": "2026"},
     )
     assert response.status_code == 403

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from checks.models import CheckRun
 from portal.presenters.charts import COUNTIES_DRAWN, GREEN, RED, chart_specs
-from rules.models import CheckRun
 from tests.conftest import EXAMPLES, document
 
 SLUG = "wildfire-aid-2024"

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from rules.models import CheckRun
+from checks.models import CheckRun
 from rules.services import push_rule_version
 from tests.conftest import document
 

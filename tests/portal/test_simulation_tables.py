@@ -4,9 +4,9 @@ import re
 
 from django.urls import reverse
 
+from checks.models import CheckRun
+from checks.views import _simulation_figures
 from portal.presenters.figures import signed_money as _signed_money
-from rules.models import CheckRun
-from rules.views import _simulation_figures
 from tests.conftest import EXAMPLES, document
 
 SLUG = "wildfire-aid-2024"

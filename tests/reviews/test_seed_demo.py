@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from budget.models import Dataset, Fund
 from deployments.models import TestAccount
 from reviews.management.commands.seed_demo import DEMO_ACCOUNTS
-from rules.models import Dataset, Fund
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,9 @@
 import json
 
-from rules.models import CheckRun, Dataset, Rule
-from rules.services.datasets import set_default_dataset, upload_dataset
+from budget.models import Dataset
+from budget.services import set_default_dataset, upload_dataset
+from checks.models import CheckRun
+from rules.models import Rule
 from tests.conftest import WILDFIRE
 
 
@@ -23,7 +25,7 @@ def test_simulation_refuses_a_default_dataset_without_the_rules_columns(
     version = push_queued_and_lint(drafter)
     upload_dataset(b"id,county,weight\n1,Lane,2\n", actor=budget_officer, name="no ages", filename="p.csv")
     set_default_dataset(Dataset.objects.get(name="no ages"), actor=budget_officer)
-    from rules.services import run_simulation
+    from checks.services import run_simulation
 
     run_simulation(version.checks.get(kind=CheckRun.Kind.SIMULATION).pk)
     version.refresh_from_db()

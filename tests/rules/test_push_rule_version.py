@@ -6,11 +6,12 @@ import pytest
 from guardian.models import GroupObjectPermission
 
 from audit.models import AuditEvent
+from checks.models import CheckRun
 from engine.document import canonical_text, content_hash
 from engine.errors import InvalidDocument
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
-from rules.models import CheckRun, Rule, RuleVersion
+from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
 from tests.conftest import document, last_event
 from tests.deployments.support import approve_both, events

@@ -6,10 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from budget.models import Dataset
+from budget.services import upload_dataset
+from checks.models import CheckRun
 from engine.errors import InvalidDataset, InvalidDocument
-from rules.models import CheckRun, Dataset, Rule, RuleVersion
+from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
-from rules.services.datasets import upload_dataset
 from tests.conftest import document
 
 DEEP = ('{"rule": "deep", "eligibility": ' + '{"!": [' * 10_000 + "true" + "]}" * 10_000 + "}").encode()

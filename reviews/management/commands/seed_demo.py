@@ -10,11 +10,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from audit.services import record_event
+from budget.models import Fund
+from budget.services import ensure_default_dataset
 from deployments.models import TestAccount
 from engine.errors import DomainError, InvalidInput
 from reviews.services import ensure_groups
-from rules.models import Fund
-from rules.services import ensure_default_dataset
 
 DEMO_ACCOUNTS = [
     # username, groups, superuser

@@ -1,0 +1,406 @@
+"""The budget office's services: populations (datasets), funds (appropriations), and the budget verdict.
+
+The verdict, `evaluate_budget`, is the one budget evaluation: the simulation check and
+`manage.py simulate` both use it, against the funds' remainders after what live rules commit.
+"""
+
+import hashlib
+import os
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import JSONField, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from audit.services import record_event, refusals_recorded
+from checks.models import CheckRun
+from deployments.models import Environment, Release
+from engine import population
+from engine.datasets import read_population, type_label, write_normalised
+from engine.errors import InvalidInput
+from engine.lint import finding
+from engine.simulation import judge_cost, load_population
+from pdp_portal import permissions
+from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
+
+from .models import Dataset, Fund
+
+DATASETS_FOLDER = "datasets"
+NAME_MAX = Dataset._meta.get_field("name").max_length
+FUND_CODE_PATTERN = r"[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*"
+FUND_CODE_MAX = Fund._meta.get_field("code").max_length
+FUND_NAME_MAX = Fund._meta.get_field("name").max_length
+FISCAL_YEARS = (2000, 2100)
+_APPROPRIATION_FIELD = Fund._meta.get_field("appropriation")
+APPROPRIATION_MAX = Decimal(10) ** (_APPROPRIATION_FIELD.max_digits - _APPROPRIATION_FIELD.decimal_places) - Decimal(
+    "0.01"
+)
+_UNSET = object()
+
+
+def _require_manager(actor, what, allowed=permissions.can_manage_datasets):
+    if not allowed(actor):
+        raise NotPermitted(f"You may not {what}; that is for the budget office (the Budget group).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets
+
+
+def read_upload(source, *, filename):
+    """Read and validate a population file (engine.datasets.read_population) under PDP_DATASET_MAX_BYTES."""
+    limit = settings.PDP_DATASET_MAX_BYTES
+    return read_population(source, filename=filename, max_bytes=limit, limit_name="PDP_DATASET_MAX_BYTES")
+
+
+def load_dataset(dataset, columns=None):
+    """The stored population of a Dataset row (only `columns` when given), as the simulation reads it."""
+    return load_population(dataset.file_path, columns=columns)
+
+
+def upload_dataset(raw, *, actor, name, filename):
+    """Validate a population file (bytes, or the path of a file) and store it as a new, non-default Dataset.
+
+    Stores a normalised Parquet copy under DATA_DIR/datasets/<sha256>.parquet. Refused: nothing is
+    stored, neither row nor file.
+    """
+    size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else os.stat(raw).st_size
+    data = {"name": str(name or "")[:NAME_MAX], "filename": str(filename or "")[:200], "bytes": size}
+    with refusals_recorded("dataset.upload", actor=actor, data=data):
+        _require_manager(actor, "upload datasets")
+        name = _dataset_name(name)
+        frame, info = read_upload(raw, filename=filename)
+        _refuse_duplicate(Dataset.objects.filter(sha256=info["sha256"]))  # before writing a copy for nothing
+        relative = f"{DATASETS_FOLDER}/{info['sha256']}.parquet"
+        final = settings.DATA_DIR / relative
+        tmp = write_normalised(frame, final)
+        placed = False
+        try:
+            with transaction.atomic():
+                _refuse_duplicate(Dataset.objects.select_for_update().filter(sha256=info["sha256"]))
+                dataset = Dataset.objects.create(
+                    name=name,
+                    path=relative,
+                    format=info["format"],
+                    row_count=info["row_count"],
+                    sha256=info["sha256"],
+                    size_bytes=info["size_bytes"],
+                    columns=info["columns"],
+                    is_default=False,
+                    created_by=actor,
+                )
+                record_event(
+                    "dataset.upload",
+                    actor=actor,
+                    target=dataset,
+                    data={
+                        "filename": data["filename"],
+                        "format": info["format"],
+                        "rows": info["row_count"],
+                        "sha256": info["sha256"],
+                        "size_bytes": info["size_bytes"],
+                        "columns": info["columns"],
+                    },
+                )
+                # Last, so the row and the file appear together; the name is the content's hash,
+                # so a file already there holds these very bytes.
+                placed = not final.exists()
+                os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            if placed:
+                final.unlink(missing_ok=True)
+            raise
+    return dataset
+
+
+def _refuse_duplicate(same_content):
+    same = same_content.first()
+    if same is not None:
+        raise InvalidInput(f"This file is already stored as the dataset {same.name!r}.")
+
+
+def _dataset_name(name):
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the dataset a name, such as “Census sample 2024”.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"The dataset name is {len(name)} characters; at most {NAME_MAX} are allowed.")
+    return name
+
+
+def set_default_dataset(dataset, *, actor):
+    """Make `dataset` the one default population. Afterwards it, and only it, is the default."""
+    with refusals_recorded("dataset.set_default", actor=actor, target=dataset):
+        _require_manager(actor, "choose the default dataset")
+        with transaction.atomic():
+            locked = {
+                row.pk: row for row in Dataset.objects.select_for_update().filter(Q(pk=dataset.pk) | Q(is_default=True))
+            }
+            target = locked.get(dataset.pk)
+            if target is None:
+                raise NotFound("That dataset does not exist.")
+            if target.is_default:
+                raise InvalidTransition(f"{target.name!r} is already the default dataset.")
+            if not target.file_path.exists():
+                raise InvalidTransition(
+                    f"The file of {target.name!r} is missing from the data folder ({target.path}); "
+                    "restore it before making it the default."
+                )
+            previous = next((row for row in locked.values() if row.is_default), None)
+            if previous is not None:
+                # Cleared first: the database allows one default at a time, even within a transaction.
+                previous.is_default = False
+                previous.save(update_fields=["is_default"])
+            target.is_default = True
+            try:
+                with transaction.atomic():
+                    target.save(update_fields=["is_default"])
+            except IntegrityError:  # another default was set while we waited for the lock
+                raise InvalidTransition(
+                    "The default dataset changed at the same moment; reload and try again."
+                ) from None
+            record_event(
+                "dataset.set_default",
+                actor=actor,
+                target=target,
+                data={
+                    "sha256": target.sha256,
+                    "previous": previous.pk if previous else None,
+                    "previous_name": previous.name if previous else "",
+                },
+            )
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Funds
+
+
+def create_fund(*, actor, code, name, appropriation, fiscal_year):
+    """Register a fund that rules can draw on. Its code is fixed from then on."""
+    data = {"code": str(code)[:FUND_CODE_MAX], "appropriation": str(appropriation), "fiscal_year": str(fiscal_year)}
+    with refusals_recorded("fund.create", actor=actor, data=data):
+        _require_manager(actor, "create funds", permissions.can_manage_funds)
+        values = {
+            "code": _fund_code(code),
+            "name": _fund_name(name),
+            "appropriation": _appropriation(appropriation),
+            "fiscal_year": _fiscal_year(fiscal_year),
+        }
+        taken = InvalidInput(f"A fund with the code {values['code']!r} already exists.")
+        with transaction.atomic():
+            if Fund.objects.select_for_update().filter(code=values["code"]).exists():
+                raise taken
+            try:
+                with transaction.atomic():
+                    fund = Fund.objects.create(**values)
+            except IntegrityError:  # two creations raced; the unique constraint let one through
+                raise taken from None
+            record_event(
+                "fund.create",
+                actor=actor,
+                target=fund,
+                data={"changed": sorted(values), "values": {k: str(v) for k, v in values.items()}},
+            )
+    return fund
+
+
+def update_fund(fund, *, actor, name=_UNSET, appropriation=_UNSET, fiscal_year=_UNSET):
+    """Change a fund's name, appropriation or fiscal year (not its code, which rules cite)."""
+    asked = {"name": name, "appropriation": appropriation, "fiscal_year": fiscal_year}
+    asked = {field: value for field, value in asked.items() if value is not _UNSET}
+    with refusals_recorded("fund.change", actor=actor, target=fund, data={k: str(v) for k, v in asked.items()}):
+        _require_manager(actor, "change funds", permissions.can_manage_funds)
+        cleaners = {"name": _fund_name, "appropriation": _appropriation, "fiscal_year": _fiscal_year}
+        values = {field: cleaners[field](value) for field, value in asked.items()}
+        with transaction.atomic():
+            locked = Fund.objects.select_for_update().filter(pk=fund.pk).first()
+            if locked is None:
+                raise NotFound("That fund does not exist.")
+            changed = sorted(field for field, value in values.items() if getattr(locked, field) != value)
+            if not changed:
+                raise InvalidInput(f"Nothing to change: the fund {locked.code} already has these values.")
+            previous = {field: str(getattr(locked, field)) for field in changed}
+            for field in changed:
+                setattr(locked, field, values[field])
+            locked.save(update_fields=changed)
+            record_event(
+                "fund.change",
+                actor=actor,
+                target=locked,
+                data={
+                    "changed": changed,
+                    "values": {field: str(values[field]) for field in changed},
+                    "previous": previous,
+                },
+            )
+    return locked
+
+
+def _fund_code(code):
+    code = (code or "").strip() if isinstance(code, str) else code
+    if not isinstance(code, str) or not re.fullmatch(FUND_CODE_PATTERN, code) or len(code) > FUND_CODE_MAX:
+        raise InvalidInput(
+            f"The fund code must be upper-case letters and digits, parts joined by '-' or '_', starting with "
+            f"a letter, at most {FUND_CODE_MAX} characters (like DRF-FY2025); {code!r} is not."
+        )
+    return code
+
+
+def _fund_name(name):
+    name = (name or "").strip()
+    if len(name) > FUND_NAME_MAX:
+        raise InvalidInput(f"The fund name is {len(name)} characters; at most {FUND_NAME_MAX} are allowed.")
+    return name
+
+
+def _appropriation(value):
+    """Dollars with at most cents, as a Decimal; "$2,500,000.50" is read as 2500000.50."""
+    if isinstance(value, bool) or value is None:
+        value = ""
+    text = str(value).strip().replace(",", "").replace("_", "").removeprefix("$").strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise InvalidInput(
+            f"The appropriation must be an amount in dollars, like 120000000 or 2,500,000.50; {str(value)!r} is not."
+        )
+    if amount < 0:
+        raise InvalidInput(f"The appropriation cannot be negative ({text}).")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"The appropriation has at most two decimal places (cents); {text} has more.")
+    if amount > APPROPRIATION_MAX:
+        raise InvalidInput(f"The appropriation is too large; at most ${APPROPRIATION_MAX:,} can be stored.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _fiscal_year(value):
+    low, high = FISCAL_YEARS
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,4}", text):
+        raise InvalidInput(f"The fiscal year must be a year like 2025; {text!r} is not.")
+    year = int(text)
+    if not low <= year <= high:
+        raise InvalidInput(f"The fiscal year must be between {low} and {high}; {year} is not.")
+    return year
+
+
+# ---------------------------------------------------------------------------------------------
+# The default population
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_default_dataset():
+    """The default population; the synthetic one is generated on first use when none is set."""
+    dataset = Dataset.objects.default()
+    if dataset is not None:
+        return dataset
+    rows, seed = settings.PDP_POPULATION_ROWS, settings.PDP_POPULATION_SEED
+    relative = f"populations/synthetic-{rows}-seed{seed}.parquet"
+    path = settings.DATA_DIR / relative
+    if not path.exists():
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        frame = population.write_parquet(tmp, rows=rows, seed=seed)
+        tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    else:
+        frame = load_population(path)
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                name=f"Synthetic population ({rows:,} rows, seed {seed})",
+                path=relative,
+                format=Dataset.Format.PARQUET,
+                row_count=frame.height,
+                sha256=_file_sha256(path),
+                size_bytes=path.stat().st_size,
+                columns={name: type_label(dtype) for name, dtype in frame.schema.items()},
+                is_default=True,
+            )
+            record_event(
+                "dataset.generate",
+                actor=None,
+                target=dataset,
+                data={"rows": rows, "seed": seed, "sha256": dataset.sha256},
+            )
+    except IntegrityError:  # another process made it first
+        dataset = Dataset.objects.default()
+    return dataset
+
+
+# ---------------------------------------------------------------------------------------------
+# Budget limits and what live rules commit
+
+
+def budget_limits(document, *, rule):
+    """The limits a rule's cost must stay under, by name, and findings about them."""
+    limits = {"site default": settings.PDP_DEFAULT_BUDGET_LIMIT, "budget cap": document.get("budget_cap")}
+    findings = []
+    code = document.get("fund")
+    if code:
+        fund = Fund.objects.filter(code=code).first()
+        if fund is None:
+            findings.append(
+                finding(
+                    "FUND_UNKNOWN",
+                    "warning",
+                    f"The fund {code!r} is not registered, so its remainder is not checked.",
+                    "$.fund",
+                )
+            )
+        else:
+            limits["fund remainder"] = float(fund.appropriation) - committed_cost(fund, exclude_rule=rule)
+    return limits, findings
+
+
+def evaluate_budget(document, result, *, rule):
+    """A simulation result against every limit on the rule: (passed, details, findings).
+
+    The one budget evaluation: the simulation check and `manage.py simulate` both use it. The
+    rule's own live version does not count against its fund (the new version would replace it).
+    """
+    limits, findings = budget_limits(document, rule=rule)
+    passed, details, verdict = judge_cost(result, limits)
+    return passed, details, findings + verdict
+
+
+def committed_costs(*, exclude_rule=None):
+    """{fund code: simulated cost of the rules live in production drawing on it}, in two queries.
+
+    The database reads the two figures needed, the fund key of each live document and the cost key
+    of its simulation: the results, large, stay there, and no document is parsed here.
+    """
+    live = Release.objects.filter(environment__name=Environment.PRODUCTION, version__isnull=False).exclude(
+        rule=exclude_rule
+    )
+    # The document is canonical JSON kept as text, so it is read as JSON for its one key.
+    funds = live.values_list("version_id", KeyTextTransform("fund", Cast("version__document", JSONField())))
+    costs = dict(
+        CheckRun.objects.filter(kind=CheckRun.Kind.SIMULATION, version__in=live.values("version")).values_list(
+            "version_id", "result__cost"
+        )
+    )
+    totals = {}
+    for version_id, code in funds:  # in release order, as before, so each sum is the same to the last bit
+        cost = costs.get(version_id)
+        if code and cost is not None:
+            totals[code] = totals.get(code, 0.0) + float(cost)
+    return totals
+
+
+def committed_cost(fund, *, exclude_rule=None):
+    """Simulated cost of the rules live in production that draw on `fund`."""
+    return committed_costs(exclude_rule=exclude_rule).get(fund.code, 0.0)

@@ -1,0 +1,201 @@
+"""The budget office's pages: populations (datasets) and funds.
+
+Adapters like the rule pages: parse the form, call the service, show its refusal on the form with
+the refusal's status (400 for bad input) and change nothing. Only the budget office (the Budget
+group) and superusers see these pages; the services check the same predicate themselves.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from engine.datasets import type_label
+from engine.errors import DomainError
+from pdp_portal import permissions
+from portal.pages import refused, render_page, short_hash
+from portal.presenters.figures import short
+
+from .forms import DatasetUploadForm, FundForm
+from .models import Dataset, Fund
+from .services import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
+
+NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."
+
+
+def _require_manager(user, allowed=permissions.can_manage_datasets):
+    if not allowed(user):
+        raise PermissionDenied(NOT_ALLOWED)
+
+
+def _refusal(exc):
+    """403 and 404 as error pages; any other refusal is shown on the form, with its own status."""
+    if exc.status in (403, 404):
+        refused(None, exc, None)
+    return {"message": exc.message, "status": exc.status}
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dataset_list(request):
+    form = DatasetUploadForm(request.POST or None, request.FILES or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        # A large upload is already on disk: hand the service its path rather than reading it here.
+        raw = upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload.read()
+        try:
+            dataset = upload_dataset(raw, actor=request.user, name=form.cleaned_data["name"], filename=upload.name)
+        except DomainError as exc:
+            error = _refusal(exc)
+        else:
+            messages.success(request, f"Stored the dataset “{dataset.name}” ({dataset.row_count:,} rows).")
+            return redirect("dataset-list")
+    elif request.method == "POST":
+        error = {"message": _form_problems(form), "status": 400}
+    _require_manager(request.user)  # a GET, or a POST the service did not see
+    return _datasets_page(request, form, error)
+
+
+@login_required
+@require_POST
+def dataset_make_default(request, pk):
+    dataset = Dataset.objects.filter(pk=pk).first()
+    if dataset is None:
+        raise Http404("No such dataset.")
+    try:
+        set_default_dataset(dataset, actor=request.user)
+    except DomainError as exc:
+        return _datasets_page(request, DatasetUploadForm(), _refusal(exc), action_error=True)
+    messages.success(request, f"“{dataset.name}” is now the default dataset: new simulations run on it.")
+    return redirect("dataset-list")
+
+
+def _datasets_page(request, form, error, *, action_error=False):
+    datasets = Dataset.objects.select_related("created_by").order_by("-is_default", "-created_at", "name")
+    context = {
+        "rows": [_dataset_row(dataset) for dataset in datasets],
+        "form": form,
+        "error": error,
+        "action_error": action_error,
+        "max_size": _size(settings.PDP_DATASET_MAX_BYTES),
+    }
+    status = error["status"] if error else 200
+    return render_page(request, "budget/datasets.html", context, section="datasets", status=status)
+
+
+def _dataset_row(dataset):
+    columns = [{"name": name, "type": type_label(kind)} for name, kind in (dataset.columns or {}).items()]
+    return {
+        "name": dataset.name,
+        "rows": f"{dataset.row_count:,}",
+        "columns": columns,
+        "column_count": len(columns),
+        "size": _size(dataset.size_bytes),
+        "format": dataset.get_format_display(),
+        "hash": dataset.sha256,
+        "hash_short": short_hash(dataset.sha256),
+        "is_default": dataset.is_default,
+        "uploaded_by": dataset.created_by.username if dataset.created_by else "generated",
+        "created_at": dataset.created_at,
+        "default_url": reverse("dataset-default", args=[dataset.pk]),
+    }
+
+
+def _size(count):
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{count:,} bytes" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{count:,} bytes"
+
+
+def _form_problems(form):
+    return " ".join(" ".join(errors) for errors in form.errors.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Funds
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def fund_list(request):
+    form = FundForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            fund = create_fund(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            error = _refusal(exc)
+        else:
+            messages.success(request, f"Created the fund {fund.code}.")
+            return redirect("fund-list")
+    elif request.method == "POST":
+        error = {"message": _form_problems(form), "status": 400}
+    _require_manager(request.user, permissions.can_manage_funds)
+    committed = committed_costs()
+    context = {
+        "rows": [_fund_row(fund, committed.get(fund.code, 0.0)) for fund in Fund.objects.order_by("code")],
+        "form": form,
+        "error": error,
+    }
+    status = error["status"] if error else 200
+    return render_page(request, "budget/funds.html", context, section="funds", status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def fund_edit(request, pk):
+    fund = Fund.objects.filter(pk=pk).first()
+    if fund is None:
+        raise Http404("No such fund.")
+    initial = {"name": fund.name, "appropriation": f"{fund.appropriation:.2f}", "fiscal_year": fund.fiscal_year}
+    form = FundForm(request.POST or None, initial={"code": fund.code, **initial})
+    error = None
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in initial}
+        try:
+            update_fund(fund, actor=request.user, **changes)
+        except DomainError as exc:
+            error = _refusal(exc)
+        else:
+            messages.success(request, f"Saved the fund {fund.code}.")
+            return redirect("fund-list")
+    elif request.method == "POST":
+        error = {"message": _form_problems(form), "status": 400}
+    _require_manager(request.user, permissions.can_manage_funds)
+    committed = committed_costs().get(fund.code, 0.0)
+    context = {"fund": _fund_row(fund, committed), "form": form, "error": error}
+    status = error["status"] if error else 200
+    return render_page(request, "budget/funds_edit.html", context, section="funds", status=status)
+
+
+def _fund_row(fund, committed):
+    remainder = float(fund.appropriation) - committed
+    return {
+        "code": fund.code,
+        "name": fund.name,
+        "fiscal_year": fund.fiscal_year,
+        "appropriation": _dollars(fund.appropriation),
+        "appropriation_short": short(fund.appropriation),
+        "committed": _dollars(committed),
+        "remainder": _dollars(remainder),
+        "overdrawn": remainder < 0,
+        "edit_url": reverse("fund-edit", args=[fund.pk]),
+    }
+
+
+def _dollars(value):
+    value = float(value)
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"

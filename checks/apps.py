@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ChecksConfig(AppConfig):
+    """The lint and simulation jobs of each version, and the sweeper that re-queues stuck ones."""
+
+    name = "checks"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,295 @@
+"""Writes of the checks: the lint and simulation jobs of a version, and the sweeper of stuck ones.
+
+The database, not the broker, is each check's truth: a job claims its check, reports progress on
+it and finishes it under a lock, so a re-delivered, late or cancelled job changes nothing.
+"""
+
+import time
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record_event
+from budget.services import ensure_default_dataset, evaluate_budget, load_dataset
+from deployments.models import Environment, Release
+from engine.lint import ERROR, LiveRule, finding, has_errors, lint_document
+from engine.simulation import OtherRule, engine_version, needed_columns, simulate, variables_of
+from pdp_portal import permissions
+from pdp_portal.celery import enqueue_on_commit
+from rules.models import RuleVersion, VersionStatus
+
+from .models import CheckRun
+
+
+def _enqueue(check):
+    """Publish the check's task once the surrounding transaction has committed."""
+    name = "checks.tasks.run_lint" if check.kind == CheckRun.Kind.LINT else "checks.tasks.run_simulation"
+    enqueue_on_commit(name, check.pk, task_id=check.task_id)
+
+
+def _new_check(version, kind):
+    return CheckRun.objects.create(version=version, kind=kind, task_id=str(uuid.uuid4()))
+
+
+def queue_lint(version):
+    """Create a new version's lint check and publish its job when the push commits (the push's transaction)."""
+    check = _new_check(version, CheckRun.Kind.LINT)
+    _enqueue(check)
+    return check
+
+
+def cancel_open_checks(version, *, note):
+    """Cancel the version's queued or running checks (it was superseded); a worker holding one then stops."""
+    for check in version.checks.select_for_update().filter(
+        status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]
+    ):
+        check.status = CheckRun.Status.CANCELLED
+        check.finished_at = timezone.now()
+        check.progress_note = note
+        check.save(update_fields=["status", "finished_at", "progress_note"])
+
+
+def _lock_check(check_id):
+    """Lock a check's version, then the check: the same order as a push, so the two never deadlock."""
+    version_id = CheckRun.objects.filter(pk=check_id).values_list("version_id", flat=True).first()
+    if version_id is None:
+        return None, None
+    version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version_id)
+    return CheckRun.objects.select_for_update().get(pk=check_id), version
+
+
+def _start_check(check_id, running_status):
+    """Claim a check for this worker. Returns (check, version) or None when there is nothing to do."""
+    with transaction.atomic():
+        check, version = _lock_check(check_id)
+        if check is None or check.is_finished:
+            return None  # re-delivered after it finished, or cancelled: nothing to do
+        now = timezone.now()
+        fresh = now - timezone.timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+        if check.status == CheckRun.Status.RUNNING and check.heartbeat_at and check.heartbeat_at >= fresh:
+            return None  # another worker is on it and alive; the sweeper re-queues it if it dies
+        check.status = CheckRun.Status.RUNNING
+        check.started_at = now
+        check.heartbeat_at = now
+        check.attempts += 1
+        check.progress = 0
+        check.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "progress"])
+        if version.status != running_status:
+            version.move_to(running_status)
+        return check, version
+
+
+def _finish_check(check_id, *, started, findings, result=None, dataset=None, next_status, failed_status):
+    """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
+    with transaction.atomic():
+        check, version = _lock_check(check_id)
+        if check is None or check.status != CheckRun.Status.RUNNING:
+            return None  # another delivery finished it first, or a newer push cancelled it
+        passed = not has_errors(findings)
+        check.status = CheckRun.Status.PASSED if passed else CheckRun.Status.FAILED
+        check.findings = findings
+        check.result = result or {}
+        check.progress = 100
+        check.engine_version = engine_version()
+        if dataset is not None:
+            check.dataset = dataset
+            check.dataset_hash = dataset.sha256
+        check.finished_at = timezone.now()
+        check.duration_s = round(time.perf_counter() - started, 3)
+        check.save(
+            update_fields=[
+                "status", "findings", "result", "progress", "engine_version",
+                "dataset", "dataset_hash", "finished_at", "duration_s",
+            ]
+        )  # fmt: skip
+        version.move_to(next_status if passed else failed_status)
+        follow_up = None
+        if passed and next_status == VersionStatus.SIMULATING:
+            follow_up = _new_check(version, CheckRun.Kind.SIMULATION)
+        if passed and next_status == VersionStatus.IN_REVIEW:
+            permissions.grant_review_permissions(version)
+        record_event(
+            f"check.{check.kind}",
+            actor=None,
+            target=version,
+            data={
+                "check": check.pk,
+                "status": check.status,
+                "errors": sum(1 for f in findings if f["severity"] == ERROR),
+                "warnings": sum(1 for f in findings if f["severity"] == "warning"),
+                "duration_s": check.duration_s,
+                **(
+                    {"cost": check.result.get("cost"), "within_budget": check.result.get("within_budget")}
+                    if result
+                    else {}
+                ),
+            },
+        )
+        if follow_up is not None:
+            _enqueue(follow_up)
+        return check
+
+
+def run_lint(check_id):
+    """Lint a queued version. Idempotent: a finished or cancelled check is left as it is."""
+    claimed = _start_check(check_id, VersionStatus.LINTING)
+    if claimed is None:
+        return None
+    check, version = claimed
+    started = time.perf_counter()
+    dataset = ensure_default_dataset()
+    findings = lint_document(
+        version.parsed(),
+        columns=list(dataset.columns),
+        live=live_rules(exclude=version.rule),
+    )
+    return _finish_check(
+        check_id,
+        started=started,
+        findings=findings,
+        next_status=VersionStatus.SIMULATING,
+        failed_status=VersionStatus.LINT_FAILED,
+    )
+
+
+def live_rules(*, exclude=None, environment=None):
+    """The versions of other rules live now (both environments unless one is named)."""
+    releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
+    if exclude is not None:
+        releases = releases.exclude(rule=exclude)
+    if environment is not None:
+        releases = releases.filter(environment__name=environment)
+    return [
+        LiveRule(
+            slug=r.rule.slug,
+            number=r.version.number,
+            environment=r.environment.name,
+            content_hash=r.version.content_hash,
+            document=r.version.parsed(),
+        )
+        for r in releases.order_by("rule__slug", "environment__order")
+    ]
+
+
+def comparison_rules(document):
+    """What a simulation compares with: this rule's production version, and the program's other live rules."""
+    live = live_rules(environment=Environment.PRODUCTION)
+    own = next((r.document for r in live if r.slug == document.get("rule")), None)
+    program = document.get("program")
+    others = [
+        OtherRule(r.slug, r.number, r.document)
+        for r in live
+        if r.slug != document.get("rule") and program and r.document.get("program") == program
+    ]
+    return own, others
+
+
+def _report_progress(check_id):
+    def report(percent, note):
+        CheckRun.objects.filter(pk=check_id, status=CheckRun.Status.RUNNING).update(
+            progress=percent, progress_note=note[:200], heartbeat_at=timezone.now()
+        )
+
+    return report
+
+
+def run_simulation(check_id):
+    """Simulate a linted version over the default population and check its budget."""
+    claimed = _start_check(check_id, VersionStatus.SIMULATING)
+    if claimed is None:
+        return None
+    check, version = claimed
+    started = time.perf_counter()
+    document = version.parsed()
+    dataset = ensure_default_dataset()
+    own, others = comparison_rules(document)
+    missing = sorted(variables_of(document) - set(dataset.columns))
+    if missing:
+        # The default dataset changed since lint: refuse rather than count nobody as eligible.
+        findings = [
+            finding(
+                "INPUT_NOT_IN_POPULATION",
+                ERROR,
+                f"The population {dataset.name!r} has no column {', '.join(map(repr, missing))}, which the rule reads.",
+                "$.inputs",
+            )
+        ]
+        return _finish_check(
+            check_id,
+            started=started,
+            findings=findings,
+            dataset=dataset,
+            next_status=VersionStatus.IN_REVIEW,
+            failed_status=VersionStatus.SIMULATION_FAILED,
+        )
+    documents = [document, *([own] if own else []), *(o.document for o in others)]
+    frame = load_dataset(dataset, columns=needed_columns(documents, list(dataset.columns)))
+    result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
+    if result is not None:
+        _, details, budget_findings = evaluate_budget(document, result, rule=version.rule)
+        findings += budget_findings
+        result.update(details)
+        result.update({"rule_hash": version.content_hash, "dataset_hash": dataset.sha256, "engine": engine_version()})
+    return _finish_check(
+        check_id,
+        started=started,
+        findings=findings,
+        result=result,
+        dataset=dataset,
+        next_status=VersionStatus.IN_REVIEW,
+        failed_status=VersionStatus.SIMULATION_FAILED,
+    )
+
+
+def sweep_stuck_checks(*, older_than=None):
+    """Re-queue checks left queued or running too long (a lost message or a dead worker).
+
+    A check past its attempt limit fails, and its version with it. Returns the ids touched.
+    """
+    older_than = older_than if older_than is not None else settings.PDP_STUCK_CHECK_SECONDS
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than)
+    requeued, failed = [], []
+    candidates = list(
+        CheckRun.objects.filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING], queued_at__lt=cutoff)
+        .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
+        .values_list("pk", flat=True)
+    )
+    if not candidates:
+        return requeued, failed
+    with transaction.atomic():
+        for check_id in candidates:
+            check, version = _lock_check(check_id)
+            still_stuck = check.status == CheckRun.Status.QUEUED or (
+                check.status == CheckRun.Status.RUNNING and (check.heartbeat_at is None or check.heartbeat_at < cutoff)
+            )
+            if not still_stuck or check.queued_at >= cutoff:
+                continue  # it moved on while we looked
+            if check.attempts >= settings.PDP_CHECK_MAX_ATTEMPTS:
+                check.status = CheckRun.Status.FAILED
+                check.finished_at = timezone.now()
+                check.findings = [
+                    finding(
+                        "CHECK_ABANDONED",
+                        ERROR,
+                        f"The {check.kind} job did not finish after {check.attempts} attempts.",
+                    )
+                ]
+                check.save(update_fields=["status", "finished_at", "findings"])
+                failed_status = (
+                    VersionStatus.LINT_FAILED if check.kind == CheckRun.Kind.LINT else VersionStatus.SIMULATION_FAILED
+                )
+                if version.can_transition_to(failed_status):
+                    version.move_to(failed_status)
+                failed.append(check.pk)
+            else:
+                check.status = CheckRun.Status.QUEUED
+                check.queued_at = timezone.now()
+                check.task_id = str(uuid.uuid4())
+                check.save(update_fields=["status", "queued_at", "task_id"])
+                _enqueue(check)
+                requeued.append(check.pk)
+        if requeued or failed:
+            record_event("check.sweep", actor=None, data={"requeued": requeued, "failed": failed})
+    return requeued, failed
