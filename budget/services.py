@@ -8,11 +8,16 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
 
+import polars as pl
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import JSONField, Q
+from django.contrib.auth.models import User
+from django.db import IntegrityError, models, transaction
+from django.db.models import JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -20,20 +25,30 @@ from audit.services import record_event, refusals_recorded
 from checks.models import CheckRun
 from deployments.models import Environment, Release
 from engine import population
-from engine.datasets import read_population, type_label, write_normalised
+from engine.datasets import Source, read_population, type_label, write_normalised
 from engine.errors import InvalidInput
-from engine.lint import finding
+from engine.lint import Finding, finding
 from engine.simulation import judge_cost, load_population
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
+from rules.models import Rule
 
 from .models import Dataset, Fund
 
 DATASETS_FOLDER = "datasets"
-NAME_MAX = Dataset._meta.get_field("name").max_length
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    """A CharField's max_length, which every one of these fields has."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+NAME_MAX = _max_length(Dataset, "name")
 FUND_CODE_PATTERN = r"[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)*"
-FUND_CODE_MAX = Fund._meta.get_field("code").max_length
-FUND_NAME_MAX = Fund._meta.get_field("name").max_length
+FUND_CODE_MAX = _max_length(Fund, "code")
+FUND_NAME_MAX = _max_length(Fund, "name")
 FISCAL_YEARS = (2000, 2100)
 _APPROPRIATION_FIELD = Fund._meta.get_field("appropriation")
 APPROPRIATION_MAX = Decimal(10) ** (_APPROPRIATION_FIELD.max_digits - _APPROPRIATION_FIELD.decimal_places) - Decimal(
@@ -42,7 +57,9 @@ APPROPRIATION_MAX = Decimal(10) ** (_APPROPRIATION_FIELD.max_digits - _APPROPRIA
 _UNSET = object()
 
 
-def _require_manager(actor, what, allowed=permissions.can_manage_datasets):
+def _require_manager(
+    actor: User | None, what: str, allowed: Callable[[Any], bool] = permissions.can_manage_datasets
+) -> None:
     if not allowed(actor):
         raise NotPermitted(f"You may not {what}; that is for the budget office (the Budget group).")
 
@@ -51,18 +68,18 @@ def _require_manager(actor, what, allowed=permissions.can_manage_datasets):
 # Datasets
 
 
-def read_upload(source, *, filename):
+def read_upload(source: Source, *, filename: str | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Read and validate a population file (engine.datasets.read_population) under PDP_DATASET_MAX_BYTES."""
     limit = settings.PDP_DATASET_MAX_BYTES
     return read_population(source, filename=filename, max_bytes=limit, limit_name="PDP_DATASET_MAX_BYTES")
 
 
-def load_dataset(dataset, columns=None):
+def load_dataset(dataset: Dataset, columns: list[str] | None = None) -> pl.DataFrame:
     """The stored population of a Dataset row (only `columns` when given), as the simulation reads it."""
     return load_population(dataset.file_path, columns=columns)
 
 
-def upload_dataset(raw, *, actor, name, filename):
+def upload_dataset(raw: Source, *, actor: User, name: str | None, filename: str | None) -> Dataset:
     """Validate a population file (bytes, or the path of a file) and store it as a new, non-default Dataset.
 
     Stores a normalised Parquet copy under DATA_DIR/datasets/<sha256>.parquet. Refused: nothing is
@@ -118,13 +135,13 @@ def upload_dataset(raw, *, actor, name, filename):
     return dataset
 
 
-def _refuse_duplicate(same_content):
+def _refuse_duplicate(same_content: QuerySet[Dataset]) -> None:
     same = same_content.first()
     if same is not None:
         raise InvalidInput(f"This file is already stored as the dataset {same.name!r}.")
 
 
-def _dataset_name(name):
+def _dataset_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Give the dataset a name, such as “Census sample 2024”.")
@@ -133,7 +150,7 @@ def _dataset_name(name):
     return name
 
 
-def set_default_dataset(dataset, *, actor):
+def set_default_dataset(dataset: Dataset, *, actor: User) -> Dataset:
     """Make `dataset` the one default population. Afterwards it, and only it, is the default."""
     with refusals_recorded("dataset.set_default", actor=actor, target=dataset):
         _require_manager(actor, "choose the default dataset")
@@ -181,7 +198,7 @@ def set_default_dataset(dataset, *, actor):
 # Funds
 
 
-def create_fund(*, actor, code, name, appropriation, fiscal_year):
+def create_fund(*, actor: User, code: Any, name: Any, appropriation: Any, fiscal_year: Any) -> Fund:
     """Register a fund that rules can draw on. Its code is fixed from then on."""
     data = {"code": str(code)[:FUND_CODE_MAX], "appropriation": str(appropriation), "fiscal_year": str(fiscal_year)}
     with refusals_recorded("fund.create", actor=actor, data=data):
@@ -210,7 +227,9 @@ def create_fund(*, actor, code, name, appropriation, fiscal_year):
     return fund
 
 
-def update_fund(fund, *, actor, name=_UNSET, appropriation=_UNSET, fiscal_year=_UNSET):
+def update_fund(
+    fund: Fund, *, actor: User, name: Any = _UNSET, appropriation: Any = _UNSET, fiscal_year: Any = _UNSET
+) -> Fund:
     """Change a fund's name, appropriation or fiscal year (not its code, which rules cite)."""
     asked = {"name": name, "appropriation": appropriation, "fiscal_year": fiscal_year}
     asked = {field: value for field, value in asked.items() if value is not _UNSET}
@@ -242,7 +261,7 @@ def update_fund(fund, *, actor, name=_UNSET, appropriation=_UNSET, fiscal_year=_
     return locked
 
 
-def _fund_code(code):
+def _fund_code(code: Any) -> str:
     code = (code or "").strip() if isinstance(code, str) else code
     if not isinstance(code, str) or not re.fullmatch(FUND_CODE_PATTERN, code) or len(code) > FUND_CODE_MAX:
         raise InvalidInput(
@@ -252,14 +271,14 @@ def _fund_code(code):
     return code
 
 
-def _fund_name(name):
+def _fund_name(name: Any) -> str:
     name = (name or "").strip()
     if len(name) > FUND_NAME_MAX:
         raise InvalidInput(f"The fund name is {len(name)} characters; at most {FUND_NAME_MAX} are allowed.")
     return name
 
 
-def _appropriation(value):
+def _appropriation(value: Any) -> Decimal:
     """Dollars with at most cents, as a Decimal; "$2,500,000.50" is read as 2500000.50."""
     if isinstance(value, bool) or value is None:
         value = ""
@@ -281,7 +300,7 @@ def _appropriation(value):
     return amount.quantize(Decimal("0.01"))
 
 
-def _fiscal_year(value):
+def _fiscal_year(value: Any) -> int:
     low, high = FISCAL_YEARS
     text = str(value).strip()
     if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,4}", text):
@@ -296,7 +315,7 @@ def _fiscal_year(value):
 # The default population
 
 
-def _file_sha256(path):
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -304,7 +323,7 @@ def _file_sha256(path):
     return digest.hexdigest()
 
 
-def ensure_default_dataset():
+def ensure_default_dataset() -> Dataset:
     """The default population; the synthetic one is generated on first use when none is set."""
     dataset = Dataset.objects.default()
     if dataset is not None:
@@ -345,7 +364,7 @@ def ensure_default_dataset():
 # Budget limits and what live rules commit
 
 
-def budget_limits(document, *, rule):
+def budget_limits(document: dict[str, Any], *, rule: Rule | None) -> tuple[dict[str, float | None], list[Finding]]:
     """The limits a rule's cost must stay under, by name, and findings about them."""
     limits = {"site default": settings.PDP_DEFAULT_BUDGET_LIMIT, "budget cap": document.get("budget_cap")}
     findings = []
@@ -366,7 +385,9 @@ def budget_limits(document, *, rule):
     return limits, findings
 
 
-def evaluate_budget(document, result, *, rule):
+def evaluate_budget(
+    document: dict[str, Any], result: dict[str, Any], *, rule: Rule | None
+) -> tuple[bool, dict[str, Any], list[Finding]]:
     """A simulation result against every limit on the rule: (passed, details, findings).
 
     The one budget evaluation: the simulation check and `manage.py simulate` both use it. The
@@ -377,7 +398,7 @@ def evaluate_budget(document, result, *, rule):
     return passed, details, findings + verdict
 
 
-def committed_costs(*, exclude_rule=None):
+def committed_costs(*, exclude_rule: Rule | None = None) -> dict[str, float]:
     """{fund code: simulated cost of the rules live in production drawing on it}, in two queries.
 
     The database reads the two figures needed, the fund key of each live document and the cost key
@@ -393,7 +414,7 @@ def committed_costs(*, exclude_rule=None):
             "version_id", "result__cost"
         )
     )
-    totals = {}
+    totals: dict[str, float] = {}
     for version_id, code in funds:  # in release order, as before, so each sum is the same to the last bit
         cost = costs.get(version_id)
         if code and cost is not None:
@@ -401,6 +422,6 @@ def committed_costs(*, exclude_rule=None):
     return totals
 
 
-def committed_cost(fund, *, exclude_rule=None):
+def committed_cost(fund: Fund, *, exclude_rule: Rule | None = None) -> float:
     """Simulated cost of the rules live in production that draw on `fund`."""
     return committed_costs(exclude_rule=exclude_rule).get(fund.code, 0.0)

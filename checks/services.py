@@ -6,41 +6,44 @@ it and finishes it under a lock, so a re-delivered, late or cancelled job change
 
 import time
 import uuid
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record_event
+from budget.models import Dataset
 from budget.services import ensure_default_dataset, evaluate_budget, load_dataset
 from deployments.models import Environment, Release
-from engine.lint import ERROR, LiveRule, finding, has_errors, lint_document
-from engine.simulation import OtherRule, engine_version, needed_columns, simulate, variables_of
+from engine.lint import ERROR, Finding, LiveRule, finding, has_errors, lint_document
+from engine.simulation import OtherRule, Progress, engine_version, needed_columns, simulate, variables_of
 from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
-from rules.models import RuleVersion, VersionStatus
+from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import CheckRun
 
 
-def _enqueue(check):
+def _enqueue(check: CheckRun) -> None:
     """Publish the check's task once the surrounding transaction has committed."""
     name = "checks.tasks.run_lint" if check.kind == CheckRun.Kind.LINT else "checks.tasks.run_simulation"
     enqueue_on_commit(name, check.pk, task_id=check.task_id)
 
 
-def _new_check(version, kind):
+def _new_check(version: RuleVersion, kind: str) -> CheckRun:
     return CheckRun.objects.create(version=version, kind=kind, task_id=str(uuid.uuid4()))
 
 
-def queue_lint(version):
+def queue_lint(version: RuleVersion) -> CheckRun:
     """Create a new version's lint check and publish its job when the push commits (the push's transaction)."""
     check = _new_check(version, CheckRun.Kind.LINT)
     _enqueue(check)
     return check
 
 
-def cancel_open_checks(version, *, note):
+def cancel_open_checks(version: RuleVersion, *, note: str) -> None:
     """Cancel the version's queued or running checks (it was superseded); a worker holding one then stops."""
     for check in version.checks.select_for_update().filter(
         status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING]
@@ -51,23 +54,24 @@ def cancel_open_checks(version, *, note):
         check.save(update_fields=["status", "finished_at", "progress_note"])
 
 
-def _lock_check(check_id):
+def _lock_check(check_id: int) -> tuple[CheckRun, RuleVersion] | None:
     """Lock a check's version, then the check: the same order as a push, so the two never deadlock."""
     version_id = CheckRun.objects.filter(pk=check_id).values_list("version_id", flat=True).first()
     if version_id is None:
-        return None, None
+        return None
     version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version_id)
     return CheckRun.objects.select_for_update().get(pk=check_id), version
 
 
-def _start_check(check_id, running_status):
+def _start_check(check_id: int, running_status: str) -> tuple[CheckRun, RuleVersion] | None:
     """Claim a check for this worker. Returns (check, version) or None when there is nothing to do."""
     with transaction.atomic():
-        check, version = _lock_check(check_id)
-        if check is None or check.is_finished:
+        locked = _lock_check(check_id)
+        if locked is None or locked[0].is_finished:
             return None  # re-delivered after it finished, or cancelled: nothing to do
+        check, version = locked
         now = timezone.now()
-        fresh = now - timezone.timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+        fresh = now - timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
         if check.status == CheckRun.Status.RUNNING and check.heartbeat_at and check.heartbeat_at >= fresh:
             return None  # another worker is on it and alive; the sweeper re-queues it if it dies
         check.status = CheckRun.Status.RUNNING
@@ -81,12 +85,22 @@ def _start_check(check_id, running_status):
         return check, version
 
 
-def _finish_check(check_id, *, started, findings, result=None, dataset=None, next_status, failed_status):
+def _finish_check(
+    check_id: int,
+    *,
+    started: float,
+    findings: list[Finding],
+    result: dict[str, Any] | None = None,
+    dataset: Dataset | None = None,
+    next_status: str,
+    failed_status: str,
+) -> CheckRun | None:
     """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
     with transaction.atomic():
-        check, version = _lock_check(check_id)
-        if check is None or check.status != CheckRun.Status.RUNNING:
+        locked = _lock_check(check_id)
+        if locked is None or locked[0].status != CheckRun.Status.RUNNING:
             return None  # another delivery finished it first, or a newer push cancelled it
+        check, version = locked
         passed = not has_errors(findings)
         check.status = CheckRun.Status.PASSED if passed else CheckRun.Status.FAILED
         check.findings = findings
@@ -132,7 +146,7 @@ def _finish_check(check_id, *, started, findings, result=None, dataset=None, nex
         return check
 
 
-def run_lint(check_id):
+def run_lint(check_id: int) -> CheckRun | None:
     """Lint a queued version. Idempotent: a finished or cancelled check is left as it is."""
     claimed = _start_check(check_id, VersionStatus.LINTING)
     if claimed is None:
@@ -154,7 +168,7 @@ def run_lint(check_id):
     )
 
 
-def live_rules(*, exclude=None, environment=None):
+def live_rules(*, exclude: Rule | None = None, environment: str | None = None) -> list[LiveRule]:
     """The versions of other rules live now (both environments unless one is named)."""
     releases = Release.objects.filter(version__isnull=False).select_related("rule", "environment", "version")
     if exclude is not None:
@@ -164,16 +178,17 @@ def live_rules(*, exclude=None, environment=None):
     return [
         LiveRule(
             slug=r.rule.slug,
-            number=r.version.number,
+            number=version.number,
             environment=r.environment.name,
-            content_hash=r.version.content_hash,
-            document=r.version.parsed(),
+            content_hash=version.content_hash,
+            document=version.parsed(),
         )
         for r in releases.order_by("rule__slug", "environment__order")
+        if (version := r.version) is not None  # always, by the filter: it tells the type checker
     ]
 
 
-def comparison_rules(document):
+def comparison_rules(document: dict[str, Any]) -> tuple[dict[str, Any] | None, list[OtherRule]]:
     """What a simulation compares with: this rule's production version, and the program's other live rules."""
     live = live_rules(environment=Environment.PRODUCTION)
     own = next((r.document for r in live if r.slug == document.get("rule")), None)
@@ -186,8 +201,8 @@ def comparison_rules(document):
     return own, others
 
 
-def _report_progress(check_id):
-    def report(percent, note):
+def _report_progress(check_id: int) -> Progress:
+    def report(percent: int, note: str) -> None:
         CheckRun.objects.filter(pk=check_id, status=CheckRun.Status.RUNNING).update(
             progress=percent, progress_note=note[:200], heartbeat_at=timezone.now()
         )
@@ -195,7 +210,7 @@ def _report_progress(check_id):
     return report
 
 
-def run_simulation(check_id):
+def run_simulation(check_id: int) -> CheckRun | None:
     """Simulate a linted version over the default population and check its budget."""
     claimed = _start_check(check_id, VersionStatus.SIMULATING)
     if claimed is None:
@@ -243,14 +258,15 @@ def run_simulation(check_id):
     )
 
 
-def sweep_stuck_checks(*, older_than=None):
+def sweep_stuck_checks(*, older_than: float | None = None) -> tuple[list[int], list[int]]:
     """Re-queue checks left queued or running too long (a lost message or a dead worker).
 
     A check past its attempt limit fails, and its version with it. Returns the ids touched.
     """
     older_than = older_than if older_than is not None else settings.PDP_STUCK_CHECK_SECONDS
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than)
-    requeued, failed = [], []
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    requeued: list[int] = []
+    failed: list[int] = []
     candidates = list(
         CheckRun.objects.filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING], queued_at__lt=cutoff)
         .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
@@ -260,7 +276,10 @@ def sweep_stuck_checks(*, older_than=None):
         return requeued, failed
     with transaction.atomic():
         for check_id in candidates:
-            check, version = _lock_check(check_id)
+            locked = _lock_check(check_id)
+            if locked is None:
+                continue
+            check, version = locked
             still_stuck = check.status == CheckRun.Status.QUEUED or (
                 check.status == CheckRun.Status.RUNNING and (check.heartbeat_at is None or check.heartbeat_at < cutoff)
             )

@@ -1,7 +1,9 @@
 """Writes of rules and their versions: the push, which stores version n+1 and hands it to the checks."""
 
 import re
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -16,7 +18,7 @@ from pdp_portal.exceptions import InvalidTransition, NotPermitted
 from .models import Rule, RuleVersion, VersionStatus
 
 
-def _rule_for_push(slug, *, actor):
+def _rule_for_push(slug: str, *, actor: User) -> tuple[Rule, bool]:
     """The rule with this slug, locked; created (with its release pointers) on the first push."""
     rule = Rule.objects.select_for_update().filter(slug=slug).first()
     if rule is not None:
@@ -30,7 +32,7 @@ def _rule_for_push(slug, *, actor):
     return rule, True
 
 
-def push_rule_version(raw, *, actor):
+def push_rule_version(raw: bytes, *, actor: User) -> RuleVersion:
     """Store `raw` as version n+1 of its rule and queue lint. Older versions in flight are superseded."""
     with refusals_recorded("rule.push", actor=actor, data={"bytes": len(raw)}):
         if not permissions.can_push(actor):
@@ -84,7 +86,7 @@ def push_rule_version(raw, *, actor):
     return version
 
 
-def _labels(document):
+def _labels(document: dict[str, Any]) -> dict[str, str]:
     """Title and program for the rule's listing, taken only when the schema would accept them."""
     title, program = document.get("title", ""), document.get("program", "")
     return {
@@ -93,7 +95,7 @@ def _labels(document):
     }
 
 
-def _supersede(version):
+def _supersede(version: RuleVersion) -> None:
     version.move_to(VersionStatus.SUPERSEDED)
     permissions.revoke_review_permissions(version)
     cancel_open_checks(version, note="cancelled: a newer version was pushed")
