@@ -2,10 +2,15 @@
 
 import contextlib
 import time
+from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, TypeAlias, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from engine.errors import DomainError
@@ -18,6 +23,10 @@ from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification,
 # The client address of the request being served, set by the adapters (see `request_ip`).
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
 
+# Who an event is about: a person, or None for the system (an anonymous visitor counts as none).
+Actor: TypeAlias = User | AnonymousUser | None
+_M = TypeVar("_M", bound=models.Model)
+
 # Any number will do: it only has to be the same in every process.
 _CHAIN_LOCK_KEY = 7_230_001
 _VERIFY_LOCK_KEY = 7_230_002
@@ -25,7 +34,7 @@ _VERIFY_LOCK_KEY = 7_230_002
 VERIFY_BATCH = 5000
 
 
-def _target_fields(target):
+def _target_fields(target: models.Model | None) -> dict[str, str]:
     if target is None:
         return {"target_type": "", "target_id": "", "target_repr": "", "rule_slug": ""}
     rule_slug = getattr(target, "audit_rule_slug", "")
@@ -37,7 +46,7 @@ def _target_fields(target):
     }
 
 
-def _stable(value):
+def _stable(value: Any) -> Any:
     """Data as it will read back from any database: an integral float becomes an int.
 
     PostgreSQL's jsonb stores numbers as `numeric` and gives 1e16 back as 10000000000000000; the
@@ -52,7 +61,15 @@ def _stable(value):
     return value
 
 
-def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Outcome.DONE, rule_slug=""):
+def record_event(
+    action: str,
+    *,
+    actor: Actor,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    outcome: str = AuditEvent.Outcome.DONE,
+    rule_slug: str = "",
+) -> AuditEvent:
     """Append one event to the chain. Call inside the service's transaction."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -62,7 +79,7 @@ def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Ou
         # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
-            actor=actor if getattr(actor, "pk", None) else None,
+            actor=actor if not isinstance(actor, AnonymousUser) and getattr(actor, "pk", None) else None,
             actor_name=getattr(actor, "username", "") or "",
             action=action,
             outcome=outcome,
@@ -80,7 +97,9 @@ def record_event(action, *, actor, target=None, data=None, outcome=AuditEvent.Ou
 
 
 @contextlib.contextmanager
-def refusals_recorded(action, *, actor, target=None, data=None):
+def refusals_recorded(
+    action: str, *, actor: Actor, target: models.Model | None = None, data: dict[str, Any] | None = None
+) -> Iterator[None]:
     """Record a refused action in its own transaction, then let the refusal propagate.
 
     The service's own transaction has rolled back by the time the error reaches here, so the
@@ -99,7 +118,9 @@ def refusals_recorded(action, *, actor, target=None, data=None):
         raise
 
 
-def verify_chain(*, progress=None, through=None, batch_size=VERIFY_BATCH):
+def verify_chain(
+    *, progress: Callable[[int], object] | None = None, through: int | None = None, batch_size: int = VERIFY_BATCH
+) -> tuple[int, list[str]]:
     """Walk the chain in order. Returns (checked_count, problems) where problems lists breaks.
 
     `through`: stop at this event id (the events there were when a verification started).
@@ -134,7 +155,7 @@ def verify_chain(*, progress=None, through=None, batch_size=VERIFY_BATCH):
         after = batch[-1][0]
 
 
-def _lock_verifications():
+def _lock_verifications() -> None:
     """Serialize requests for a verification, so two at once cannot both start one."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -142,7 +163,7 @@ def _lock_verifications():
     # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
 
 
-def request_chain_verification(*, actor):
+def request_chain_verification(*, actor: User) -> ChainVerification:
     """Queue a walk of the whole chain, or return the one queued or running. Records `audit.verify.request`.
 
     A verification queued or silent for longer than PDP_STUCK_CHECK_SECONDS is marked `error`
@@ -156,7 +177,7 @@ def request_chain_verification(*, actor):
             current = ChainVerification.objects.select_for_update().active().order_by("-id").first()
             replaced = None
             if current is not None:
-                cutoff = timezone.now() - timezone.timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+                cutoff = timezone.now() - timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
                 if not current.is_abandoned(cutoff=cutoff):
                     return current
                 current.status = ChainVerification.Status.ERROR
@@ -175,11 +196,11 @@ def request_chain_verification(*, actor):
     return verification
 
 
-def _enqueue_verification(verification_id):
+def _enqueue_verification(verification_id: int) -> None:
     enqueue_on_commit("audit.tasks.verify_chain", verification_id)
 
 
-def run_chain_verification(verification_id):
+def run_chain_verification(verification_id: int) -> ChainVerification | None:
     """Walk the chain for a queued verification and store its result with one `audit.verify` event.
 
     Idempotent: a finished verification is returned as it is; one found running (a re-delivered
@@ -199,7 +220,7 @@ def run_chain_verification(verification_id):
     # This run's start time tells its writes from those of another delivery of the same job.
     mine = ChainVerification.objects.filter(pk=verification_id, status=ChainVerification.Status.RUNNING, started_at=now)
 
-    def progress(checked):
+    def progress(checked: int) -> None:
         mine.update(checked=checked, heartbeat_at=timezone.now())
 
     started = time.perf_counter()
@@ -232,12 +253,12 @@ def run_chain_verification(verification_id):
     return verification
 
 
-def request_ip(request):
+def request_ip(request: HttpRequest) -> str | None:
     """The client address (REMOTE_ADDR; a proxy in front must set it, see docs/operation.md)."""
     return request.META.get("REMOTE_ADDR") or None
 
 
-def save_reference_record(obj, *, actor, changed_fields, created):
+def save_reference_record(obj: _M, *, actor: Actor, changed_fields: Collection[str], created: bool) -> _M:
     """Save a reference record edited by an administrator (fund, test account, ...) with its event."""
     label = obj._meta.model_name
     with transaction.atomic():
@@ -251,7 +272,7 @@ def save_reference_record(obj, *, actor, changed_fields, created):
     return obj
 
 
-def delete_reference_record(obj, *, actor):
+def delete_reference_record(obj: models.Model, *, actor: Actor) -> None:
     """Delete a reference record (fund, test account, ...) with its event."""
     label = obj._meta.model_name
     with transaction.atomic():

@@ -6,6 +6,7 @@ names their content exactly.
 """
 
 from functools import lru_cache
+from typing import Any
 
 from engine.document import parse_canonical
 from engine.logic.evaluate import CompiledRule, EvaluationError
@@ -15,13 +16,13 @@ from .models import Environment, Release, TestAccount
 
 
 @lru_cache(maxsize=512)
-def _compiled(version_id, content_hash):
+def _compiled(version_id: int, content_hash: str) -> CompiledRule:
     """A live version's compiled rule; its document is read only on a cache miss."""
     text = RuleVersion.objects.values_list("document", flat=True).get(pk=version_id, content_hash=content_hash)
     return CompiledRule.from_document(parse_canonical(text))
 
 
-def decide(citizen, *, account_id):
+def decide(citizen: dict[str, Any], *, account_id: str) -> dict[str, Any]:
     """One answer per rule in force for this account: staging where a test account has one."""
     is_test = TestAccount.objects.filter(account_id=account_id).exists()
     releases = (
@@ -29,16 +30,17 @@ def decide(citizen, *, account_id):
         .select_related("rule", "environment", "version")
         .defer("version__document")
     )
-    by_rule = {}
-    for release in releases:
-        by_rule.setdefault(release.rule_id, {})[release.environment.name] = release
+    by_rule: dict[int, dict[str, Release]] = {}
+    for pointer in releases:
+        by_rule.setdefault(pointer.rule_id, {})[pointer.environment.name] = pointer
     answers = []
     for pointers in by_rule.values():
-        release = (is_test and pointers.get(Environment.STAGING)) or pointers.get(Environment.PRODUCTION)
+        release = (pointers.get(Environment.STAGING) if is_test else None) or pointers.get(Environment.PRODUCTION)
         if release is None:
             continue
         version = release.version
-        answer = {
+        assert version is not None  # the query keeps the pointers at a version
+        answer: dict[str, Any] = {
             "rule": release.rule.slug,
             "version": version.number,
             "content_hash": version.content_hash,

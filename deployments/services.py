@@ -2,8 +2,10 @@
 
 import re
 import time
+from typing import Any, Literal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
@@ -11,18 +13,18 @@ from engine.errors import DomainError, InvalidInput
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from reviews.models import Review
-from rules.models import RuleVersion, VersionStatus
+from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import Deployment, Environment, Release
 
 
-def create_release_pointers(rule):
+def create_release_pointers(rule: Rule) -> None:
     """One pointer per environment, at v0, when a rule is first pushed."""
     for environment in Environment.objects.all():
         Release.objects.get_or_create(rule=rule, environment=environment)
 
 
-def _environment(name):
+def _environment(name: str) -> Environment:
     aliases = {"prod": Environment.PRODUCTION, "stage": Environment.STAGING}
     name = aliases.get(name, name)
     environment = Environment.objects.filter(name=name).first()
@@ -32,7 +34,7 @@ def _environment(name):
     return environment
 
 
-def _locked_release(rule, environment):
+def _locked_release(rule: Rule, environment: Environment) -> Release:
     return (
         Release.objects.select_for_update(of=("self",))
         .select_related("version", "rule", "environment")
@@ -40,7 +42,16 @@ def _locked_release(rule, environment):
     )
 
 
-def _move(release, *, to_version, kind, actor, reason, started, data=None):
+def _move(
+    release: Release,
+    *,
+    to_version: RuleVersion | None,
+    kind: str,
+    actor: User,
+    reason: str,
+    started: float,
+    data: dict[str, Any] | None = None,
+) -> Deployment:
     """Point `release` at `to_version`, record the Deployment and its audit event."""
     from_version = release.version
     release.version = to_version
@@ -72,7 +83,7 @@ def _move(release, *, to_version, kind, actor, reason, started, data=None):
     return deployment
 
 
-def valid_approvals(version):
+def valid_approvals(version: RuleVersion) -> bool:
     """True when every required role approved this exact content hash."""
     roles = set(
         version.reviews.filter(decision=Review.Decision.APPROVE, content_hash=version.content_hash).values_list(
@@ -82,7 +93,7 @@ def valid_approvals(version):
     return roles >= set(settings.PDP_REVIEW_ROLES)
 
 
-def promote_to_staging(version, *, actor):
+def promote_to_staging(version: RuleVersion, *, actor: User) -> Deployment:
     """Put a fully approved version live on staging (after its last sign-off)."""
     started = time.perf_counter()
     environment = _environment(Environment.STAGING)
@@ -108,7 +119,9 @@ def promote_to_staging(version, *, actor):
             )
 
 
-def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
+def promote(
+    rule: Rule, *, actor: User, environment: str = Environment.PRODUCTION, number: int | None = None
+) -> Deployment:
     """Put the version live on staging live in production. Never by its drafter."""
     started = time.perf_counter()
     with refusals_recorded(
@@ -147,7 +160,7 @@ def promote(rule, *, actor, environment=Environment.PRODUCTION, number=None):
             )
 
 
-def previous_version(release):
+def previous_version(release: Release) -> RuleVersion | None:
     """The version live before the current one: where the promotion to it came from."""
     if release.version_id is None:
         return None
@@ -165,7 +178,7 @@ def previous_version(release):
     return last_promotion.from_version if last_promotion else None
 
 
-def parse_target(text):
+def parse_target(text: str | None) -> Literal["previous"] | int:
     """'previous', 'v0'/'0' (withdrawn) or 'vN'/'N'. Returns 'previous' or an int."""
     text = (text or "").strip().lower()
     if text == "previous":
@@ -176,7 +189,15 @@ def parse_target(text):
     return int(match.group(1))
 
 
-def rollback(rule, *, actor, reason, to="previous", environment=Environment.PRODUCTION, expected_from=None):
+def rollback(
+    rule: Rule,
+    *,
+    actor: User,
+    reason: str,
+    to: str | int = "previous",
+    environment: str = Environment.PRODUCTION,
+    expected_from: str | None = None,
+) -> Deployment:
     """Move a live pointer back to a version live there before, or to none (v0). No new approvals.
 
     `expected_from` ("v3", "v0") is what the person saw live; when the pointer moved meanwhile the
@@ -232,7 +253,7 @@ def rollback(rule, *, actor, reason, to="previous", environment=Environment.PROD
             )
 
 
-def catch_up_staging():
+def catch_up_staging() -> list[RuleVersion]:
     """Put on staging any approved version that never got there (its promotion was interrupted).
 
     Approval and the promotion to staging are two transactions; a crash between them leaves an
@@ -249,6 +270,7 @@ def catch_up_staging():
     promoted = []
     for version in waiting:
         last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
+        assert last_approval is not None  # a version is approved by its sign-offs
         try:
             promote_to_staging(version, actor=last_approval.reviewer)
         except DomainError:

@@ -1,4 +1,5 @@
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -9,7 +10,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def enqueue_on_commit(name, *args, task_id=None):
+def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None:
     """Publish the task named `name` once the surrounding transaction commits.
 
     By name, so a service never imports the tasks module that calls it back: the apps' tasks

@@ -7,25 +7,34 @@ and `.awaiting_review_by(user, role)`, used by every page, the API and the revie
 neither takes the superuser shortcut: being a superuser does not make anyone an approver.
 """
 
+from typing import TYPE_CHECKING, TypeAlias
+
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
 from django.http import Http404
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from rules.models import signoff_codename
 
-REVIEW_ROLES = settings.PDP_REVIEW_ROLES  # role → group name
+if TYPE_CHECKING:
+    from rules.models import Rule, RuleVersion
+
+# Whoever asks: a signed-in person or, on a page, the anonymous visitor.
+PortalUser: TypeAlias = User | AnonymousUser
+
+REVIEW_ROLES: dict[str, str] = settings.PDP_REVIEW_ROLES  # role → group name
 
 
-def _version_ct():
+def _version_ct() -> ContentType:
     from rules.models import RuleVersion
 
     return ContentType.objects.get_for_model(RuleVersion)
 
 
-def role_names(user):
+def role_names(user: PortalUser) -> set[str]:
     """The portal roles a person holds: drafter, legal, budget, release."""
     if not user.is_authenticated or not user.is_active:
         return set()
@@ -38,18 +47,18 @@ def role_names(user):
     return roles
 
 
-def can_view_portal(user):
+def can_view_portal(user: PortalUser) -> bool:
     return bool(role_names(user)) or (user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def visible_rules(user):
+def visible_rules(user: PortalUser) -> "QuerySet[Rule]":
     """The rules a person may see: every rule for anyone holding a portal role, none otherwise."""
     from rules.models import Rule
 
     return Rule.objects.all() if can_view_portal(user) else Rule.objects.none()
 
 
-def get_rule_for_user(user, slug):
+def get_rule_for_user(user: PortalUser, slug: str) -> "Rule":
     """The rule, or 404 when it does not exist or this person may not see it."""
     rule = visible_rules(user).filter(slug=slug).first()
     if rule is None:
@@ -57,35 +66,35 @@ def get_rule_for_user(user, slug):
     return rule
 
 
-def can_push(user):
+def can_push(user: PortalUser) -> bool:
     return user.is_active and user.has_perm("rules.add_ruleversion")
 
 
-def can_promote(user):
+def can_promote(user: PortalUser) -> bool:
     return user.is_active and user.has_perm("deployments.promote_release")
 
 
-def can_promote_now(user, version):
+def can_promote_now(user: PortalUser, version: "RuleVersion") -> bool:
     """Whether this person may put `version`, awaiting production, live there: a release manager, never its drafter."""
     return can_promote(user) and version.uploaded_by_id != user.pk
 
 
-def can_rollback(user):
+def can_rollback(user: PortalUser) -> bool:
     return user.is_active and user.has_perm("deployments.rollback_release")
 
 
-def grant_review_permissions(version):
+def grant_review_permissions(version: "RuleVersion") -> None:
     """Give each role's group its sign-off permission on this version."""
     for role, group_name in REVIEW_ROLES.items():
         group, _ = Group.objects.get_or_create(name=group_name)
         assign_perm(f"rules.{signoff_codename(role)}", group, version)
 
 
-def assign_reviewer(version, user, role):
+def assign_reviewer(version: "RuleVersion", user: User, role: str) -> None:
     assign_perm(f"rules.{signoff_codename(role)}", user, version)
 
 
-def revoke_review_permissions(version):
+def revoke_review_permissions(version: "RuleVersion") -> None:
     """Remove every sign-off permission on this version, from groups and people alike."""
     codenames = [signoff_codename(role) for role in REVIEW_ROLES]
     for model in (GroupObjectPermission, UserObjectPermission):
@@ -94,7 +103,7 @@ def revoke_review_permissions(version):
         ).delete()
 
 
-def signoff_roles(user, version):
+def signoff_roles(user: PortalUser, version: "RuleVersion") -> set[str]:
     """The roles whose sign-off permission this person holds on this version (no superuser shortcut)."""
     from rules.models import RuleVersion
 
@@ -102,7 +111,7 @@ def signoff_roles(user, version):
     return {role for role in REVIEW_ROLES if one.signed_off_by(user, role).exists()}
 
 
-def approvable_roles(user, version):
+def approvable_roles(user: PortalUser, version: "RuleVersion") -> set[str]:
     """The roles this person may sign as on this version right now (RuleVersion.objects.awaiting_review_by).
 
     The service asks the same, under a lock.
@@ -113,43 +122,43 @@ def approvable_roles(user, version):
     return {role for role in REVIEW_ROLES if one.awaiting_review_by(user, role).exists()}
 
 
-def can_approve(user, version):
+def can_approve(user: PortalUser, version: "RuleVersion") -> bool:
     return bool(approvable_roles(user, version))
 
 
-def can_read_audit(user):
+def can_read_audit(user: PortalUser) -> bool:
     """The whole audit history (page, CSV, verification): release managers and administrators."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=settings.PDP_RELEASE_GROUP).exists()
 
 
-def can_manage_datasets(user):
+def can_manage_datasets(user: PortalUser) -> bool:
     """Upload populations and choose the default one: the budget office (Budget group) and superusers."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=REVIEW_ROLES.get("budget")).exists()
 
 
-def can_manage_funds(user):
+def can_manage_funds(user: PortalUser) -> bool:
     """Create and edit funds: the same people as datasets."""
     return can_manage_datasets(user)
 
 
-def can_assign_reviewers(user):
+def can_assign_reviewers(user: PortalUser) -> bool:
     """Assign a named counsel or budget officer to a version: administrators (release managers, superusers)."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=settings.PDP_RELEASE_GROUP).exists()
 
 
-def holds_review_group(user, role):
+def holds_review_group(user: PortalUser, role: str) -> bool:
     """Whether this person is in the group that gives `role`'s sign-off."""
     group_name = REVIEW_ROLES.get(role)
     return group_name is not None and user.groups.filter(name=group_name).exists()
 
 
-def reviewer_candidates(version):
+def reviewer_candidates(version: "RuleVersion") -> dict[str, list[User]]:
     """Active members of each review group who may review this version (not its drafter), in one query.
 
     Returns {role: [user, ...]} in the order of PDP_REVIEW_ROLES, each list by username.
@@ -164,13 +173,13 @@ def reviewer_candidates(version):
         .select_related("user", "group")
         .order_by("user__username")
     )
-    candidates = {role: [] for role in REVIEW_ROLES}
+    candidates: dict[str, list[User]] = {role: [] for role in REVIEW_ROLES}
     for row in rows:
         candidates[role_of[row.group.name]].append(row.user)
     return candidates
 
 
-def assigned_version_ids(user):
+def assigned_version_ids(user: PortalUser) -> set[int]:
     """Ids of the versions on which this person holds a sign-off permission of their own (assigned), in one query."""
     if not user.is_authenticated or not user.is_active:
         return set()

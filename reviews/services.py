@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
@@ -27,7 +27,7 @@ GROUP_PERMISSIONS = {
 }
 
 
-def ensure_groups():
+def ensure_groups() -> None:
     """Create the role groups and give them their global permissions (idempotent)."""
     for group_name in [*GROUP_PERMISSIONS, *settings.PDP_REVIEW_ROLES.values()]:
         group, _ = Group.objects.get_or_create(name=group_name)
@@ -38,7 +38,7 @@ def ensure_groups():
                 group.permissions.add(perm)
 
 
-def _locked_in_review(version, *, actor, expected_hash):
+def _locked_in_review(version: RuleVersion, *, actor: User, expected_hash: str) -> RuleVersion:
     version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version.pk)
     if version.status != VersionStatus.IN_REVIEW:
         raise InvalidTransition(f"{version} is {version.get_status_display()}, not in review.")
@@ -55,7 +55,7 @@ def _locked_in_review(version, *, actor, expected_hash):
     return version
 
 
-def _pick_role(version, *, actor, role):
+def _pick_role(version: RuleVersion, *, actor: User, role: str | None) -> tuple[str, set[str]]:
     """The role this sign-off is given in: one this person may sign as now (permissions.approvable_roles)."""
     if role is not None and role not in settings.PDP_REVIEW_ROLES:
         raise InvalidInput(f"Unknown review role {role!r}; the roles are {', '.join(settings.PDP_REVIEW_ROLES)}.")
@@ -69,7 +69,7 @@ def _pick_role(version, *, actor, role):
     raise _why_not_signable(version, actor=actor, role=role, filled=filled)
 
 
-def _why_not_signable(version, *, actor, role, filled):
+def _why_not_signable(version: RuleVersion, *, actor: User, role: str | None, filled: set[str]) -> DomainError:
     """The refusal that says why this person may not sign `version` (as `role`, when given)."""
     mine = version.reviews.filter(decision=Review.Decision.APPROVE, reviewer=actor).first()
     if mine is not None:
@@ -86,11 +86,13 @@ def _why_not_signable(version, *, actor, role, filled):
     return ReviewRefused(f"You do not hold a sign-off on {version}.")
 
 
-def _simulation_of(version):
+def _simulation_of(version: RuleVersion) -> CheckRun | None:
     return version.checks.filter(kind=CheckRun.Kind.SIMULATION, status=CheckRun.Status.PASSED).first()
 
 
-def approve_version(version, *, actor, expected_hash, role=None, comment=""):
+def approve_version(
+    version: RuleVersion, *, actor: User, expected_hash: str, role: str | None = None, comment: str = ""
+) -> Review:
     """Record one sign-off on a version in review; the last required one approves it and puts it on staging."""
     data = {"role": role, "expected_hash": expected_hash}
     with refusals_recorded("review.approve", actor=actor, target=version, data=data):
@@ -128,7 +130,9 @@ def approve_version(version, *, actor, expected_hash, role=None, comment=""):
     return review
 
 
-def reject_version(version, *, actor, expected_hash, comment, role=None):
+def reject_version(
+    version: RuleVersion, *, actor: User, expected_hash: str, comment: str, role: str | None = None
+) -> Review:
     """Reject a version in review. One rejection ends its review; a new version must be pushed."""
     data = {"role": role, "expected_hash": expected_hash}
     with refusals_recorded("review.reject", actor=actor, target=version, data=data):
@@ -163,7 +167,7 @@ def reject_version(version, *, actor, expected_hash, comment, role=None):
     return review
 
 
-def _check_reviewer(version, *, reviewer, role, group_name):
+def _check_reviewer(version: RuleVersion, *, reviewer: User, role: str, group_name: str) -> None:
     """Refuse a reviewer who cannot give `role`'s sign-off on this version, or was already asked to."""
     if not reviewer.is_active:
         raise InvalidInput(f"{reviewer.username} has no active account; assign someone who can sign in.")
@@ -186,7 +190,7 @@ def _check_reviewer(version, *, reviewer, role, group_name):
         )
 
 
-def assign_reviewer(version, *, actor, reviewer, role):
+def assign_reviewer(version: RuleVersion, *, actor: User, reviewer: User | None, role: str) -> ReviewAssignment:
     """Ask a named member of the role's group to review a version in review: they hold its sign-off and get an e-mail."""
     data = {"role": role, "reviewer": getattr(reviewer, "username", "")}
     with refusals_recorded("review.assign", actor=actor, target=version, data=data):
