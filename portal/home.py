@@ -48,6 +48,7 @@ def _versions():
     return (
         RuleVersion.objects.select_related("rule", "uploaded_by")
         .defer("document")
+        .with_live_places()
         .annotate(
             cost=_simulated_cost(),
             approvals=Count("reviews", filter=Q(reviews__decision=Review.Decision.APPROVE), distinct=True),
@@ -84,8 +85,8 @@ def _version_item(version, *, assigned=False):
         "label": version.label,
         "title": version.rule.title,
         "url": rule_url(version.rule, version.number),
-        "status": version.get_status_display(),
-        "status_class": tag_class(version.status),
+        "status": version.status_label,
+        "status_class": tag_class(version.status_key),
         "drafter": version.uploaded_by.username,
         "cost": short_money(version.cost) if version.cost is not None else "—",
         "signoffs": f"{version.approvals} of {required}",

@@ -39,6 +39,7 @@ _TAG_KIND = {
     "approved": "success",
     "approve": "success",
     "promote": "success",
+    "live": "success",
     "in_review": "warning",
     "warning": "warning",
     "rollback": "warning",

@@ -23,19 +23,19 @@ class RuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Immutable versions. The one action moves a live pointer through the same service as the portal."""
 
-    list_display = ["__str__", "status", "uploaded_by", "created_at", "short_hash"]
+    list_display = ["__str__", "where", "uploaded_by", "created_at", "short_hash"]
     list_filter = ["status"]
     search_fields = ["rule__slug", "content_hash"]
     list_select_related = ["rule", "uploaded_by"]
 
     def get_queryset(self, request):
         # The list shows labels; the change page reads the document when it shows it (one query).
-        return super().get_queryset(request).defer("document")
+        return super().get_queryset(request).defer("document").with_live_places()
 
     fields = [
         "rule",
         "number",
-        "status",
+        "where",
         "status_changed_at",
         "uploaded_by",
         "created_at",
@@ -45,6 +45,11 @@ class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = [CheckRunInline]
     actions = ["promote_to_production"]
+
+    @admin.display(description="status", ordering="status")
+    def where(self, version):
+        """Where the version is live first (never "superseded" while it serves), else its status."""
+        return version.status_label
 
     @admin.display(description="content hash")
     def short_hash(self, version):

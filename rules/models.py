@@ -109,6 +109,16 @@ class RuleVersionQuerySet(models.QuerySet):
             ]
         )
 
+    def with_live_places(self):
+        """`live_in_production` and `live_on_staging` on each version, as subqueries (no per-row query)."""
+        from deployments.models import Environment, Release
+
+        live = Release.objects.filter(version=OuterRef("pk"))
+        return self.annotate(
+            live_in_production=Exists(live.filter(environment__name=Environment.PRODUCTION)),
+            live_on_staging=Exists(live.filter(environment__name=Environment.STAGING)),
+        )
+
     def with_checks(self):
         from checks.models import CheckRun
 
@@ -193,6 +203,41 @@ class RuleVersion(models.Model):
     @property
     def label(self):
         return f"v{self.number}"
+
+    def live_places(self):
+        """Where this version is live, production first: ["production", "staging"], or [] when nowhere.
+
+        Read from `with_live_places()` when the queryset annotated it, else from the release pointers.
+        """
+        from deployments.models import Environment
+
+        if hasattr(self, "live_in_production"):
+            live = {Environment.PRODUCTION: self.live_in_production, Environment.STAGING: self.live_on_staging}
+        else:
+            serving = set(self.releases.values_list("environment__name", flat=True))
+            live = {name: name in serving for name in (Environment.PRODUCTION, Environment.STAGING)}
+        return [name for name, is_live in live.items() if is_live]
+
+    @property
+    def status_label(self):
+        """What the version is, as people read it: where it is live first, else its pipeline status.
+
+        A version live somewhere is never shown as "superseded": a newer push replaced it as the
+        version under work, but it still serves. Only a version live nowhere shows its status.
+        """
+        places = self.live_places()
+        if places == ["production", "staging"]:
+            return "live in production and on staging"
+        if places == ["production"]:
+            return "live in production"
+        if places == ["staging"]:
+            return "live on staging"
+        return self.get_status_display()
+
+    @property
+    def status_key(self):
+        """The key of `status_label` for styling: "live" or the status."""
+        return "live" if self.live_places() else self.status
 
     def can_transition_to(self, status):
         return status in TRANSITIONS[VersionStatus(self.status)]
