@@ -20,6 +20,7 @@ ENDPOINTS = {
     "environments": ("on_staging", "get", lambda v: reverse("environments"), None),
     "rule page": ("in_review", "get", lambda v: reverse("rule-detail", args=[SLUG]), None),
     "checks fragment": ("in_review", "get", lambda v: reverse("version-checks", args=[SLUG, v.number]), None),
+    "compare versions": ("in_review", "get", lambda v: reverse("rule-compare", args=[SLUG]), None),
     "upload form": ("db", "get", lambda v: reverse("rule-upload"), None),
     "upload": (
         "db",
@@ -73,6 +74,10 @@ CASES = [
     ("checks fragment", "outsider", 404),
     ("checks fragment", "budget_officer", 200),
     ("checks fragment", "drafter", 200),
+    ("compare versions", ANONYMOUS, 302),
+    ("compare versions", "outsider", 404),
+    ("compare versions", "counsel", 200),
+    ("compare versions", "budget_officer", 200),
     # upload: drafters only.
     ("upload form", ANONYMOUS, 302),
     ("upload form", "outsider", 403),
