@@ -5,6 +5,7 @@
   to polars columns for a whole population (`compile`);
 - `lint`: the findings a rule document earns on its own;
 - `simulation`: a rule over a population frame, its figures and findings, and the budget check;
+- `figures`: money and people as the CLI, the findings and the pages print them (on Babel);
 - `population`: the synthetic population; `datasets`: reading an uploaded one.
 
 It imports nothing from Django or the portal (a contract in `make lint` keeps it so), so a

@@ -14,6 +14,7 @@ from typing import Any, NoReturn, SupportsFloat, cast
 
 import polars as pl
 
+from .figures import short_money
 from .lint import ERROR, INFO, WARNING, Finding, finding
 from .logic.compile import NotCompilable, compile_rule
 from .logic.evaluate import ENGINE_VERSION, CompiledRule, EvaluationError, trace
@@ -34,17 +35,6 @@ def engine_version() -> str:
 
 def _money(value: SupportsFloat) -> float:
     return round(float(value), 2)
-
-
-def short_money(value: SupportsFloat) -> str:
-    """$98M, $1.2B, $950K, $420: the figure the CLI and the pages print."""
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            scaled = value / size
-            text = f"{scaled:.1f}".rstrip("0").rstrip(".") if scaled < 100 else f"{scaled:.0f}"
-            return f"${text}{suffix}"
-    return f"${value:,.0f}"
 
 
 def variables_of(document: dict[str, Any]) -> set[str]:

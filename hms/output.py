@@ -8,8 +8,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, SupportsFloat, TextIO
 
+from babel.numbers import format_compact_currency, format_currency
 from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
@@ -29,14 +31,22 @@ Running = Sequence[tuple[str, int, str | None]]
 
 
 def short_money(value: SupportsFloat) -> str:
-    """$98M, $1.2B, $950K, $420: one decimal at most, none from 100 of a unit up."""
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            scaled = value / size
-            text = f"{scaled:.1f}".rstrip("0").rstrip(".") if abs(scaled) < 100 else f"{scaled:.0f}"
-            return f"${text}{suffix}"
-    return f"${value:,.0f}"
+    """$98M, $1.2B, $950K, $420: one decimal at most, none from 100 of a unit up, `−$5K` below zero.
+
+    The portal's engine/figures.py short_money, which hms may not import: the same Babel calls on
+    the exact value, rounded half to even before the unit is chosen ($1M, not $1000K).
+    """
+    amount = Decimal(value) if isinstance(value, int) else Decimal(float(value))
+    with localcontext(Context(prec=max(28, amount.adjusted() + 8), rounding=ROUND_HALF_EVEN)):
+        whole = amount.quantize(Decimal(1)) if amount.is_finite() else abs(amount) if amount.is_nan() else amount
+        if not whole.is_finite() or abs(whole) < 1000:
+            text = format_currency(whole or Decimal(0), "USD", "¤#,##0", locale="en_US", currency_digits=False)
+        else:
+            digits = whole.adjusted()
+            unit = min(digits - digits % 3, 12)  # K, M, B, T
+            shown = amount.quantize(Decimal(1).scaleb(max(digits - 2, unit - 1)))
+            text = format_compact_currency(shown, "USD", locale="en_US", fraction_digits=1)
+    return text.replace("-", "−", 1)
 
 
 def dotted(label: str) -> str:

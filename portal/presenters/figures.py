@@ -1,6 +1,9 @@
-"""Figures as every page prints them; each takes None (or what is not a number) as "—"."""
+"""Figures as every page prints them; each takes None (or what is not a number) as "—".
 
-from engine.simulation import short_money
+Money and people are engine/figures.py's (on Babel), so the pages, the findings and the CLI agree.
+"""
+
+from engine import figures
 
 DASH = "—"
 
@@ -13,33 +16,29 @@ def number(value):
         return None
 
 
+def _figure(write, value):
+    """`write(value)` of a number (an int keeps all its digits), else the dash."""
+    return write(value) if isinstance(value, int) or number(value) is not None else DASH
+
+
 def money(value):
-    """`$1,234.50`."""
-    value = number(value)
-    return f"${value:,.2f}" if value is not None else DASH
+    """`$1,234.50`, `−$300.00`."""
+    return _figure(figures.money, value)
 
 
 def signed_money(value):
     """A change in money with its sign: `+$1,200.00`, `−$300.00` (a true minus sign), `$0.00`."""
-    value = number(value)
-    if value is None:
-        return DASH
-    value = round(value, 2)
-    if value == 0:
-        return "$0.00"
-    return f"{'+' if value > 0 else '−'}${abs(value):,.2f}"
+    return _figure(figures.signed_money, value)
 
 
 def short(value):
-    """`$98M`, `$1.2B`, `$950K`, `$420` (engine.simulation.short_money)."""
-    value = number(value)
-    return short_money(value) if value is not None else DASH
+    """`$98M`, `$1.2B`, `$950K`, `$420` (engine/figures.py short_money)."""
+    return _figure(figures.short_money, value)
 
 
 def people(value):
     """A weighted count of people, rounded to whole people: `1,234`."""
-    value = number(value)
-    return f"{round(value):,}" if value is not None else DASH
+    return _figure(figures.people, value)
 
 
 def count(value):

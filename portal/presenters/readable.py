@@ -9,6 +9,8 @@ length of a line), so a hostile document renders as a short page instead of an e
 import json
 import math
 
+from engine.figures import money
+
 from .docdiff import compare, pretty_text
 
 MAX_DEPTH = 50  # levels of logic shown before "… (nested deeper than 50 levels)"
@@ -60,12 +62,10 @@ def number_text(value):
 
 
 def money_text(value):
-    """A figure of the document as money: `$98,000,000`, `$12.50`; anything else as JSON."""
+    """A figure of the document as money: `$98,000,000` when whole, `$12.50`; anything else as JSON."""
     if not _is_number(value) or (isinstance(value, float) and not math.isfinite(value)):
         return compact_json(value, MAX_LITERAL)
-    if isinstance(value, int) or value.is_integer():
-        return "$" + number_text(value)
-    return _clip(f"${value:,.2f}", MAX_LITERAL)
+    return _clip(money(value, cents=not (isinstance(value, int) or value.is_integer())), MAX_LITERAL)
 
 
 def _literal(value):

@@ -13,23 +13,31 @@
   var TEXT = "#1b1b1b";
   var GRID = "#dfe1e2";
 
-  /* $98M, $1.2B, $950K, $420: the short money of engine/simulation.py short_money. */
+  /*
+   * Money and people as engine/figures.py short_money and people print them: $98M, $1.2B, $950K,
+   * $420 (whole dollars under $1,000, else one decimal of the unit at most and none from 100 of a
+   * unit up), 1,234 people; rounded half to even, a true minus sign "−" below zero and none on what
+   * rounds to zero. The formats are built once.
+   */
+  var WHOLE_DOLLARS = new Intl.NumberFormat("en-US", {
+    style: "currency", currency: "USD", minimumFractionDigits: 0, maximumFractionDigits: 0,
+    roundingMode: "halfEven", signDisplay: "negative"
+  });
+  var SHORT_MONEY = new Intl.NumberFormat("en-US", {
+    style: "currency", currency: "USD", notation: "compact", minimumFractionDigits: 0, maximumFractionDigits: 1,
+    maximumSignificantDigits: 3, roundingPriority: "lessPrecision", roundingMode: "halfEven", signDisplay: "negative"
+  });
+  var PEOPLE = new Intl.NumberFormat("en-US", {
+    maximumFractionDigits: 0, roundingMode: "halfEven", signDisplay: "negative"
+  });
+
   function shortMoney(value) {
-    var sizes = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
-    var sign = value < 0 ? "−" : "";
-    var magnitude = Math.abs(value);
-    for (var i = 0; i < sizes.length; i++) {
-      if (magnitude >= sizes[i][0]) {
-        var scaled = magnitude / sizes[i][0];
-        var text = scaled < 100 ? String(parseFloat(scaled.toFixed(1))) : scaled.toFixed(0);
-        return sign + "$" + text + sizes[i][1];
-      }
-    }
-    return sign + "$" + Math.round(magnitude).toLocaleString("en-US");
+    var format = Math.abs(value) < 999.5 ? WHOLE_DOLLARS : SHORT_MONEY;
+    return format.format(value).replace("-", "−");
   }
 
   function people(value) {
-    return Math.round(value).toLocaleString("en-US");
+    return PEOPLE.format(value);
   }
 
   function formatter(kind) {
@@ -166,5 +174,5 @@
     drawAll(document);
   }
 
-  window.pdpCharts = { draw: drawAll, shortMoney: shortMoney };
+  window.pdpCharts = { draw: drawAll, shortMoney: shortMoney, people: people };
 })();
