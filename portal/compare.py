@@ -12,7 +12,7 @@ from pdp_portal import permissions
 from .pages import render_page, rule_url, short_hash
 from .presenters.changes import plain_changes
 from .presenters.docdiff import compare, pretty_text
-from .presenters.figures import count, money, people, signed_money
+from .presenters.figures import count, money, number, people, signed_money
 
 # The simulation figures compared, in order: (label, key in the result, how it is printed).
 _FIGURES = (
@@ -32,13 +32,6 @@ _AGAINST_LIVE = (
 _DIFFERENCE = {count: count, people: people, money: signed_money, signed_money: signed_money}
 
 
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _dig(result, path):
     for key in path:
         result = result.get(key) if isinstance(result, dict) else None
@@ -47,7 +40,7 @@ def _dig(result, path):
 
 def _figure_row(label, old, new, show):
     """One table row: the figure of each version and the difference, when both are numbers."""
-    a, b = _number(old), _number(new)
+    a, b = number(old), number(new)
     difference = "—"
     if a is not None and b is not None:
         change = b - a
