@@ -19,7 +19,7 @@ from engine.datasets import type_label
 from engine.errors import DomainError
 from pdp_portal import permissions
 from portal.pages import refused, render_page, short_hash
-from portal.presenters.figures import short
+from portal.presenters.figures import money, short
 
 from .forms import DatasetUploadForm, FundForm
 from .models import Dataset, Fund
@@ -187,15 +187,10 @@ def _fund_row(fund, committed):
         "code": fund.code,
         "name": fund.name,
         "fiscal_year": fund.fiscal_year,
-        "appropriation": _dollars(fund.appropriation),
+        "appropriation": money(fund.appropriation),
         "appropriation_short": short(fund.appropriation),
-        "committed": _dollars(committed),
-        "remainder": _dollars(remainder),
+        "committed": money(committed),
+        "remainder": money(remainder),
         "overdrawn": remainder < 0,
         "edit_url": reverse("fund-edit", args=[fund.pk]),
     }
-
-
-def _dollars(value):
-    value = float(value)
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
