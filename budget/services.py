@@ -27,6 +27,7 @@ from deployments.models import Environment, Release
 from engine import population
 from engine.datasets import Source, read_population, type_label, write_normalised
 from engine.errors import InvalidInput
+from engine.figures import money
 from engine.lint import Finding, finding
 from engine.simulation import judge_cost, load_population
 from pdp_portal import permissions
@@ -296,7 +297,7 @@ def _appropriation(value: Any) -> Decimal:
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput(f"The appropriation has at most two decimal places (cents); {text} has more.")
     if amount > APPROPRIATION_MAX:
-        raise InvalidInput(f"The appropriation is too large; at most ${APPROPRIATION_MAX:,} can be stored.")
+        raise InvalidInput(f"The appropriation is too large; at most {money(APPROPRIATION_MAX)} can be stored.")
     return amount.quantize(Decimal("0.01"))
 
 

@@ -14,7 +14,7 @@ from typing import Any, NoReturn, SupportsFloat, cast
 
 import polars as pl
 
-from .figures import short_money
+from .figures import money, short_money
 from .lint import ERROR, INFO, WARNING, Finding, finding
 from .logic.compile import NotCompilable, compile_rule
 from .logic.evaluate import ENGINE_VERSION, CompiledRule, EvaluationError, trace
@@ -193,7 +193,9 @@ def _declared_cost(
         "overlaps": [],
         "examples": [],
     }
-    message = f"Without eligibility logic the declared cost of ${declared:,.0f} stands for the simulated cost."
+    message = (
+        f"Without eligibility logic the declared cost of {money(declared, cents=False)} stands for the simulated cost."
+    )
     return result, [finding("DECLARED_COST_ONLY", WARNING, message, "$.cost")]
 
 
@@ -486,7 +488,8 @@ def _figure_findings(document: dict[str, Any], result: dict[str, Any]) -> list[F
                 finding(
                     "COST_ESTIMATE_DRIFT",
                     WARNING,
-                    f"The simulated cost ${cost:,.0f} differs from the declared estimate ${declared:,.0f} by {drift:+.0%}.",
+                    f"The simulated cost {money(cost, cents=False)} differs from the declared estimate "
+                    f"{money(declared, cents=False)} by {drift:+.0%}.",
                     "$.cost",
                 )
             )
@@ -498,7 +501,7 @@ def _figure_findings(document: dict[str, Any], result: dict[str, Any]) -> list[F
                     WARNING,
                     f"{overlap['people']:,.0f} people would be paid by both this rule and {overlap['rule']} "
                     f"v{overlap['version']} (live in the same program); this rule would pay them "
-                    f"${overlap['cost_of_this_rule']:,.0f}.",
+                    f"{money(overlap['cost_of_this_rule'], cents=False)}.",
                     "$.eligibility",
                 )
             )

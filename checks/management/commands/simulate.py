@@ -13,8 +13,9 @@ from budget.services import evaluate_budget
 from checks.services import comparison_rules, live_rules
 from engine.document import canonical_text, content_hash, parse_strict
 from engine.errors import DomainError
+from engine.figures import money, short_money
 from engine.lint import has_errors, lint_document
-from engine.simulation import engine_version, short_money, simulate
+from engine.simulation import engine_version, simulate
 from rules.models import Rule
 
 
@@ -122,7 +123,7 @@ def human(report):
     if report["cost"] is not None:
         recipients = f"{report['recipients']:,.0f}" if report["recipients"] is not None else "n/a"
         lines.append(
-            f"  cost {short_money(report['cost'])} (${report['cost']:,.2f}), recipients {recipients}, "
+            f"  cost {short_money(report['cost'])} ({money(report['cost'])}), recipients {recipients}, "
             f"limit {short_money(report['budget_limit'])} ({report['binding_limit']})"
         )
     lines.append("PASSED" if report["passed"] else f"FAILED at {report['stage']}")
