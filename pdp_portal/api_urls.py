@@ -11,6 +11,7 @@ urlpatterns = [
     path("rules/<slug:slug>/", rules_api.rule_detail, name="api-rule"),
     path("rules/<slug:slug>/versions/<int:number>/", rules_api.version_detail, name="api-version"),
     path("rules/<slug:slug>/versions/<int:number>/reviews/", reviews_api.review_version, name="api-review"),
+    path("rules/<slug:slug>/versions/<int:number>/comments/", reviews_api.comment_version, name="api-comment"),
     path("rules/<slug:slug>/promote/", deployments_api.promote_rule, name="api-promote"),
     path("decisions", deployments_api.decisions, name="api-decisions"),
     path("decisions/", deployments_api.decisions),

@@ -190,3 +190,8 @@ def assigned_version_ids(user: PortalUser) -> set[int]:
         permission__codename__in=[signoff_codename(role) for role in REVIEW_ROLES],
     ).values_list("object_pk", flat=True)
     return {int(pk) for pk in object_pks}
+
+
+def can_comment(user: PortalUser) -> bool:
+    """Comment on a version without deciding: anyone who may see the rule (every portal role), drafters too."""
+    return can_view_portal(user)

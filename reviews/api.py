@@ -11,7 +11,7 @@ from pdp_portal import permissions
 from rules.models import RuleVersion
 from rules.representations import release_dict, review_dict
 
-from .services import approve_version, reject_version
+from .services import COMMENT_MAX, approve_version, comment_on_version, reject_version
 
 
 class ReviewRequest(serializers.Serializer):
@@ -21,11 +21,16 @@ class ReviewRequest(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
+def _version_for(request, slug, number):
+    """The rule and its version `number`, for this person (404 when they may not see it)."""
+    rule = permissions.get_rule_for_user(request.user, slug)
+    return rule, get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+
+
 @extend_schema(request=ReviewRequest, description="Approve or reject a version in review, for the hash you saw.")
 @api_view(["POST"])
 def review_version(request, slug, number):
-    rule = permissions.get_rule_for_user(request.user, slug)
-    version = get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+    rule, version = _version_for(request, slug, number)
     form = ReviewRequest(data=request.data)
     form.is_valid(raise_exception=True)
     args = form.validated_data
@@ -48,3 +53,21 @@ def review_version(request, slug, number):
         },
         status=201,
     )
+
+
+class CommentRequest(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, max_length=COMMENT_MAX, help_text="The comment; no decision.")
+
+
+@extend_schema(request=CommentRequest, description="Comment on a version without approving or rejecting it.")
+@api_view(["POST"])
+def comment_version(request, slug, number):
+    _, version = _version_for(request, slug, number)
+    form = CommentRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    comment = comment_on_version(version, actor=request.user, body=form.validated_data["body"])
+    return Response(
+        {"id": comment.pk, "version": version.number, "author": comment.author.username, "body": comment.body,
+         "created_at": comment.created_at},
+        status=201,
+    )  # fmt: skip

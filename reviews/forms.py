@@ -20,3 +20,9 @@ class ReviewForm(forms.Form):
     expected_hash = forms.CharField(max_length=64, required=False)
     role = forms.CharField(max_length=20, required=False)
     comment = forms.CharField(max_length=5000, required=False)
+
+
+class CommentForm(forms.Form):
+    """A comment without a decision; the service checks it is not empty and not too long."""
+
+    body = forms.CharField(required=False, label="Comment", widget=forms.Textarea(attrs={"rows": 4}))

@@ -69,3 +69,22 @@ class ReviewAssignment(models.Model):
     @property
     def audit_rule_slug(self):
         return self.version.rule.slug
+
+
+class ReviewComment(models.Model):
+    """A remark on a version without a decision: a question to the drafter, an answer, a note to a co-reviewer."""
+
+    version = models.ForeignKey("rules.RuleVersion", on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "created_at", "id"]
+
+    def __str__(self):
+        return f"comment on {self.version} by {self.author}"
+
+    @property
+    def audit_rule_slug(self):
+        return self.version.rule.slug

@@ -13,7 +13,7 @@ from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReviewRefused, StaleApproval
 from rules.models import RuleVersion, VersionStatus
 
-from .models import Review, ReviewAssignment
+from .models import Review, ReviewAssignment, ReviewComment
 
 # Global permissions each non-review group carries.
 GROUP_PERMISSIONS = {
@@ -165,6 +165,30 @@ def reject_version(
             )
         enqueue_on_commit("reviews.tasks.send_review_ended", version.pk)
     return review
+
+
+COMMENT_MAX = 5000
+
+
+def comment_on_version(version: RuleVersion, *, actor: User, body: str) -> ReviewComment:
+    """Add a comment to a version, in any status, without deciding anything about it."""
+    text = (body or "").strip()
+    with refusals_recorded("review.comment", actor=actor, target=version, data={"length": len(text)}):
+        if not permissions.can_comment(actor):
+            raise NotPermitted("You may not comment on rules; your account has no role in the portal yet.")
+        if not text:
+            raise InvalidInput("Write the comment first: it is empty.")
+        if len(text) > COMMENT_MAX:
+            raise InvalidInput(f"The comment is {len(text):,} characters; at most {COMMENT_MAX:,} are allowed.")
+        with transaction.atomic():
+            comment = ReviewComment.objects.create(version=version, author=actor, body=text)
+            record_event(
+                "review.comment",
+                actor=actor,
+                target=version,
+                data={"comment": comment.pk, "number": version.number, "body": text},
+            )
+    return comment
 
 
 def _check_reviewer(version: RuleVersion, *, reviewer: User, role: str, group_name: str) -> None:

@@ -9,14 +9,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from deployments.models import Release
+from engine.document import parse_canonical
 from engine.errors import DomainError
 from pdp_portal import permissions
 from portal.pages import form_refused, refused, rule_url
+from portal.presenters.changes import plain_changes
 from rules.models import RuleVersion, VersionStatus
 
-from .forms import AssignReviewerForm, ReviewForm
-from .models import Review, ReviewAssignment
-from .services import approve_version, assign_reviewer, reject_version
+from .forms import AssignReviewerForm, CommentForm, ReviewForm
+from .models import Review, ReviewAssignment, ReviewComment
+from .services import approve_version, assign_reviewer, comment_on_version, reject_version
 
 
 def _role_label(role):
@@ -90,6 +92,67 @@ def assign(request, slug, number):
         request, f"{reviewer.username} is assigned as {_role_label(assignment.role)} reviewer of {version}; {told}."
     )
     return redirect(back)
+
+
+@login_required
+@require_POST
+def comment(request, slug, number):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    version = get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
+    form, back = CommentForm(request.POST), rule_url(rule, number) + "#conversation-heading"
+    if not form.is_valid():
+        return form_refused(request, form, back)
+    try:
+        comment_on_version(version, actor=request.user, body=form.cleaned_data["body"])
+    except DomainError as exc:
+        return refused(request, exc, back)
+    messages.success(request, f"Your comment on {version} is posted.")
+    return redirect(back)
+
+
+def _entries(version):
+    """The decisions and comments on a version, oldest first, as the conversation shows them."""
+    reviews = Review.objects.filter(version=version).select_related("reviewer")
+    comments = ReviewComment.objects.filter(version=version).select_related("author")
+    entries = [
+        {
+            "who": r.reviewer.username,
+            "when": r.created_at,
+            "kind": r.decision,
+            "label": f"{r.get_decision_display()} as {_role_label(r.role)}",
+            "text": r.comment,
+        }
+        for r in reviews
+    ]
+    entries += [
+        {"who": c.author.username, "when": c.created_at, "kind": "comment", "label": "commented", "text": c.body}
+        for c in comments
+    ]
+    return sorted(entries, key=lambda entry: entry["when"])
+
+
+def conversation_panel(user, version):
+    """The version's conversation (decisions and comments), and the review of the rejected version before it."""
+    previous = RuleVersion.objects.filter(rule=version.rule, number__lt=version.number).order_by("-number").first()
+    earlier = None
+    if previous is not None and previous.status == VersionStatus.REJECTED:
+        earlier = {
+            "label": previous.label,
+            "url": rule_url(version.rule, previous.number),
+            "entries": _entries(previous),
+            "changes": plain_changes(parse_canonical(previous.document), parse_canonical(version.document)),
+            "compare_url": reverse("rule-compare", args=[version.rule.slug])
+            + f"?from={previous.number}&to={version.number}",
+        }
+    return {
+        "version": version.label,
+        "entries": _entries(version),
+        "earlier": earlier,
+        "url": reverse("version-comment", args=[version.rule.slug, version.number])
+        if permissions.can_comment(user)
+        else None,
+        "form": CommentForm(),
+    }
 
 
 def assign_panel(user, version):

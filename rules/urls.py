@@ -16,6 +16,7 @@ urlpatterns = [
     path("rules/<slug:slug>/v/<int:number>/checks/", check_views.version_checks, name="version-checks"),
     path("rules/<slug:slug>/v/<int:number>/approve/", review_views.approve, name="version-approve"),
     path("rules/<slug:slug>/v/<int:number>/reject/", review_views.reject, name="version-reject"),
+    path("rules/<slug:slug>/v/<int:number>/comment/", review_views.comment, name="version-comment"),
     path("rules/<slug:slug>/promote/", deployment_views.promote_rule, name="rule-promote"),
     path("rules/<slug:slug>/rollback/", deployment_views.rollback_rule, name="rule-rollback"),
 ]

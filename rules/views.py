@@ -30,7 +30,7 @@ from portal.pages import (
 )
 from portal.presenters.readable import document_context
 from reviews.models import Review
-from reviews.views import assign_panel
+from reviews.views import assign_panel, conversation_panel
 
 from .forms import UploadForm
 from .models import VersionStatus
@@ -131,6 +131,7 @@ def rule_detail(request, slug):
         context["checks"] = checks_context(rule, selected)
         context["document"] = _document_panel(selected, releases.get(Environment.PRODUCTION))
         context["assign"] = assign_panel(request.user, selected)
+        context["conversation"] = conversation_panel(request.user, selected)
     return render_page(request, "rules/rule_detail.html", context, section="rules")
 
 

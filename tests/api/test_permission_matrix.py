@@ -18,6 +18,7 @@ ENDPOINTS = {
     "rule": ("in_review", "get", f"/api/v1/rules/{SLUG}/", None),
     "version": ("in_review", "get", f"/api/v1/rules/{SLUG}/versions/1/", None),
     "review": ("in_review", "post", f"/api/v1/rules/{SLUG}/versions/1/reviews/", "review"),
+    "comment": ("in_review", "post", f"/api/v1/rules/{SLUG}/versions/1/comments/", {"body": "Which section?"}),
     "promote": ("on_staging", "post", f"/api/v1/rules/{SLUG}/promote/", {}),
     "rollback": ("in_production", "post", f"/api/v1/rules/{SLUG}/rollback/", {"reason": "Congress requested pause"}),
     "decisions": (
@@ -54,6 +55,11 @@ MATRIX = [
     ("review", "drafter", 403),
     ("review", "counsel", 201),
     ("review", "budget_officer", 201),
+    ("comment", None, 401),
+    ("comment", "outsider", 404),
+    ("comment", "drafter", 201),
+    ("comment", "counsel", 201),
+    ("comment", "release_manager", 201),
     ("promote", None, 401),
     ("promote", "outsider", 404),
     ("promote", "counsel", 403),
@@ -78,7 +84,7 @@ def test_matrix_covers_every_api_route():
 
     names = {p.name for p in api_urls.urlpatterns if p.name}
     assert names == {
-        "api-token", "api-rules", "api-rule", "api-version", "api-review", "api-promote", "api-rollback", "api-decisions",
+        "api-token", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions",
     }  # fmt: skip
     assert {endpoint for endpoint, _, _ in MATRIX} == set(ENDPOINTS)
     assert get_resolver().resolve("/api/v1/decisions/").func == get_resolver().resolve("/api/v1/decisions").func

@@ -40,6 +40,12 @@ ENDPOINTS = {
         lambda v: reverse("version-reject", args=[SLUG, v.number]),
         lambda v: _review_data(v, "legal", comment="Cites the wrong section."),
     ),
+    "comment": (
+        "in_review",
+        "post",
+        lambda v: reverse("version-comment", args=[SLUG, v.number]),
+        lambda v: {"body": "Which section of the Act is this?"},
+    ),
     "promote": ("on_staging", "post", lambda v: reverse("rule-promote", args=[SLUG]), lambda v: {}),
     "rollback": (
         "in_production",
@@ -99,6 +105,11 @@ CASES = [
     ("reject", "drafter", 403),
     ("reject", "budget_officer", 403),
     ("reject", "counsel", 302),
+    # comment: anyone with a portal role, the drafter too; hidden from people without one.
+    ("comment", ANONYMOUS, 302),
+    ("comment", "outsider", 404),
+    ("comment", "drafter", 302),
+    ("comment", "counsel", 302),
     # promote and rollback: release managers only.
     ("promote", ANONYMOUS, 302),
     ("promote", "outsider", 404),
