@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
+from checks.models import CheckRun
 from checks.views import checks_context
 from deployments.models import Deployment, Environment, Release
 from engine.document import parse_canonical
@@ -202,10 +203,64 @@ def _deployment_row(deployment):
     }
 
 
+# What a version that failed its checks needs next, by the code of its first error.
+_NEXT_STEP = {
+    "OVER_BUDGET": "Lower the amount or narrow who is eligible so the cost fits, or ask the budget office to "
+    "raise the limit, then push a new version.",
+    "CHECK_ABANDONED": "The job did not finish: ask an administrator to check the worker, then push the same "
+    "document again.",
+    "INPUT_NOT_IN_POPULATION": "Read only columns the default population has, or ask the budget office for a "
+    "population that has this one, then push again.",
+}
+_FAILED = {VersionStatus.LINT_FAILED: "Lint failed", VersionStatus.SIMULATION_FAILED: "Simulation failed"}
+
+
+def _failure(version):
+    """Why a failed version stopped and what to do next, from its failed check; None for any other version."""
+    if version.status not in _FAILED:
+        return None
+    failed = version.checks.filter(status=CheckRun.Status.FAILED).order_by("kind").first()
+    errors = [f for f in (failed.findings if failed else []) if f.get("severity") == "error"]
+    first = errors[0] if errors else {}
+    return {
+        "title": _FAILED[version.status],
+        "errors": [{"code": f.get("code", ""), "message": f.get("message", ""), "path": f.get("path", "")} for f in errors],
+        "next": _NEXT_STEP.get(
+            first.get("code"), "Fix the document where each error points, then push it as a new version."
+        ),
+    }  # fmt: skip
+
+
+def _signoff_rows(version, reviews):
+    """Each required role's sign-off on this version: approved or rejected by whom and when, or why not yet."""
+    given = {r.role: r for r in reviews if r.version_id == version.pk}
+    rejected = any(r.decision == Review.Decision.REJECT for r in given.values())
+    rows = []
+    for role, group in settings.PDP_REVIEW_ROLES.items():
+        review = given.get(role)
+        row = {"role": group, "decision": "", "who": "", "when": None, "comment": "", "note": ""}
+        if review is not None:
+            row.update(
+                decision=review.get_decision_display(),
+                decision_class=tag_class(review.decision),
+                who=review.reviewer.username,
+                when=review.created_at,
+                comment=review.comment,
+            )
+        elif rejected:
+            row["note"] = "not needed: the review ended with the rejection"
+        elif version.status == VersionStatus.SUPERSEDED:
+            row["note"] = "not given: a newer version replaced this one"
+        else:
+            row["note"] = "not yet"
+        rows.append(row)
+    return rows
+
+
 def _selected_panel(user, rule, version, reviews):
     """The selected version: its header, sign-offs so far, the review buttons this person gets, the document."""
-    approved = {r.role for r in reviews if r.version_id == version.pk and r.decision == Review.Decision.APPROVE}
     roles = sorted(permissions.approvable_roles(user, version))
+    failure = _failure(version)
     return {
         "label": version.label,
         "number": version.number,
@@ -215,7 +270,9 @@ def _selected_panel(user, rule, version, reviews):
         "created_at": version.created_at,
         "content_hash": version.content_hash,
         "hash_short": short_hash(version.content_hash),
-        "signoffs": [{"role": group, "done": role in approved} for role, group in settings.PDP_REVIEW_ROLES.items()],
+        "failure": failure,
+        # A version that failed its checks never reached review: its sign-offs mean nothing.
+        "signoffs": [] if failure else _signoff_rows(version, reviews),
         "review_roles": [{"role": role, "label": settings.PDP_REVIEW_ROLES.get(role, role)} for role in roles],
         "approve_url": reverse("version-approve", args=[rule.slug, version.number]),
         "reject_url": reverse("version-reject", args=[rule.slug, version.number]),
