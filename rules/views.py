@@ -98,7 +98,9 @@ def _pick_version(versions, requested):
 def rule_detail(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
     # Documents can be 1 MiB each: only the selected version's is read (deferred, one query).
-    versions = list(rule.versions.select_related("uploaded_by").defer("document").order_by("-number"))
+    versions = list(
+        rule.versions.select_related("uploaded_by").defer("document").with_live_places().order_by("-number")
+    )
     selected = _pick_version(versions, request.GET.get("v"))
     releases = {
         r.environment.name: r
@@ -167,8 +169,8 @@ def _version_row(rule, version, selected):
     return {
         "label": version.label,
         "url": rule_url(rule, version.number),
-        "status": version.get_status_display(),
-        "status_class": tag_class(version.status),
+        "status": version.status_label,
+        "status_class": tag_class(version.status_key),
         "uploaded_by": version.uploaded_by.username,
         "created_at": version.created_at,
         "hash": short_hash(version.content_hash),
@@ -264,8 +266,8 @@ def _selected_panel(user, rule, version, reviews):
     return {
         "label": version.label,
         "number": version.number,
-        "status": version.get_status_display(),
-        "status_class": tag_class(version.status),
+        "status": version.status_label,
+        "status_class": tag_class(version.status_key),
         "uploaded_by": version.uploaded_by.username,
         "created_at": version.created_at,
         "content_hash": version.content_hash,

@@ -40,3 +40,13 @@ def test_the_drafter_home_and_the_admin_show_live_not_superseded(client, in_prod
     admin = client.get("/admin/rules/ruleversion/").content.decode()
     assert "live in production and on staging" in admin
     assert "superseded" not in admin.split('id="changelist-filter"')[0]
+
+
+def test_the_rule_page_labels_the_live_version_by_where_it_serves(client, in_production, push, drafter):
+    push(document(cost=97_000_000), actor=drafter)
+    client.force_login(drafter)
+    page = client.get(reverse("rule-detail", args=["wildfire-aid-2024"]) + "?v=1").content.decode()
+    versions = page.split('id="versions-heading"')[1].split("</table>")[0]
+    assert "live in production and on staging" in versions and "superseded" not in versions
+    header = page.split('id="version-heading"')[1].split("</h2>")[0]
+    assert "live in production and on staging" in header
