@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from engine.errors import DomainError
 from pdp_portal import permissions
+from portal.pages import moved
 
 from .models import Deployment, Environment, Release, TestAccount
 from .services import previous_version, promote, rollback
@@ -58,11 +59,7 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    f"🎉 {rule.display_name} now LIVE in production ({deployment.to_label}), in {deployment.duration_s}s.",
-                    messages.SUCCESS,
-                )
+                self.message_user(request, moved(deployment), messages.SUCCESS)
 
     @admin.action(description="Roll back", permissions=["rollback"])
     def roll_back(self, request, queryset):
@@ -87,12 +84,7 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{release}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    f"↩️ {release.rule.display_name} on {release.environment.name} reverted from {deployment.from_label} "
-                    f"to {deployment.to_label} in {deployment.duration_s}s ({deployment.reason}).",
-                    messages.SUCCESS,
-                )
+                self.message_user(request, moved(deployment), messages.SUCCESS)
         return None
 
 
@@ -115,6 +107,29 @@ class DeploymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("from_version__document", "to_version__document")
+
+    actions = ["deploy_again"]
+
+    def has_promote_permission(self, request):
+        return permissions.can_promote(request.user)
+
+    @admin.action(description="Deploy again (the version each move put live, where it put it)", permissions=["promote"])
+    def deploy_again(self, request, queryset):
+        """Put live again the version each selected move put live, in its environment: Argo CD's redeploy."""
+        for past in queryset.select_related("rule", "environment", "to_version"):
+            if past.to_version is None:
+                self.message_user(
+                    request, f"{past}: it withdrew the rule; there is no version to deploy.", messages.ERROR
+                )
+                continue
+            try:
+                deployment = promote(
+                    past.rule, actor=request.user, environment=past.environment.name, number=past.to_version.number
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{past}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, moved(deployment), messages.SUCCESS)
 
 
 @admin.register(TestAccount)

@@ -15,7 +15,13 @@ from .services import promote, rollback
 
 class PromoteRequest(serializers.Serializer):
     environment = serializers.CharField(default="production")
-    version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The version to put live: the one on staging (the default), or one live in the environment before.",
+    )
 
 
 class RollbackRequest(serializers.Serializer):
@@ -27,7 +33,13 @@ class RollbackRequest(serializers.Serializer):
     )
 
 
-@extend_schema(request=PromoteRequest, description="Put the version live on staging live in production.")
+@extend_schema(
+    request=PromoteRequest,
+    description=(
+        "Put a version live: production takes the version on staging, and any environment takes again a "
+        "version it served before (kind `redeploy`), with its sign-offs checked on its content hash."
+    ),
+)
 @api_view(["POST"])
 def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)

@@ -72,11 +72,23 @@ class Release(models.Model):
         return self.rule.slug
 
 
+class DeploymentQuerySet(models.QuerySet):
+    def forward(self):
+        """Moves that put a version live (a first promotion or a redeploy), not rollbacks: where "previous" is read."""
+        return self.filter(kind__in=[Deployment.Kind.PROMOTE, Deployment.Kind.REDEPLOY])
+
+    def ever_served(self, version, environment):
+        """The moves that made `version` live in `environment`: the history a redeploy or rollback needs."""
+        return self.filter(environment=environment, to_version=version)
+
+
 class Deployment(models.Model):
     """One move of a live pointer. Append-only: history only grows."""
 
     class Kind(models.TextChoices):
         PROMOTE = "promote", "promote"
+        # A version live in this environment before, put live there again (Argo CD's redeploy).
+        REDEPLOY = "redeploy", "redeploy"
         ROLLBACK = "rollback", "rollback"
 
     rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="deployments")
@@ -92,6 +104,8 @@ class Deployment(models.Model):
     reason = models.TextField(blank=True)
     duration_s = models.FloatField(help_text="Seconds from the request reaching the service to the commit.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeploymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

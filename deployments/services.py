@@ -4,7 +4,6 @@ import re
 import time
 from typing import Any, Literal
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -35,9 +34,12 @@ def _environment(name: str) -> Environment:
 
 
 def _locked_release(rule: Rule, environment: Environment) -> Release:
+    # The version is read after the lock, in a query of its own: on PostgreSQL a row locked after
+    # waiting for another transaction is re-read, but a table joined to it is not, so a joined
+    # version would be the one from before the other transaction's move (seen in the redeploy race).
     return (
         Release.objects.select_for_update(of=("self",))
-        .select_related("version", "rule", "environment")
+        .select_related("rule", "environment")
         .get(rule=rule, environment=environment)
     )
 
@@ -84,13 +86,8 @@ def _move(
 
 
 def valid_approvals(version: RuleVersion) -> bool:
-    """True when every required role approved this exact content hash."""
-    roles = set(
-        version.reviews.filter(decision=Review.Decision.APPROVE, content_hash=version.content_hash).values_list(
-            "role", flat=True
-        )
-    )
-    return roles >= set(settings.PDP_REVIEW_ROLES)
+    """True when every required role approved this exact content hash (`RuleVersion.objects.signed_off()`)."""
+    return RuleVersion.objects.filter(pk=version.pk).signed_off().exists()
 
 
 def promote_to_staging(version: RuleVersion, *, actor: User) -> Deployment:
@@ -122,42 +119,58 @@ def promote_to_staging(version: RuleVersion, *, actor: User) -> Deployment:
 def promote(
     rule: Rule, *, actor: User, environment: str = Environment.PRODUCTION, number: int | None = None
 ) -> Deployment:
-    """Put the version live on staging live in production. Never by its drafter."""
+    """Put a version live: production takes the version on staging, and any environment a version it served before.
+
+    One service for both, so `hms rule deploy --version N`, the API, the admin and the portal's
+    Promote and Deploy again buttons never have to guess which move a version needs: the history
+    under the lock decides. A version new to production comes only from staging, approved; one that
+    was live in `environment` before is deployed again (a redeploy, Argo CD's "sync to a past
+    revision"), staging first or not. Either way its sign-offs must hold on its content hash and
+    production never takes it from its drafter (permissions.why_not_deploy), so production only
+    ever serves what was approved.
+    """
     started = time.perf_counter()
     with refusals_recorded(
         "release.promote", actor=actor, target=rule, data={"environment": environment, "number": number}
     ):
         env = _environment(environment)
-        if env.name != Environment.PRODUCTION:
-            raise InvalidInput("Only production is promoted by hand; staging follows the last required sign-off.")
         if not permissions.can_promote(actor):
             raise NotPermitted("You may not promote rules; this takes the release manager role.")
+        if env.name != Environment.PRODUCTION and number is None:
+            raise InvalidInput(
+                "Staging takes a new version after its last sign-off; name a version it served before to deploy it again."
+            )
         with transaction.atomic():
             # Staging before production, always: a staging rollback cannot slip in between.
             staging = _locked_release(rule, _environment(Environment.STAGING))
-            release = _locked_release(rule, env)
-            version = staging.version
-            if version is None:
-                raise ReleaseRefused(
-                    f"Nothing of {rule.display_name} is live on staging; production takes only that version."
-                )
-            if number is not None and number != version.number:
-                raise ReleaseRefused(
-                    f"Production takes only the version live on staging (v{version.number}), not v{number}."
-                )
-            if not permissions.can_promote_now(actor, version):
-                raise ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
-            if version.status != VersionStatus.APPROVED:
-                raise ReleaseRefused(
-                    f"{version} is {version.get_status_display()}; production takes only an approved version."
-                )
-            if not valid_approvals(version):
-                raise ReleaseRefused(f"{version} does not have every required sign-off on its content.")
-            if release.version_id == version.pk:
-                raise InvalidTransition(f"{version} is already live in production.")
-            return _move(
-                release, to_version=version, kind=Deployment.Kind.PROMOTE, actor=actor, reason="", started=started
+            release = staging if env.pk == staging.environment_id else _locked_release(rule, env)
+            version = staging.version if number is None else _version_of(rule, number)
+            was_live = version is not None and Deployment.objects.ever_served(version, env).exists()
+            refusal = permissions.why_not_deploy(
+                actor,
+                version,
+                serving=release,
+                staging=staging,
+                was_live=was_live,
+                signed_off=version is not None and valid_approvals(version),
             )
+            if refusal is not None:
+                raise refusal
+            return _move(
+                release,
+                to_version=version,
+                kind=Deployment.Kind.REDEPLOY if was_live else Deployment.Kind.PROMOTE,
+                actor=actor,
+                reason="",
+                started=started,
+            )
+
+
+def _version_of(rule: Rule, number: int) -> RuleVersion:
+    version = RuleVersion.objects.filter(rule=rule, number=number).select_related("rule").first()
+    if version is None:
+        raise InvalidInput(f"{rule.display_name} has no v{number}.")
+    return version
 
 
 def previous_version(release: Release) -> RuleVersion | None:
@@ -165,12 +178,8 @@ def previous_version(release: Release) -> RuleVersion | None:
     if release.version_id is None:
         return None
     last_promotion = (
-        Deployment.objects.filter(
-            rule_id=release.rule_id,
-            environment_id=release.environment_id,
-            kind=Deployment.Kind.PROMOTE,
-            to_version_id=release.version_id,
-        )
+        Deployment.objects.forward()
+        .filter(rule_id=release.rule_id, environment_id=release.environment_id, to_version_id=release.version_id)
         .select_related("from_version")
         .order_by("-id")
         .first()
@@ -232,11 +241,8 @@ def rollback(
             elif target == 0:
                 to_version = None
             else:
-                to_version = RuleVersion.objects.filter(rule=rule, number=target).first()
-                if to_version is None:
-                    raise InvalidInput(f"{rule.display_name} has no v{target}.")
-                was_live = Deployment.objects.filter(rule=rule, environment=env, to_version=to_version).exists()
-                if not was_live:
+                to_version = _version_of(rule, target)
+                if not Deployment.objects.ever_served(to_version, env).exists():
                     raise ReleaseRefused(
                         f"v{target} was never live on {env.name}; a rollback goes only to a version live there before."
                     )

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 
 from engine.errors import DomainError
 from pdp_portal import permissions
-from portal.pages import form_refused, refused, rule_url, seconds
+from portal.pages import form_refused, moved, refused, rule_url
 
-from .forms import RollbackForm
+from .forms import PromoteForm, RollbackForm
 from .models import Environment
 from .services import promote, rollback
 
@@ -19,16 +19,22 @@ from .services import promote, rollback
 @require_POST
 def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    # The board's Promote buttons come back to the board; the rule page's to the rule page.
+    form = PromoteForm(request.POST)
+    # The board's buttons come back to the board; the rule page's to the rule page.
     back = reverse("environments") if request.POST.get("back") == "board" else rule_url(rule)
+    if not form.is_valid():
+        return form_refused(request, form, back)
+    args = form.cleaned_data
     try:
-        deployment = promote(rule, actor=request.user, environment=Environment.PRODUCTION)
+        deployment = promote(
+            rule,
+            actor=request.user,
+            environment=args["environment"] or Environment.PRODUCTION,
+            number=args["version"],
+        )
     except DomainError as exc:
         return refused(request, exc, back)
-    messages.success(
-        request,
-        f"🎉 {rule.display_name} now LIVE in production ({deployment.to_label}), in {seconds(deployment.duration_s)}.",
-    )
+    messages.success(request, moved(deployment))
     return redirect(back)
 
 
@@ -53,9 +59,5 @@ def rollback_rule(request, slug):
         )
     except DomainError as exc:
         return refused(request, exc, back)
-    messages.success(
-        request,
-        f"↩️ {rule.display_name} on {deployment.environment.name} reverted from {deployment.from_label} "
-        f"to {deployment.to_label} in {seconds(deployment.duration_s)} ({deployment.reason}).",
-    )
+    messages.success(request, moved(deployment))
     return redirect(back)

@@ -264,17 +264,30 @@ def review(
 
 @rule.command()
 @click.argument("slug", metavar="RULE")
-@click.option("--env", default="production", type=click.Choice(["prod", "production"]))
-@click.option("--version", "number", type=int, default=None, metavar="N", help="refuse unless vN is on staging")
+@click.option("--env", default="production", type=click.Choice(["prod", "production", "staging", "stage"]))
+@click.option(
+    "--version",
+    "number",
+    type=int,
+    default=None,
+    metavar="N",
+    help="deploy vN: the version on staging, or one live in that environment before (default: staging's)",
+)
 @global_options
 @click.pass_obj
 def deploy(session: Session, slug: str, env: str, number: int | None) -> None:
-    """Promote the staging version to production."""
-    body: dict[str, Any] = {"environment": env_name(env)}
+    """Promote the staging version to production, or deploy again a version live there before."""
+    environment = env_name(env)
+    body: dict[str, Any] = {"environment": environment}
     if number:
         body["version"] = number
     deployment = session.client().post(f"/rules/{quote(slug)}/promote/", body)
-    session.out.line(f"🎉 {deployment.get('rule_name', slug)} now LIVE ({deployment.get('to')})")
+    name, label = deployment.get("rule_name", slug), deployment.get("to")
+    again = " again" if deployment.get("kind") == "redeploy" else ""
+    if environment == "staging":
+        session.out.line(f"🚀 {name} on STAGING{again} ({label})")
+    else:
+        session.out.line(f"🎉 {name} now LIVE{again} ({label})")
     session.out.result(deployment)
 
 

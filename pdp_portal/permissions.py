@@ -17,9 +17,12 @@ from django.http import Http404
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
-from rules.models import signoff_codename
+from engine.errors import DomainError
+from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
+from rules.models import VersionStatus, signoff_codename
 
 if TYPE_CHECKING:
+    from deployments.models import Release
     from rules.models import Rule, RuleVersion
 
 # Whoever asks: a signed-in person or, on a page, the anonymous visitor.
@@ -77,6 +80,55 @@ def can_promote(user: PortalUser) -> bool:
 def can_promote_now(user: PortalUser, version: "RuleVersion") -> bool:
     """Whether this person may put `version`, awaiting production, live there: a release manager, never its drafter."""
     return can_promote(user) and version.uploaded_by_id != user.pk
+
+
+def why_not_deploy(
+    user: PortalUser,
+    version: "RuleVersion | None",
+    *,
+    serving: "Release",
+    staging: "Release",
+    was_live: bool,
+    signed_off: bool,
+) -> DomainError | None:
+    """Why this person may not put `version` live where `serving` points, as the refusal; None when they may.
+
+    Production takes a version new to it only from staging (approved); any environment takes again a
+    version it served before (a redeploy), without staging first. Either way only with every sign-off
+    valid on the version's content hash, and production never from the version's drafter. `was_live`:
+    the version was live in that environment before; `signed_off`: `RuleVersion.objects.signed_off()`
+    holds it. The promote service raises the refusal under its lock; the rule page and the board show
+    its message where they offer no button, so a button is offered exactly when the service accepts.
+    """
+    from deployments.models import Environment
+
+    environment = serving.environment.name
+    where = "in production" if environment == Environment.PRODUCTION else f"on {environment}"
+    if not can_promote(user):
+        return NotPermitted("You may not promote rules; this takes the release manager role.")
+    if version is None:
+        return ReleaseRefused(
+            f"Nothing of {serving.rule.display_name} is live on staging; production takes a new version only from there."
+        )
+    if serving.version_id == version.pk:
+        return InvalidTransition(f"{version} is already live {where}.")
+    if not was_live:
+        if environment != Environment.PRODUCTION:
+            return ReleaseRefused(f"{version} was never live {where}; staging takes a version after its last sign-off.")
+        if staging.version_id != version.pk:
+            serves = f"serving {staging.version_label}" if staging.version_id else "serving nothing"
+            return ReleaseRefused(
+                f"{version} was never live in production, which takes a new version only from staging ({serves})."
+            )
+        if version.status != VersionStatus.APPROVED:
+            return ReleaseRefused(
+                f"{version} is {version.get_status_display()}; production takes only an approved version."
+            )
+    if environment == Environment.PRODUCTION and not can_promote_now(user, version):
+        return ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
+    if not signed_off:
+        return ReleaseRefused(f"{version} does not have every required sign-off on its content.")
+    return None
 
 
 def can_rollback(user: PortalUser) -> bool:

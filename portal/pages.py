@@ -20,6 +20,7 @@ __all__ = [
     "IN_FLIGHT",
     "event_row",
     "form_refused",
+    "moved",
     "navigation",
     "refused",
     "render_page",
@@ -68,6 +69,20 @@ def short_hash(digest):
 def seconds(value):
     """A measured duration as the CLI prints it: `0.0123s`."""
     return f"{value}s" if value is not None else "—"
+
+
+def moved(deployment):
+    """What a person reads once a live pointer moved, on the portal and in the admin alike."""
+    name, env, took = deployment.rule.display_name, deployment.environment.name, seconds(deployment.duration_s)
+    if deployment.kind == deployment.Kind.ROLLBACK:
+        return (
+            f"↩️ {name} on {env} reverted from {deployment.from_label} to {deployment.to_label} in {took} "
+            f"({deployment.reason})."
+        )
+    again = " again" if deployment.kind == deployment.Kind.REDEPLOY else ""
+    if env == "production":
+        return f"🎉 {name} now LIVE in production{again} ({deployment.to_label}), in {took}."
+    return f"🚀 {name} on {env}{again} ({deployment.to_label}), in {took}."
 
 
 def render_page(request, template, context, *, section="", status=200):

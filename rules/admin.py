@@ -5,6 +5,7 @@ from checks.admin import CheckRunInline, pretty_json
 from deployments.services import promote
 from engine.errors import DomainError
 from pdp_portal import permissions
+from portal.pages import moved
 
 from .models import Rule, RuleVersion
 
@@ -62,7 +63,10 @@ class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_promote_permission(self, request):
         return permissions.can_promote(request.user)
 
-    @admin.action(description="Promote to production", permissions=["promote"])
+    @admin.action(
+        description="Promote to production (the version on staging, or one live in production before)",
+        permissions=["promote"],
+    )
     def promote_to_production(self, request, queryset):
         for version in queryset.select_related("rule"):
             try:
@@ -70,9 +74,4 @@ class RuleVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    f"🎉 {version.rule.display_name} now LIVE in production ({deployment.to_label}), "
-                    f"in {deployment.duration_s}s.",
-                    messages.SUCCESS,
-                )
+                self.message_user(request, moved(deployment), messages.SUCCESS)

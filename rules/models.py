@@ -119,6 +119,21 @@ class RuleVersionQuerySet(models.QuerySet):
             live_on_staging=Exists(live.filter(environment__name=Environment.STAGING)),
         )
 
+    def signed_off(self):
+        """Versions every required role approved on their exact content hash: the only ones that may be live.
+
+        The promote service asks it under its lock; the rule page and the board read it to offer a button.
+        """
+        from reviews.models import Review
+
+        approvals = Review.objects.filter(
+            version=OuterRef("pk"), decision=Review.Decision.APPROVE, content_hash=OuterRef("content_hash")
+        )
+        signed = self
+        for role in settings.PDP_REVIEW_ROLES:
+            signed = signed.filter(Exists(approvals.filter(role=role)))
+        return signed
+
     def with_checks(self):
         from checks.models import CheckRun
 

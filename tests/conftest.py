@@ -197,6 +197,15 @@ def in_production(request, on_staging, release_manager):
     return on_staging
 
 
+@pytest.fixture
+def rolled_back(in_production, release_manager):
+    """v1 live on staging, production rolled back from v1 to v0: what "Deploy again" puts back."""
+    from deployments.services import rollback
+
+    rollback(in_production.rule, actor=release_manager, reason="Congress requested pause")
+    return in_production
+
+
 class SharedStates:
     """One module's pipeline states, each built once, in nested savepoints of a transaction the module holds open.
 

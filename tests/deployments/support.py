@@ -42,6 +42,36 @@ def release_to_production(version, *, counsel, budget_officer, release_manager):
     return promote(version.rule, actor=release_manager)
 
 
+def assert_release_refused(service, rule, actor, error, code, **kwargs):
+    """`service` (promote or rollback) is refused with `error`, recorded once against the rule, and no pointer moves."""
+    from audit.models import AuditEvent
+    from deployments.models import Deployment
+    from tests.conftest import last_event
+
+    before_live = {env: live_version(rule, env) for env in ("staging", "production")}
+    before_deployments, before_events = Deployment.objects.count(), AuditEvent.objects.count()
+    with pytest.raises(error) as info:
+        service(rule, actor=actor, **kwargs)
+    assert {env: live_version(rule, env) for env in ("staging", "production")} == before_live
+    assert Deployment.objects.count() == before_deployments
+    assert AuditEvent.objects.count() == before_events + 1
+    event = last_event(f"release.{service.__name__}")
+    assert (event.outcome, event.actor, event.target_type, event.target_id) == (
+        "refused",
+        actor,
+        "rules.rule",
+        str(rule.pk),
+    )
+    assert (event.data["code"], event.data["reason"]) == (code, info.value.message)
+    return info.value
+
+
+def assert_promote_refused(rule, actor, error, code, **kwargs):
+    from deployments.services import promote
+
+    return assert_release_refused(promote, rule, actor, error, code, **kwargs)
+
+
 def live_version(rule, environment):
     """The version id a rule's pointer holds in `environment` (None for v0), read fresh."""
     from deployments.models import Release

@@ -24,6 +24,27 @@ from tests.deployments.support import (
 THREADS = 10
 
 
+def race(forward, back):
+    """Run `forward` and `back` THREADS // 2 times each, alternating, all at once: (successes, refusals)."""
+    calls = [forward if index % 2 == 0 else back for index in range(THREADS)]
+    successes, refusals = split_outcomes(run_concurrently(calls), expected_errors=DomainError)
+    assert len(successes) + len(refusals) == THREADS
+    return successes, refusals
+
+
+def live_in_production(push, drafter, counsel, budget_officer, release_manager):
+    """On PostgreSQL, the wildfire example pushed, signed off and promoted: v1 live on staging and production."""
+    require_postgres()
+    ensure_environments()
+    version = push(actor=drafter)
+    release_to_production(version, counsel=counsel, budget_officer=budget_officer, release_manager=release_manager)
+    return version
+
+
+def production_moves(rule):
+    return Deployment.objects.filter(rule=rule, environment__name="production").count()
+
+
 def assert_consistent_history(rule, successes):
     moves = list(Deployment.objects.filter(rule=rule, environment__name="production").order_by("id"))
     pointer = Release.objects.get(rule=rule, environment__name="production")
@@ -32,7 +53,9 @@ def assert_consistent_history(rule, successes):
     for before, after in zip(moves, moves[1:], strict=False):
         assert after.from_version_id == before.to_version_id, (before, after)
     assert moves[-1].to_version_id == pointer.version_id
-    done = AuditEvent.objects.filter(action__in=["release.promote", "release.rollback"], outcome="done")
+    done = AuditEvent.objects.filter(
+        action__in=["release.promote", "release.redeploy", "release.rollback"], outcome="done"
+    )
     production_events = [e for e in done if e.data.get("environment") == "production"]
     assert sorted(e.data["deployment"] for e in production_events) == [d.pk for d in moves]
     count, problems = verify_chain()
@@ -50,12 +73,9 @@ def test_promotes_and_rollbacks_race_on_a_rule_live_on_staging(push, drafter, co
     version = push(actor=drafter)
     approve_both(version, counsel=counsel, budget_officer=budget_officer)
     rule = version.rule
-    calls = [lambda: promote(rule, actor=release_manager)] * 5 + [
-        lambda: rollback(rule, actor=release_manager, reason="race")
-    ] * 5
-    calls = [c for pair in zip(calls[:5], calls[5:], strict=True) for c in pair]  # alternate
-    successes, refusals = split_outcomes(run_concurrently(calls), expected_errors=DomainError)
-    assert len(successes) + len(refusals) == THREADS
+    successes, refusals = race(
+        lambda: promote(rule, actor=release_manager), lambda: rollback(rule, actor=release_manager, reason="race")
+    )
     assert successes, "at least the first promotion must apply"
     moves = assert_consistent_history(rule, successes)
     assert len(moves) == len(successes)
@@ -66,22 +86,14 @@ def test_promotes_and_rollbacks_race_on_a_rule_live_on_staging(push, drafter, co
 @pytest.mark.django_db(transaction=True)
 def test_promotes_and_rollbacks_race_between_two_versions(push, drafter, counsel, budget_officer, release_manager):
     """With v1 live and v2 on staging, concurrent promotions and rollbacks leave a consistent history."""
-    require_postgres()
-    ensure_environments()
-    v1 = push(actor=drafter)
-    release_to_production(v1, counsel=counsel, budget_officer=budget_officer, release_manager=release_manager)
+    v1 = live_in_production(push, drafter, counsel, budget_officer, release_manager)
     v2 = push(document(title="Amended"), actor=drafter)
     approve_both(v2, counsel=counsel, budget_officer=budget_officer)
     rule = v1.rule
-    already = Deployment.objects.filter(rule=rule, environment__name="production").count()
-    calls = []
-    for index in range(THREADS):
-        if index % 2 == 0:
-            calls.append(lambda: promote(rule, actor=release_manager))
-        else:
-            calls.append(lambda: rollback(rule, actor=release_manager, reason="race"))
-    successes, refusals = split_outcomes(run_concurrently(calls), expected_errors=DomainError)
-    assert len(successes) + len(refusals) == THREADS
+    already = production_moves(rule)
+    successes, _ = race(
+        lambda: promote(rule, actor=release_manager), lambda: rollback(rule, actor=release_manager, reason="race")
+    )
     moves = assert_consistent_history(rule, successes)
     assert len(moves) == already + len(successes)
 
@@ -100,3 +112,23 @@ def test_ten_concurrent_promotions_apply_once(push, drafter, counsel, budget_off
     assert {type(r).__name__ for r in refusals} == {"InvalidTransition"}
     assert Deployment.objects.filter(environment__name="production").count() == 1
     assert_consistent_history(version.rule, successes)
+
+
+@POSTGRES_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_redeploys_and_rollbacks_race(push, drafter, counsel, budget_officer, release_manager):
+    """Production rolled back to v0: 5 deployments of v1 again and 5 rollbacks to v0 at once stay one consistent history."""
+    version = live_in_production(push, drafter, counsel, budget_officer, release_manager)
+    rule = version.rule
+    rollback(rule, actor=release_manager, reason="pause")
+    already = production_moves(rule)
+    successes, refusals = race(
+        lambda: promote(rule, actor=release_manager, number=1),
+        lambda: rollback(rule, actor=release_manager, reason="race", to="v0"),
+    )
+    assert any(d.kind == "redeploy" for d in successes), "at least one redeploy applies (production starts at v0)"
+    # Every refusal is a no-op seen under the lock: v1 already live, or v0 already what production serves.
+    assert {type(r).__name__ for r in refusals} <= {"InvalidTransition"}
+    moves = assert_consistent_history(rule, successes)
+    assert len(moves) == already + len(successes)
+    assert Release.objects.get(rule=rule, environment__name="staging").version == version

@@ -2,33 +2,13 @@
 
 import pytest
 
-from audit.models import AuditEvent
-from deployments.models import Deployment
 from deployments.services import promote
 from engine.errors import InvalidInput
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from tests.conftest import last_event
-from tests.deployments.support import approve_both, live_version
+from tests.deployments.support import approve_both, assert_promote_refused, live_version
 
-
-def assert_refused(rule, actor, error, code, **kwargs):
-    """Promotion is refused with `error`, recorded once, and production is unchanged."""
-    before_live = live_version(rule, "production")
-    before_deployments, before_events = Deployment.objects.count(), AuditEvent.objects.count()
-    with pytest.raises(error) as info:
-        promote(rule, actor=actor, **kwargs)
-    assert live_version(rule, "production") == before_live
-    assert Deployment.objects.count() == before_deployments
-    assert AuditEvent.objects.count() == before_events + 1
-    event = last_event("release.promote")
-    assert (event.outcome, event.actor, event.target_type, event.target_id) == (
-        "refused",
-        actor,
-        "rules.rule",
-        str(rule.pk),
-    )
-    assert (event.data["code"], event.data["reason"]) == (code, info.value.message)
-    return info.value
+assert_refused = assert_promote_refused
 
 
 def test_promote_puts_the_staging_version_live(on_staging, release_manager):
@@ -68,10 +48,21 @@ def test_nothing_on_staging_is_refused(in_review, release_manager):
     assert "live on staging" in error.message
 
 
-def test_another_version_than_stagings_is_refused(on_staging, release_manager):
-    """Asking for a version other than the one live on staging is refused."""
-    error = assert_refused(on_staging.rule, release_manager, ReleaseRefused, "release_refused", number=2)
-    assert "not v2" in error.message
+def test_a_version_new_to_production_comes_only_from_staging(in_production, push, drafter, release_manager):
+    """v1 is live on both; v2, in review, was never live in production: naming it is refused."""
+    from tests.conftest import document
+
+    push(document(title="Amended"), actor=drafter)
+    error = assert_refused(in_production.rule, release_manager, ReleaseRefused, "release_refused", number=2)
+    assert error.message == (
+        "Wildfire-Aid-2024 v2 was never live in production, which takes a new version only from staging (serving v1)."
+    )
+
+
+def test_a_version_the_rule_does_not_have_is_bad_input(on_staging, release_manager):
+    """Naming a version the rule never had is a 400."""
+    error = assert_refused(on_staging.rule, release_manager, InvalidInput, "invalid_input", number=9)
+    assert error.message == "Wildfire-Aid-2024 has no v9."
 
 
 def test_superseded_version_on_staging_is_refused(on_staging, push, drafter, release_manager):

@@ -3,27 +3,16 @@
 import pytest
 
 from audit.models import AuditEvent
-from deployments.models import Deployment
 from deployments.services import rollback
 from engine.errors import InvalidInput
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from tests.conftest import last_event
-from tests.deployments.support import live_version
+from tests.deployments.support import assert_release_refused, live_version
 
 
 def assert_refused(rule, actor, error, code, **kwargs):
     """Rollback is refused with `error`, recorded once, and nothing moves."""
-    before = {env: live_version(rule, env) for env in ("staging", "production")}
-    before_deployments, before_events = Deployment.objects.count(), AuditEvent.objects.count()
-    with pytest.raises(error) as info:
-        rollback(rule, actor=actor, **kwargs)
-    assert {env: live_version(rule, env) for env in ("staging", "production")} == before
-    assert Deployment.objects.count() == before_deployments
-    assert AuditEvent.objects.count() == before_events + 1
-    event = last_event("release.rollback")
-    assert (event.outcome, event.actor, event.target_id) == ("refused", actor, str(rule.pk))
-    assert (event.data["code"], event.data["reason"]) == (code, info.value.message)
-    return info.value
+    return assert_release_refused(rollback, rule, actor, error, code, **kwargs)
 
 
 def test_rollback_to_previous_withdraws_a_first_version(in_production, release_manager):

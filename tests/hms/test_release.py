@@ -38,7 +38,39 @@ def test_deploy_refuses_another_environment(cli, staged):
 
     assert result.code == 2
     assert len(result.err.splitlines()) == 1
-    assert "'moon' is not one of 'prod', 'production'" in result.err
+    assert "'moon' is not one of 'prod', 'production', 'staging', 'stage'" in result.err
+
+
+def test_deploy_again_after_a_rollback(cli, staged):
+    """Production rolled back to v0 takes v1 again with --version 1; staging too, once rolled back."""
+    from deployments.models import Deployment, Release
+
+    assert cli("rule", "deploy", "wildfire-aid-2024", "--env", "prod", "--user", "release_manager").code == 0
+    for env in ("prod", "staging"):
+        args = ("rule", "rollback", "wildfire-aid-2024", "--env", env, "--reason", "pause", "--user", "release_manager")
+        assert cli(*args).code == 0
+
+    result = cli("rule", "deploy", "wildfire-aid-2024", "--env", "prod", "--version", "1", "--user", "release_manager")
+    assert result.code == 0, result.err
+    assert result.lines == ["🎉 Wildfire-Aid-2024 now LIVE again (v1)"]
+    result = cli("rule", "deploy", "wildfire-aid-2024", "--env", "stage", "--version", "1", "--user", "release_manager")
+    assert result.code == 0, result.err
+    assert result.lines == ["🚀 Wildfire-Aid-2024 on STAGING again (v1)"]
+    assert {r.environment.name: r.version.number for r in Release.objects.all()} == {"staging": 1, "production": 1}
+    assert Deployment.objects.filter(kind="redeploy").count() == 2
+
+
+def test_deploy_again_of_what_is_live_is_refused(cli, staged):
+    """--version naming what production serves: the portal's 409 in one line, exit 1, --json says the same."""
+    assert cli("rule", "deploy", "wildfire-aid-2024", "--env", "prod", "--user", "release_manager").code == 0
+
+    args = ("rule", "deploy", "wildfire-aid-2024", "--env", "prod", "--version", "1", "--user", "release_manager")
+    result = cli(*args)
+    assert result.code == 1
+    assert result.err == "hms: 409 invalid_state: Wildfire-Aid-2024 v1 is already live in production.\n"
+    result = cli(*args, "--json")
+    assert result.code == 1
+    assert result.json["error"]["code"] == "invalid_state"
 
 
 def test_rollback_without_a_reason_exits_2(cli, staged):

@@ -55,7 +55,7 @@ def test_promote_action_refusal_is_an_error_message(client, in_review, admin_rel
     """A promotion the service refuses (nothing on staging) is shown as an error and moves nothing."""
     client.force_login(admin_release_manager)
     page = _action(client, RuleVersion, "promote_to_production", [in_review.pk])
-    assert "Nothing of Wildfire-Aid-2024 is live on staging" in page
+    assert "Wildfire-Aid-2024 v1 was never live in production, which takes a new version only from staging" in page
     assert 'class="error"' in page
     assert _release(in_review.rule, "production").version is None
     assert AuditEvent.objects.order_by("-id").first().outcome == "refused"
@@ -69,6 +69,42 @@ def test_promote_action_by_the_drafter_is_refused(client, on_staging, drafter):
     page = _action(client, Release, "promote_to_production", [_release(on_staging.rule, "staging").pk])
     assert "cannot promote it to production" in page
     assert _release(on_staging.rule, "production").version is None
+
+
+def test_deploy_again_action_on_the_history(client, rolled_back, admin_release_manager):
+    """'Deploy again' on the production move that put v1 live puts v1 back there, through the promote service."""
+    client.force_login(admin_release_manager)
+    past = Deployment.objects.get(environment__name="production", kind="promote")
+    withdrawal = Deployment.objects.get(environment__name="production", kind="rollback")
+    page = _action(client, Deployment, "deploy_again", [past.pk, withdrawal.pk])
+    assert _release(rolled_back.rule, "production").version == rolled_back
+    deployment = Deployment.objects.order_by("-id").first()
+    assert (deployment.kind, deployment.actor, deployment.from_label, deployment.to_label) == (
+        "redeploy", admin_release_manager, "v0", "v1",
+    )  # fmt: skip
+    assert f"Wildfire-Aid-2024 now LIVE in production again (v1), in {deployment.duration_s}s." in page
+    assert "it withdrew the rule; there is no version to deploy." in page  # the rollback to v0 is skipped
+    event = AuditEvent.objects.order_by("-id").first()
+    assert (event.action, event.outcome, event.actor, event.data["deployment"]) == (
+        "release.redeploy", "done", admin_release_manager, deployment.pk,
+    )  # fmt: skip
+
+
+def test_deploy_again_action_refusal_is_an_error_message(client, in_production, admin_release_manager):
+    """Deploying again what production serves is refused by the service, shown as an error, recorded."""
+    client.force_login(admin_release_manager)
+    past = Deployment.objects.get(environment__name="production")
+    page = _action(client, Deployment, "deploy_again", [past.pk])
+    assert "Wildfire-Aid-2024 v1 is already live in production." in page and 'class="error"' in page
+    assert AuditEvent.objects.order_by("-id").first().outcome == "refused"
+
+
+def test_promote_action_on_a_version_live_before_deploys_it_again(client, rolled_back, admin_release_manager):
+    """'Promote to production' on a version production served before puts it back (a redeploy)."""
+    client.force_login(admin_release_manager)
+    page = _action(client, RuleVersion, "promote_to_production", [rolled_back.pk])
+    assert _release(rolled_back.rule, "production").version == rolled_back
+    assert "now LIVE in production again (v1)" in page
 
 
 def test_rollback_action_asks_for_a_reason_then_rolls_back(client, in_production, admin_release_manager):
