@@ -29,6 +29,7 @@ from portal.pages import (
     short_hash,
     tag_class,
 )
+from portal.presenters.changes import plain_changes
 from portal.presenters.readable import document_context
 from reviews.models import Review
 from reviews.views import assign_panel, conversation_panel
@@ -139,18 +140,32 @@ def rule_detail(request, slug):
 
 
 def _document_panel(selected, production):
-    """The selected version's document, readable, and its diff against the version live in production."""
+    """The selected version's document, readable, what changed, and its diff against production.
+
+    What changed is told against the version live in production, or, with nothing live there,
+    against the version before this one.
+    """
     live = production.version if production is not None and production.version_id else None
     live_document = None
     if live is not None:
         # Production's document is read (one query) only when it is another version.
         live_document = selected.document if live.pk == selected.pk else live.document
-    return document_context(
-        parse_canonical(selected.document),
+    document = parse_canonical(selected.document)
+    context = document_context(
+        document,
         selected.label,
         parse_canonical(live_document) if live_document is not None else None,
         live.label if live is not None else None,
     )
+    base, base_label = (parse_canonical(live_document), f"{live.label}, live in production") if live else (None, "")
+    if live is None:
+        before = selected.rule.versions.filter(number__lt=selected.number).order_by("-number").first()
+        if before is not None:
+            base, base_label = parse_canonical(before.document), f"{before.label}, the version before"
+    context["changes"] = plain_changes(base, document) if base is not None else None
+    context["changes_against"] = base_label
+    context["is_production"] = live is not None and live.pk == selected.pk
+    return context
 
 
 def _release_row(release):

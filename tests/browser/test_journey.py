@@ -122,7 +122,7 @@ def test_3_budget_officer_reads_the_cost_chart_and_approves(people, journey):
     expect(alert(page, "All required reviews received")).to_be_visible()
     expect(alert(page, "Promoted to STAGING")).to_be_visible()
     officer.check()
-    expect(version_heading(page, SLUG, 1, "approved")).to_be_visible()
+    expect(version_heading(page, SLUG, 1, "live on staging")).to_be_visible()  # where it is live, first
     journey["done"] = 3
 
 

@@ -52,8 +52,8 @@ def test_rule_page_query_count_does_not_grow_with_versions_history_and_audit(
 
     add(0, 4)
     baseline = _count_queries(client, url)
-    add(4, 45)
+    add(4, 44)  # ends as the baseline did, with v1 live in production (what changed is told against it)
     with django_assert_num_queries(baseline):
         response = client.get(url)
-    assert response.content.count(b"?v=") == 50
-    assert response.content.count(b"pause ") >= 49
+    assert response.content.count(b"?v=") == 49
+    assert response.content.count(b"pause ") >= 48
