@@ -22,6 +22,9 @@ class PromoteRequest(serializers.Serializer):
         min_value=1,
         help_text="The version to put live: the one on staging (the default), or one live in the environment before.",
     )
+    note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2000, help_text="A release note, kept with it."
+    )
 
 
 class RollbackRequest(serializers.Serializer):
@@ -45,8 +48,9 @@ def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
     form = PromoteRequest(data=request.data)
     form.is_valid(raise_exception=True)
+    args = form.validated_data
     deployment = promote(
-        rule, actor=request.user, environment=form.validated_data["environment"], number=form.validated_data["version"]
+        rule, actor=request.user, environment=args["environment"], number=args["version"], note=args["note"]
     )
     return Response(deployment_dict(deployment), status=201)
 

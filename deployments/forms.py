@@ -7,6 +7,7 @@ class PromoteForm(forms.Form):
     # Without a version: the one on staging goes to production. With one: deploy it again there.
     environment = forms.CharField(max_length=30, required=False)
     version = forms.IntegerField(min_value=1, max_value=999_999_999, required=False)
+    note = forms.CharField(max_length=2000, required=False)
     back = forms.CharField(max_length=20, required=False)
 
 

@@ -100,8 +100,20 @@ class Deployment(models.Model):
     to_version = models.ForeignKey(
         "rules.RuleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(blank=True)
+    # None: the system moved the pointer (the promotion to staging after the last sign-off), for `review`.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review = models.ForeignKey(
+        "reviews.Review",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The sign-off on whose behalf the system made this move.",
+    )
+    reason = models.TextField(blank=True, help_text="Why a rollback was made (required for one).")
+    note = models.TextField(blank=True, help_text="The release note given with a promotion or redeploy.")
     duration_s = models.FloatField(help_text="Seconds from the request reaching the service to the commit.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,6 +139,15 @@ class Deployment(models.Model):
     @property
     def audit_rule_slug(self):
         return self.rule.slug
+
+    @property
+    def actor_label(self):
+        """Who moved the pointer, as the history says it: a person, or the system after someone's sign-off."""
+        if self.actor_id is not None:
+            return self.actor.username
+        if self.review_id is not None:
+            return f"System, after {self.review.reviewer.username}'s sign-off"
+        return "System"
 
 
 class TestAccount(models.Model):

@@ -49,12 +49,14 @@ def _move(
     *,
     to_version: RuleVersion | None,
     kind: str,
-    actor: User,
-    reason: str,
+    actor: User | None,
     started: float,
+    reason: str = "",
+    note: str = "",
+    review: Review | None = None,
     data: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Point `release` at `to_version`, record the Deployment and its audit event."""
+    """Point `release` at `to_version`, record the Deployment and its audit event (actor None: the system)."""
     from_version = release.version
     release.version = to_version
     release.save(update_fields=["version", "updated_at"])
@@ -65,7 +67,9 @@ def _move(
         from_version=from_version,
         to_version=to_version,
         actor=actor,
+        review=review,
         reason=reason,
+        note=note,
         duration_s=round(time.perf_counter() - started, 4),
     )
     record_event(
@@ -90,11 +94,25 @@ def valid_approvals(version: RuleVersion) -> bool:
     return RuleVersion.objects.filter(pk=version.pk).signed_off().exists()
 
 
-def promote_to_staging(version: RuleVersion, *, actor: User) -> Deployment:
-    """Put a fully approved version live on staging (after its last sign-off)."""
+NOTE_MAX = 2000
+AUTOMATIC_NOTE = "All required reviews received."
+
+
+def _release_note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(f"The release note is {len(note):,} characters; at most {NOTE_MAX:,} are allowed.")
+    return note
+
+
+def promote_to_staging(version: RuleVersion, *, review: Review) -> Deployment:
+    """Put a fully approved version live on staging after its last sign-off, `review`: the system acts, for its reviewer."""
     started = time.perf_counter()
     environment = _environment(Environment.STAGING)
-    with refusals_recorded("release.promote", actor=actor, target=version, data={"environment": environment.name}):
+    on_behalf = {"on_behalf_of": review.reviewer.username, "review": review.pk}
+    with refusals_recorded(
+        "release.promote", actor=None, target=version, data={"environment": environment.name, **on_behalf}
+    ):
         with transaction.atomic():
             release = _locked_release(version.rule, environment)
             version = RuleVersion.objects.select_for_update(of=("self",)).select_related("rule").get(pk=version.pk)
@@ -109,15 +127,21 @@ def promote_to_staging(version: RuleVersion, *, actor: User) -> Deployment:
                 release,
                 to_version=version,
                 kind=Deployment.Kind.PROMOTE,
-                actor=actor,
-                reason="All required reviews received.",
+                actor=None,
+                review=review,
+                note=AUTOMATIC_NOTE,
                 started=started,
-                data={"automatic": True},
+                data={"automatic": True, "note": AUTOMATIC_NOTE, **on_behalf},
             )
 
 
 def promote(
-    rule: Rule, *, actor: User, environment: str = Environment.PRODUCTION, number: int | None = None
+    rule: Rule,
+    *,
+    actor: User,
+    environment: str = Environment.PRODUCTION,
+    number: int | None = None,
+    note: str = "",
 ) -> Deployment:
     """Put a version live: production takes the version on staging, and any environment a version it served before.
 
@@ -127,12 +151,13 @@ def promote(
     was live in `environment` before is deployed again (a redeploy, Argo CD's "sync to a past
     revision"), staging first or not. Either way its sign-offs must hold on its content hash and
     production never takes it from its drafter (permissions.why_not_deploy), so production only
-    ever serves what was approved.
+    ever serves what was approved. `note`, optional, is the release note kept on the Deployment.
     """
     started = time.perf_counter()
     with refusals_recorded(
-        "release.promote", actor=actor, target=rule, data={"environment": environment, "number": number}
+        "release.promote", actor=actor, target=rule, data={"environment": environment, "number": number, "note": note}
     ):
+        note = _release_note(note)
         env = _environment(environment)
         if not permissions.can_promote(actor):
             raise NotPermitted("You may not promote rules; this takes the release manager role.")
@@ -161,8 +186,9 @@ def promote(
                 to_version=version,
                 kind=Deployment.Kind.REDEPLOY if was_live else Deployment.Kind.PROMOTE,
                 actor=actor,
-                reason="",
+                note=note,
                 started=started,
+                data={"note": note},
             )
 
 
@@ -278,7 +304,7 @@ def catch_up_staging() -> list[RuleVersion]:
         last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
         assert last_approval is not None  # a version is approved by its sign-offs
         try:
-            promote_to_staging(version, actor=last_approval.reviewer)
+            promote_to_staging(version, review=last_approval)
         except DomainError:
             continue  # promoted meanwhile, or refused (the refusal is in the audit history)
         promoted.append(version)

@@ -31,6 +31,7 @@ def promote_rule(request, slug):
             actor=request.user,
             environment=args["environment"] or Environment.PRODUCTION,
             number=args["version"],
+            note=args["note"],
         )
     except DomainError as exc:
         return refused(request, exc, back)

@@ -273,14 +273,17 @@ def review(
     metavar="N",
     help="deploy vN: the version on staging, or one live in that environment before (default: staging's)",
 )
+@click.option("--note", default="", help="a release note, kept with the deployment")
 @global_options
 @click.pass_obj
-def deploy(session: Session, slug: str, env: str, number: int | None) -> None:
+def deploy(session: Session, slug: str, env: str, number: int | None, note: str) -> None:
     """Promote the staging version to production, or deploy again a version live there before."""
     environment = env_name(env)
     body: dict[str, Any] = {"environment": environment}
     if number:
         body["version"] = number
+    if note.strip():
+        body["note"] = note.strip()
     deployment = session.client().post(f"/rules/{quote(slug)}/promote/", body)
     name, label = deployment.get("rule_name", slug), deployment.get("to")
     again = " again" if deployment.get("kind") == "redeploy" else ""

@@ -126,7 +126,16 @@ def navigation(request):
     return {"can_manage_datasets": SimpleLazyObject(lambda: permissions.can_manage_datasets(request.user))}
 
 
-_EVENT_DATA_SHOWN = ("environment", "from", "to", "role", "number", "status", "cost", "within_budget", "comment")
+_EVENT_DATA_SHOWN = (
+    "environment", "from", "to", "role", "number", "status", "cost", "within_budget", "comment", "note",
+)  # fmt: skip
+
+
+def _system(data):
+    """The system as the actor: on its own (a check, the sweeper), or after someone's sign-off."""
+    if data.get("on_behalf_of"):
+        return f"system, after {data['on_behalf_of']}'s sign-off"
+    return "system"
 
 
 def event_row(event):
@@ -141,7 +150,7 @@ def event_row(event):
         summary = "; ".join(parts)
     return {
         "created_at": event.created_at,
-        "actor": event.actor_name or "system",
+        "actor": event.actor_name or _system(data),
         "action": event.action,
         "outcome": event.get_outcome_display(),
         "outcome_class": tag_class(event.outcome),

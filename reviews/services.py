@@ -122,7 +122,7 @@ def approve_version(
         from deployments.services import promote_to_staging
 
         try:
-            promote_to_staging(version, actor=actor)
+            promote_to_staging(version, review=review)
         except DomainError:
             pass  # the approval stands; the refusal is in the audit history and the version's status says why
         # After the promotion, so the drafter is told whether the version reached staging.

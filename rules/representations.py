@@ -78,8 +78,11 @@ def deployment_dict(deployment):
         "kind": deployment.kind,
         "from": deployment.from_label,
         "to": deployment.to_label,
-        "actor": deployment.actor.username,
+        # None when the system moved the pointer; `by` says who, and on whose behalf.
+        "actor": deployment.actor.username if deployment.actor_id else None,
+        "by": deployment.actor_label,
         "reason": deployment.reason,
+        "note": deployment.note,
         "duration_s": deployment.duration_s,
         "created_at": deployment.created_at,
     }

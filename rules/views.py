@@ -109,7 +109,7 @@ def rule_detail(request, slug):
     }
     deployments = list(
         Deployment.objects.filter(rule=rule)
-        .select_related("environment", "from_version", "to_version", "actor")
+        .select_related("environment", "from_version", "to_version", "actor", "review__reviewer")
         .defer("from_version__document", "to_version__document")
     )
     reviews = list(
@@ -214,8 +214,9 @@ def _deployment_row(deployment):
         "kind_class": tag_class(deployment.kind),
         "from": deployment.from_label,
         "to": deployment.to_label,
-        "actor": deployment.actor.username,
-        "reason": deployment.reason,
+        "actor": deployment.actor_label,
+        # A rollback's reason, or a promotion's release note: one column, never both.
+        "reason": deployment.reason if deployment.kind == Deployment.Kind.ROLLBACK else deployment.note,
         "duration": seconds(deployment.duration_s),
     }
 

@@ -30,3 +30,13 @@ def test_staging_needs_the_version_named(api, on_staging, release_manager):
     """Staging takes a version by hand only when it is named (one it served before): 400 otherwise."""
     response = api(release_manager).post(PROMOTE, {"environment": "staging"}, format="json")
     assert_error_body(response, 400, "invalid_input")
+
+
+def test_a_promotion_takes_a_release_note(api, on_staging, release_manager):
+    """The note is kept and answered back, with who promoted."""
+    response = api(release_manager).post(PROMOTE, {"note": "Payments start Monday."}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["kind"], body["note"], body["actor"], body["by"]) == (
+        "promote", "Payments start Monday.", "release_manager", "release_manager",
+    )  # fmt: skip

@@ -187,7 +187,8 @@ def test_5_audit_page_shows_each_step(people, journey):
         ("system", "check.simulation"),
         ("LegalTeam", "review.approve"),
         ("BudgetOffice", "review.approve"),
-        ("BudgetOffice", "release.promote"),  # the last sign-off puts it on staging
+        # The last sign-off puts it on staging: the system does, on the budget officer's behalf.
+        ("system, after BudgetOffice's sign-off", "release.promote"),
         ("admin", "release.promote"),
         ("admin", "release.rollback"),
     ]:

@@ -6,7 +6,7 @@ from rules.models import VersionStatus
 
 
 def test_an_approved_version_left_off_staging_is_promoted(in_review, counsel, budget_officer):
-    """An approval whose staging promotion never ran is put on staging by the sweeper, by its last approver."""
+    """An approval whose staging promotion never ran is put on staging by the system, for its last approval."""
     for person, role in ((counsel, "legal"), (budget_officer, "budget")):
         Review.objects.create(
             version=in_review, reviewer=person, role=role, decision="approve", content_hash=in_review.content_hash
@@ -20,9 +20,11 @@ def test_an_approved_version_left_off_staging_is_promoted(in_review, counsel, bu
     staging = Release.objects.get(rule=in_review.rule, environment__name="staging")
     assert staging.version == in_review
     deployment = Deployment.objects.get(environment__name="staging")
-    assert deployment.actor == budget_officer
+    last_approval = Review.objects.get(version=in_review, role="budget")
+    assert (deployment.actor, deployment.review) == (None, last_approval)
     event = AuditEvent.objects.filter(action="release.promote").latest("id")
-    assert (event.outcome, event.data["to"], event.data["automatic"]) == ("done", "v1", True)
+    assert (event.outcome, event.actor, event.data["to"], event.data["automatic"]) == ("done", None, "v1", True)
+    assert (event.data["on_behalf_of"], event.data["review"]) == ("budget_officer", last_approval.pk)
 
 
 def test_nothing_happens_when_staging_is_up_to_date(on_staging):

@@ -29,7 +29,7 @@ def test_promote_puts_the_staging_version_live(on_staging, release_manager):
     )  # fmt: skip
     assert event.data == {
         "environment": "production", "from": "v0", "to": "v1", "deployment": deployment.pk,
-        "duration_s": deployment.duration_s, "reason": "",
+        "duration_s": deployment.duration_s, "reason": "", "note": "",
     }  # fmt: skip
 
 

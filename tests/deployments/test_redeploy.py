@@ -28,6 +28,7 @@ def assert_redeployed(deployment, *, actor, environment, from_version, to_versio
         "deployment": deployment.pk,
         "duration_s": deployment.duration_s,
         "reason": "",
+        "note": deployment.note,
     }
 
 

@@ -32,6 +32,17 @@ def test_deploy_accepts_production_spelled_out(cli, staged):
     assert result.lines == ["🎉 Wildfire-Aid-2024 now LIVE (v1)"]
 
 
+def test_deploy_with_a_release_note(cli, staged):
+    """--note is sent with the promotion and kept on the Deployment; --json answers it back."""
+    from deployments.models import Deployment
+
+    args = ("rule", "deploy", "wildfire-aid-2024", "--env", "prod", "--note", " Payments start Monday. ", "--json")
+    result = cli(*args, "--user", "release_manager")
+    assert result.code == 0, result.err
+    assert result.json["note"] == "Payments start Monday."
+    assert Deployment.objects.get(environment__name="production").note == "Payments start Monday."
+
+
 def test_deploy_refuses_another_environment(cli, staged):
     """--env takes prod or production only; anything else is a one-line usage error, exit 2."""
     result = cli("rule", "deploy", "wildfire-aid-2024", "--env", "moon", "--user", "release_manager")

@@ -71,7 +71,7 @@ def test_rule_page_lists_versions_checks_reviews_deployments_and_audit(client, i
         "Cost by county",
         "COST_ESTIMATE_DRIFT",
         "Deployment history",
-        "All required reviews received.",  # the automatic promotion to staging, with its reason
+        "All required reviews received.",  # the automatic promotion to staging, with its note
         "release.promote",
         "review.approve",
         "rule.push",

@@ -156,18 +156,20 @@ def test_last_sign_off_approves_and_puts_it_on_staging(in_review, counsel, budge
     assert (deployment.environment.name, deployment.kind, deployment.from_version, deployment.to_version) == (
         "staging", "promote", None, in_review,
     )  # fmt: skip
-    assert deployment.actor == budget_officer
+    # The system promoted it, on behalf of the last sign-off: not the budget officer.
+    assert (deployment.actor, deployment.review, deployment.actor_label) == (
+        None, review, "System, after budget_officer's sign-off",
+    )  # fmt: skip
     approve_event = last_event("review.approve")
     assert approve_event.data == {
         "role": "budget", "content_hash": in_review.content_hash, "complete": True, "review": review.pk,
     }  # fmt: skip
     promote_event = last_event("release.promote")
     assert promote_event.id > approve_event.id
-    assert (promote_event.outcome, promote_event.actor, promote_event.target_type) == (
-        "done",
-        budget_officer,
-        "deployments.release",
-    )
+    assert (promote_event.outcome, promote_event.actor, promote_event.actor_name, promote_event.target_type) == (
+        "done", None, "", "deployments.release",
+    )  # fmt: skip
+    assert (promote_event.data["on_behalf_of"], promote_event.data["review"]) == ("budget_officer", review.pk)
     assert promote_event.data["environment"] == "staging"
     assert (promote_event.data["from"], promote_event.data["to"], promote_event.data["automatic"]) == ("v0", "v1", True)
     assert promote_event.data["deployment"] == deployment.pk
