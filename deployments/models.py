@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -75,7 +77,7 @@ class Release(models.Model):
 class DeploymentQuerySet(models.QuerySet):
     def forward(self):
         """Moves that put a version live (a first promotion or a redeploy), not rollbacks: where "previous" is read."""
-        return self.filter(kind__in=[Deployment.Kind.PROMOTE, Deployment.Kind.REDEPLOY])
+        return self.filter(kind__in=Deployment.FORWARD)
 
     def ever_served(self, version, environment):
         """The moves that made `version` live in `environment`: the history a redeploy or rollback needs."""
@@ -90,6 +92,9 @@ class Deployment(models.Model):
         # A version live in this environment before, put live there again (Argo CD's redeploy).
         REDEPLOY = "redeploy", "redeploy"
         ROLLBACK = "rollback", "rollback"
+
+    # The moves that put a version live; "previous" is where the last of them to a version came from.
+    FORWARD = (Kind.PROMOTE, Kind.REDEPLOY)
 
     rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="deployments")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
@@ -148,6 +153,43 @@ class Deployment(models.Model):
         if self.review_id is not None:
             return f"System, after {self.review.reviewer.username}'s sign-off"
         return "System"
+
+
+class Sync(NamedTuple):
+    """How staging and production stand to each other: a key for styling and one line for people."""
+
+    key: str
+    text: str
+
+
+def _served(number: int) -> str:
+    return f"v{number}" if number else "v0 (nothing)"
+
+
+def release_sync(staging: int, production: int, *, staging_was_in_production: bool) -> Sync | None:
+    """Staging and production, by the version numbers they serve (0: nothing): in sync, or which one is behind.
+
+    `staging_was_in_production`: production served staging's version before (it was rolled back from
+    it), so production is behind rather than staging ahead. None when neither serves anything.
+    Read from `Rule.objects.with_release_sync()` by the board and the rule page.
+    """
+    if staging == production:
+        return Sync("in-sync", f"In sync: staging and production both serve v{staging}.") if staging else None
+    if staging > production:
+        if staging_was_in_production:
+            return Sync(
+                "production-behind",
+                f"Production serves an older version than staging: {_served(production)}, where staging serves "
+                f"v{staging}, which production served before.",
+            )
+        return Sync(
+            "staging-ahead",
+            f"Staging is ahead of production: v{staging} waits there; production serves {_served(production)}.",
+        )
+    return Sync(
+        "staging-behind",
+        f"Staging serves an older version than production: {_served(staging)}, where production serves v{production}.",
+    )
 
 
 class TestAccount(models.Model):

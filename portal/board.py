@@ -1,4 +1,5 @@
-"""The environments board: every rule with the versions staging and production serve; promote from here."""
+"""The environments board: every rule with what staging and production serve, whether they are in sync, and
+Promote or Deploy again from here (or why not)."""
 
 from urllib.parse import urlencode
 
@@ -6,13 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from deployments.models import Environment, Release
+from deployments.views import deploy_offer, staging_offer
 from pdp_portal import permissions
+from rules.models import RuleVersion
 
-from .pages import render_page, rule_url
+from .pages import render_page, rule_url, sync_tag
 
 BOARD_PAGE_SIZE = 100
 
@@ -47,8 +49,17 @@ def board(request):
                 )
             )
         )
-    page = Paginator(rules, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [_board_row(rule, request.user) for rule in page.object_list]
+    page = Paginator(rules.with_release_sync(), BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    rules_shown = list(page.object_list)
+    # The versions a row may offer to deploy (staging's, and the one production was rolled back from),
+    # in two queries for the page: the rolled-back-from versions and which of all of them are signed off.
+    staging_versions = {
+        r.version_id: r.version for rule in rules_shown for r in rule.releases.all() if r.version_id is not None
+    }
+    rolled_back = set(filter(None, (rule.rolled_back_from_id for rule in rules_shown))) - set(staging_versions)
+    versions = {**staging_versions, **RuleVersion.objects.select_related("rule").defer("document").in_bulk(rolled_back)}
+    signed = set(RuleVersion.objects.filter(pk__in=list(versions)).signed_off().values_list("pk", flat=True))
+    rows = [_board_row(rule, request.user, versions, signed) for rule in rules_shown]
     params = {"q": query, "show": show}
     context = {
         "rows": rows,
@@ -62,12 +73,13 @@ def board(request):
     return render_page(request, "deployments/board.html", context, section="environments")
 
 
-def _board_row(rule, user):
+def _board_row(rule, user, versions, signed):
     live = {release.environment.name: release for release in rule.releases.all()}
     staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
     staging_label = staging.version_label if staging and staging.version_id else "v0"
     production_label = production.version_label if production and production.version_id else "v0"
-    return {
+    sync = rule.release_sync()
+    row = {
         "name": rule.display_name,
         "slug": rule.slug,
         "title": rule.title,
@@ -79,13 +91,35 @@ def _board_row(rule, user):
         "production": production_label,
         "production_since": production.updated_at if production and production.version_id else None,
         "pending": rule.awaiting,
-        # No button for the version's own drafter: production never takes a version from them.
-        "promote_url": (
-            reverse("rule-promote", args=[rule.slug])
-            if rule.awaiting and permissions.can_promote_now(user, staging.version)
-            else ""
-        ),
+        "sync": sync_tag(sync),
+        "offer": None,
+        "why": "",
+        "can_roll_back": permissions.can_rollback(user),
     }
+    if staging is None or production is None:
+        return row
+    # The version on staging first (promote, or deploy again when production served it), else the
+    # version production was rolled back from. No button for the version's own drafter.
+    staging.version = versions.get(staging.version_id)
+    offer = staging_offer(user, rule, staging=staging, production=production, signed=signed, back="board")
+    back_from = rule.rolled_back_from_id
+    if "why" in offer and back_from is not None and back_from != staging.version_id:
+        again = deploy_offer(
+            user,
+            rule,
+            versions[back_from],
+            serving=production,
+            staging=staging,
+            was_live=True,
+            signed_off=back_from in signed,
+            back="board",
+        )
+        offer = again if "why" not in again else offer
+    if "why" not in offer:
+        row["offer"] = offer
+    elif not offer["hidden"] and sync is not None and sync.key != "in-sync":
+        row["why"] = offer["why"]  # a row out of sync says why it offers nothing; one in sync needs nothing
+    return row
 
 
 def _page_links(page, params):

@@ -20,6 +20,7 @@ __all__ = [
     "IN_FLIGHT",
     "event_row",
     "form_refused",
+    "move_text",
     "moved",
     "navigation",
     "refused",
@@ -27,6 +28,7 @@ __all__ = [
     "rule_url",
     "seconds",
     "short_hash",
+    "sync_tag",
     "tag_class",
 ]
 
@@ -52,6 +54,10 @@ _TAG_KIND = {
     "refused": "error",
     "error": "error",
     "info": "info",
+    "in-sync": "success",
+    "staging-ahead": "info",
+    "production-behind": "warning",
+    "staging-behind": "warning",
     "superseded": "muted",
     "cancelled": "muted",
     "done": "muted",
@@ -62,6 +68,18 @@ def tag_class(value):
     return f"pdp-tag--{_TAG_KIND.get(value, 'muted')}"
 
 
+def sync_tag(sync):
+    """How staging and production stand (deployments.models.Sync), as a tag and its line; None when nothing is live."""
+    if sync is None:
+        return None
+    return {
+        "key": sync.key,
+        "tag": "in sync" if sync.key == "in-sync" else "out of sync",
+        "tag_class": tag_class(sync.key),
+        "text": sync.text,
+    }
+
+
 def short_hash(digest):
     return digest[:12] if digest else ""
 
@@ -69,6 +87,15 @@ def short_hash(digest):
 def seconds(value):
     """A measured duration as the CLI prints it: `0.0123s`."""
     return f"{value}s" if value is not None else "—"
+
+
+def move_text(environment, from_label, to_label, *, again=False):
+    """A pointer's move as the confirmations name it: "Production: v1 → v0 (withdrawn)".
+
+    static/js/portal.js writes the rollback's the same way, from the option chosen.
+    """
+    suffix = " (withdrawn)" if to_label == "v0" else " (deployed again)" if again else ""
+    return f"{environment.capitalize()}: {from_label} → {to_label}{suffix}"
 
 
 def moved(deployment):

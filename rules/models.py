@@ -2,8 +2,8 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import CharField, Exists, Max, OuterRef, Prefetch, Q
-from django.db.models.functions import Cast
+from django.db.models import CharField, Exists, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 
@@ -25,8 +25,37 @@ class RuleQuerySet(models.QuerySet):
         return self.annotate(latest_number=Max("versions__number")).prefetch_related(
             Prefetch(
                 "releases",
-                queryset=Release.objects.select_related("environment", "version").defer("version__document"),
+                # The version's rule too: a refusal naming a version ("… v2 is superseded") reads it.
+                queryset=Release.objects.select_related("environment", "version__rule").defer("version__document"),
             )
+        )
+
+    def with_release_sync(self):
+        """What staging and production serve, as numbers (0: nothing), and how production's last move went.
+
+        `staging_number`, `production_number`, `staging_was_in_production` (production served staging's
+        version before), and `last_production_kind` / `last_production_from_id` (where production's last
+        move came from: after a rollback, the version to deploy again). Subqueries, no per-row query;
+        `Rule.release_sync()` reads them.
+        """
+        from deployments.models import Deployment, Environment, Release
+
+        def pointer(environment):
+            return Release.objects.filter(rule=OuterRef("pk"), environment__name=environment)
+
+        production_moves = Deployment.objects.filter(
+            rule=OuterRef("pk"), environment__name=Environment.PRODUCTION
+        ).order_by("-id")
+        # Read from inside the moves' subquery, so the rule is two levels out.
+        staging_version = Release.objects.filter(
+            rule=OuterRef(OuterRef("pk")), environment__name=Environment.STAGING
+        ).values("version_id")[:1]
+        return self.annotate(
+            staging_number=Coalesce(Subquery(pointer(Environment.STAGING).values("version__number")[:1]), 0),
+            production_number=Coalesce(Subquery(pointer(Environment.PRODUCTION).values("version__number")[:1]), 0),
+            staging_was_in_production=Exists(production_moves.filter(to_version_id=Subquery(staging_version))),
+            last_production_kind=Subquery(production_moves.values("kind")[:1]),
+            last_production_from_id=Subquery(production_moves.values("from_version_id")[:1]),
         )
 
     def with_latest_status(self):
@@ -58,6 +87,21 @@ class Rule(models.Model):
     @property
     def display_name(self):
         return display_name(self.slug)
+
+    def release_sync(self):
+        """In sync, or which of staging and production is behind (`with_release_sync()` annotated the numbers)."""
+        from deployments.models import release_sync
+
+        return release_sync(
+            self.staging_number, self.production_number, staging_was_in_production=self.staging_was_in_production
+        )
+
+    @property
+    def rolled_back_from_id(self):
+        """The version production served before its last move, when that move was a rollback: what to deploy again."""
+        from deployments.models import Deployment
+
+        return self.last_production_from_id if self.last_production_kind == Deployment.Kind.ROLLBACK else None
 
     @property
     def audit_rule_slug(self):

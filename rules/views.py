@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from checks.models import CheckRun
 from checks.views import checks_context
 from deployments.models import Deployment, Environment, Release
+from deployments.views import deployment_rows, release_panel
 from engine.document import parse_canonical
 from engine.errors import DomainError
 from pdp_portal import permissions
@@ -25,7 +26,6 @@ from portal.pages import (
     refused,
     render_page,
     rule_url,
-    seconds,
     short_hash,
     tag_class,
 )
@@ -35,7 +35,7 @@ from reviews.models import Review
 from reviews.views import assign_panel, conversation_panel
 
 from .forms import UploadForm
-from .models import VersionStatus
+from .models import Rule, VersionStatus
 from .services import push_rule_version
 
 # ---------------------------------------------------------------------------------------------
@@ -105,13 +105,18 @@ def rule_detail(request, slug):
     selected = _pick_version(versions, request.GET.get("v"))
     releases = {
         r.environment.name: r
-        for r in Release.objects.filter(rule=rule).select_related("environment", "version").defer("version__document")
+        for r in Release.objects.filter(rule=rule)
+        .select_related("rule", "environment", "version__rule")
+        .defer("version__document")
     }
     deployments = list(
         Deployment.objects.filter(rule=rule)
-        .select_related("environment", "from_version", "to_version", "actor", "review__reviewer")
+        .select_related("environment", "from_version", "to_version__rule", "actor", "review__reviewer")
         .defer("from_version__document", "to_version__document")
     )
+    synced = Rule.objects.with_release_sync().get(pk=rule.pk)
+    signed = set(rule.versions.signed_off().values_list("pk", flat=True))
+    release = {"releases": releases, "deployments": deployments, "signed": signed}
     reviews = list(
         Review.objects.filter(version__rule=rule)
         .select_related("reviewer", "version")
@@ -125,11 +130,11 @@ def rule_detail(request, slug):
         "live": [_release_row(releases.get(name)) for name in (Environment.STAGING, Environment.PRODUCTION)],
         "versions": [_version_row(rule, v, selected) for v in versions],
         "reviews": [_review_row(r) for r in reviews],
-        "deployments": [_deployment_row(d) for d in deployments],
+        "deployments": deployment_rows(request.user, rule, **release),
         "events": [event_row(e) for e in events],
-        "promote": _promote_panel(request.user, rule, releases),
-        "rollback": _rollback_panel(request.user, rule, releases, deployments),
+        "release": release_panel(request.user, synced, latest=versions[0] if versions else None, **release),
     }
+    context["deploy_again"] = any((row["again"] or {}).get("url") for row in context["deployments"])
     if selected is not None:
         context["selected"] = _selected_panel(request.user, rule, selected, reviews)
         context["checks"] = checks_context(rule, selected)
@@ -203,21 +208,6 @@ def _review_row(review):
         "comment": review.comment,
         "hash": short_hash(review.content_hash),
         "created_at": review.created_at,
-    }
-
-
-def _deployment_row(deployment):
-    return {
-        "created_at": deployment.created_at,
-        "environment": deployment.environment.name,
-        "kind": deployment.get_kind_display(),
-        "kind_class": tag_class(deployment.kind),
-        "from": deployment.from_label,
-        "to": deployment.to_label,
-        "actor": deployment.actor_label,
-        # A rollback's reason, or a promotion's release note: one column, never both.
-        "reason": deployment.reason if deployment.kind == Deployment.Kind.ROLLBACK else deployment.note,
-        "duration": seconds(deployment.duration_s),
     }
 
 
@@ -295,59 +285,6 @@ def _selected_panel(user, rule, version, reviews):
         "approve_url": reverse("version-approve", args=[rule.slug, version.number]),
         "reject_url": reverse("version-reject", args=[rule.slug, version.number]),
     }
-
-
-def _promote_panel(user, rule, releases):
-    staging = releases.get(Environment.STAGING)
-    if staging is None or staging.version_id is None or not permissions.can_promote_now(user, staging.version):
-        return None
-    if not Release.objects.awaiting_production().filter(pk=staging.pk).exists():
-        return None
-    return {
-        "url": reverse("rule-promote", args=[rule.slug]),
-        "staging": staging.version_label,
-        "production": releases[Environment.PRODUCTION].version_label if Environment.PRODUCTION in releases else "v0",
-    }
-
-
-def _rollback_panel(user, rule, releases, deployments):
-    """The rollback form: environments, and the versions live somewhere before (the service checks which env)."""
-    if not permissions.can_rollback(user) or not any(r.version_id for r in releases.values()):
-        return None
-    where = {}  # version number → environments it was live on
-    for deployment in deployments:
-        if deployment.to_version_id:
-            where.setdefault(deployment.to_version.number, set()).add(deployment.environment.name)
-    targets = [{"value": "previous", "label": "previous (the version live before the current one)"}]
-    targets.append({"value": "v0", "label": "v0 (withdraw: nothing live)"})
-    for number in sorted(where, reverse=True):
-        targets.append({"value": f"v{number}", "label": f"v{number} (was live on {', '.join(sorted(where[number]))})"})
-    previous = []
-    for name in (Environment.PRODUCTION, Environment.STAGING):
-        release = releases.get(name)
-        if release is not None and release.version_id:
-            previous.append(f"{name}: {release.version_label} → {_previous_label(release, deployments)}")
-    return {
-        "url": reverse("rule-rollback", args=[rule.slug]),
-        "environments": [
-            {"value": r.environment.name, "label": r.environment.label, "current": r.version_label}
-            for r in sorted(releases.values(), key=lambda r: -r.environment.order)
-        ],
-        "targets": targets,
-        "previous": "; ".join(previous),
-    }
-
-
-def _previous_label(release, deployments):
-    """What 'previous' means for this pointer, read from the history already fetched (newest first)."""
-    for deployment in deployments:
-        if (
-            deployment.environment_id == release.environment_id
-            and deployment.kind == Deployment.Kind.PROMOTE
-            and deployment.to_version_id == release.version_id
-        ):
-            return deployment.from_label
-    return "v0"
 
 
 # ---------------------------------------------------------------------------------------------

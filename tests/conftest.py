@@ -206,6 +206,19 @@ def rolled_back(in_production, release_manager):
     return in_production
 
 
+@pytest.fixture
+def with_v2_live(in_production, push, drafter, counsel, budget_officer, release_manager):
+    """v1 went live in production, then v2 replaced it there: returns (v1, v2)."""
+    from tests.conftest import document
+    from tests.deployments.support import release_to_production
+
+    v2 = push(document(title="Wildfire Relief Payment 2024 (amended)"), actor=drafter)
+    release_to_production(v2, counsel=counsel, budget_officer=budget_officer, release_manager=release_manager)
+    in_production.refresh_from_db()
+    v2.refresh_from_db()
+    return in_production, v2
+
+
 class SharedStates:
     """One module's pipeline states, each built once, in nested savepoints of a transaction the module holds open.
 

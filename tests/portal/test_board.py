@@ -12,9 +12,10 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from deployments.models import Environment, Release
 from portal.board import BOARD_PAGE_SIZE
+from reviews.models import Review
 from rules.models import Rule, RuleVersion, VersionStatus
 from rules.services import push_rule_version
-from tests.conftest import document, last_event
+from tests.conftest import document, last_event, make_user
 
 BOARD = reverse("environments")
 PROMOTE_BUTTON = "Promote to production<span"
@@ -54,9 +55,16 @@ def point(version, environment):
     Release.objects.filter(rule=version.rule, environment__name=environment).update(
         version=version, updated_at=timezone.now()
     )
-    # Only an approved version reaches staging (and from there production).
+    # Only an approved version, signed off on its hash, reaches staging (and from there production).
     RuleVersion.objects.filter(pk=version.pk).update(status=VersionStatus.APPROVED)
     version.status = VersionStatus.APPROVED
+    for role, group in settings.PDP_REVIEW_ROLES.items():
+        Review.objects.get_or_create(
+            version=version,
+            role=role,
+            decision=Review.Decision.APPROVE,
+            defaults={"reviewer": make_user(f"board-{role}", group), "content_hash": version.content_hash},
+        )
 
 
 def three_rules(drafter):
@@ -100,7 +108,7 @@ def test_promote_button_only_for_release_managers_and_only_on_pending_rows(
     assert f'action="{reverse("rule-promote", args=["pending"])}"' in pending
     assert '<input type="hidden" name="back" value="board">' in pending
     assert 'aria-controls="promote-modal-pending"' in pending and 'id="promote-modal-pending"' in pending
-    assert "Production serves v0 now; it will serve v1, the version on staging, to everyone." in pending
+    assert "Production: v0 → v1" in pending  # the confirmation names the move
     assert "Roll back…" in found["Live"] and PROMOTE_BUTTON not in found["Live"]
     assert "Roll back…" not in found["Idle"] and PROMOTE_BUTTON not in found["Idle"]
 

@@ -47,6 +47,12 @@ ENDPOINTS = {
         lambda v: {"body": "Which section of the Act is this?"},
     ),
     "promote": ("on_staging", "post", lambda v: reverse("rule-promote", args=[SLUG]), lambda v: {}),
+    "deploy again": (
+        "rolled_back",
+        "post",
+        lambda v: reverse("rule-promote", args=[SLUG]),
+        lambda v: {"environment": "production", "version": "1", "note": "Pause lifted."},
+    ),
     "rollback": (
         "in_production",
         "post",
@@ -116,6 +122,12 @@ CASES = [
     ("promote", "drafter", 403),
     ("promote", "counsel", 403),
     ("promote", "release_manager", 302),
+    # Deploy again (the history's and the board's buttons) is a promotion: the same people.
+    ("deploy again", ANONYMOUS, 302),
+    ("deploy again", "outsider", 404),
+    ("deploy again", "counsel", 403),
+    ("deploy again", "drafter", 403),
+    ("deploy again", "release_manager", 302),
     ("rollback", ANONYMOUS, 302),
     ("rollback", "outsider", 404),
     ("rollback", "budget_officer", 403),
@@ -142,7 +154,7 @@ def test_permission_matrix(request, client, endpoint, who, expected):
         assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("endpoint", ["approve", "promote", "rollback", "upload"])
+@pytest.mark.parametrize("endpoint", ["approve", "promote", "deploy again", "rollback", "upload"])
 def test_forbidden_post_records_the_refusal(request, client, endpoint, outsider, counsel, drafter):
     """A POST a person may not make is refused by the service itself, which records the refusal."""
     from audit.models import AuditEvent
