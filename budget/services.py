@@ -32,7 +32,7 @@ from engine.lint import Finding, finding
 from engine.simulation import judge_cost, load_population
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
-from rules.models import Rule
+from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import Dataset, Fund
 
@@ -420,6 +420,60 @@ def committed_costs(*, exclude_rule: Rule | None = None) -> dict[str, float]:
         cost = costs.get(version_id)
         if code and cost is not None:
             totals[code] = totals.get(code, 0.0) + float(cost)
+    return totals
+
+
+# The stages of the pipeline a fund's figures are told at, furthest along first.
+PIPELINE_STAGES = ("committed", "staging", "review")
+
+
+def fund_pipeline() -> dict[str, dict[str, float]]:
+    """{fund code: what each stage of the pipeline would draw on it}, in four queries.
+
+    - "committed": the versions live in production (as `committed_costs`);
+    - "staging": versions live on staging that production does not serve (waiting for production);
+    - "review": versions in review;
+    - "if_all_live": what the fund would carry if each rule's furthest version (in review, else
+      staging, else production) went live, replacing the one before it: a rule counts once.
+    A version counts on the fund its own document names, so a rule that moves to another fund
+    draws on the new one from the version that says so.
+    """
+    newest: dict[int, dict[str, int]] = {}
+    for rule_id, environment, version_id in Release.objects.filter(version__isnull=False).values_list(
+        "rule_id", "environment__name", "version_id"
+    ):
+        stage = "committed" if environment == Environment.PRODUCTION else "staging"
+        newest.setdefault(rule_id, {})[stage] = version_id
+    for version_id, rule_id in RuleVersion.objects.filter(status=VersionStatus.IN_REVIEW).values_list("pk", "rule_id"):
+        newest.setdefault(rule_id, {})["review"] = version_id
+    ids = {version_id for stages in newest.values() for version_id in stages.values()}
+    funds = dict(
+        RuleVersion.objects.filter(pk__in=ids).values_list(
+            "pk", KeyTextTransform("fund", Cast("document", JSONField()))
+        )
+    )
+    costs = dict(
+        CheckRun.objects.filter(kind=CheckRun.Kind.SIMULATION, version__in=ids).values_list(
+            "version_id", "result__cost"
+        )
+    )
+    totals: dict[str, dict[str, float]] = {}
+
+    def add(version_id: int, column: str) -> None:
+        code, cost = funds.get(version_id), costs.get(version_id)
+        if code and cost is not None:
+            row = totals.setdefault(code, {"committed": 0.0, "staging": 0.0, "review": 0.0, "if_all_live": 0.0})
+            row[column] += float(cost)
+
+    for stages in newest.values():
+        if stages.get("staging") == stages.get("committed"):
+            stages.pop("staging", None)  # staging serves what production does: nothing waits there
+        for stage in PIPELINE_STAGES:
+            if stage in stages:
+                add(stages[stage], stage)
+        furthest = next((stages[stage] for stage in reversed(PIPELINE_STAGES) if stage in stages), None)
+        if furthest is not None:
+            add(furthest, "if_all_live")
     return totals
 
 

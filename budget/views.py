@@ -23,7 +23,7 @@ from portal.presenters.figures import money, short
 
 from .forms import DatasetUploadForm, FundForm
 from .models import Dataset, Fund
-from .services import committed_costs, create_fund, set_default_dataset, update_fund, upload_dataset
+from .services import create_fund, fund_pipeline, set_default_dataset, update_fund, upload_dataset
 
 NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."
 
@@ -144,9 +144,9 @@ def fund_list(request):
     elif request.method == "POST":
         error = {"message": _form_problems(form), "status": 400}
     _require_manager(request.user, permissions.can_manage_funds)
-    committed = committed_costs()
+    pipeline = fund_pipeline()
     context = {
-        "rows": [_fund_row(fund, committed.get(fund.code, 0.0)) for fund in Fund.objects.order_by("code")],
+        "rows": [_fund_row(fund, pipeline.get(fund.code)) for fund in Fund.objects.order_by("code")],
         "form": form,
         "error": error,
     }
@@ -175,15 +175,23 @@ def fund_edit(request, pk):
     elif request.method == "POST":
         error = {"message": _form_problems(form), "status": 400}
     _require_manager(request.user, permissions.can_manage_funds)
-    committed = committed_costs().get(fund.code, 0.0)
-    context = {"fund": _fund_row(fund, committed), "form": form, "error": error}
+    context = {"fund": _fund_row(fund, fund_pipeline().get(fund.code)), "form": form, "error": error}
     status = error["status"] if error else 200
     return render_page(request, "budget/funds_edit.html", context, section="funds", status=status)
 
 
-def _fund_row(fund, committed):
-    remainder = float(fund.appropriation) - committed
+def _fund_row(fund, stages):
+    """A fund against the pipeline: committed in production, waiting on staging, in review, and what would remain."""
+    stages = stages or {}
+    appropriation = float(fund.appropriation)
+    committed = stages.get("committed", 0.0)
+    remainder = appropriation - committed
+    remainder_if_all_live = appropriation - stages.get("if_all_live", committed)
     return {
+        "staging": money(stages.get("staging", 0.0)),
+        "review": money(stages.get("review", 0.0)),
+        "remainder_if_all_live": money(remainder_if_all_live),
+        "overdrawn_if_all_live": remainder_if_all_live < 0,
         "code": fund.code,
         "name": fund.name,
         "fiscal_year": fund.fiscal_year,
