@@ -4,6 +4,7 @@ Views across the apps are adapters: they fetch what the person may see, call a s
 every write, and hand the templates plain values made here and in portal/presenters/.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -12,9 +13,10 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from audit.models import AuditEvent
+from deployments.models import Release
 from pdp_portal import permissions
 from pdp_portal.exceptions import StaleApproval
-from rules.models import IN_FLIGHT
+from rules.models import IN_FLIGHT, RuleVersion
 
 __all__ = [
     "IN_FLIGHT",
@@ -112,11 +114,28 @@ def moved(deployment):
     return f"🚀 {name} on {env}{again} ({deployment.to_label}), in {took}."
 
 
+def waiting_for(user):
+    """How many things wait for this person: versions they may sign now, and (release managers) rules on staging
+    waiting for production. The same reads as their home queues, counted: one query per role they hold.
+    """
+    roles = permissions.role_names(user)
+    total = sum(
+        RuleVersion.objects.awaiting_review_by(user, role).count()
+        for role in settings.PDP_REVIEW_ROLES
+        if role in roles
+    )
+    if "release" in roles:
+        total += Release.objects.awaiting_production().count()
+    return total
+
+
 def render_page(request, template, context, *, section="", status=200):
     """Render a full page with what the navigation needs."""
+    can_view = permissions.can_view_portal(request.user)
     nav = {
         "section": section,
-        "can_view": permissions.can_view_portal(request.user),
+        "can_view": can_view,
+        "waiting": waiting_for(request.user) if can_view else 0,
         "can_push": permissions.can_push(request.user),
         "can_read_audit": permissions.can_read_audit(request.user),
         "is_staff": request.user.is_staff,
