@@ -4,6 +4,7 @@ The verdict, `evaluate_budget`, is the one budget evaluation: the simulation che
 `manage.py simulate` both use it, against the funds' remainders after what live rules commit.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -26,7 +27,7 @@ from checks.models import CheckRun
 from deployments.models import Environment, Release
 from engine import population
 from engine.datasets import Source, read_population, type_label, write_normalised
-from engine.errors import InvalidInput
+from engine.errors import InvalidDataset, InvalidInput
 from engine.figures import money
 from engine.lint import Finding, finding
 from engine.simulation import judge_cost, load_population
@@ -56,6 +57,7 @@ APPROPRIATION_MAX = Decimal(10) ** (_APPROPRIATION_FIELD.max_digits - _APPROPRIA
     "0.01"
 )
 _UNSET = object()
+DATASET_NAME_MISSING = "Give the dataset a name, such as “Census sample 2024”."
 
 
 def _require_manager(
@@ -90,8 +92,14 @@ def upload_dataset(raw: Source, *, actor: User, name: str | None, filename: str 
     data = {"name": str(name or "")[:NAME_MAX], "filename": str(filename or "")[:200], "bytes": size}
     with refusals_recorded("dataset.upload", actor=actor, data=data):
         _require_manager(actor, "upload datasets")
-        name = _dataset_name(name)
-        frame, info = read_upload(raw, filename=filename)
+        # The name and the file are both judged before refusing, so one answer names every problem.
+        values = _clean_fields(
+            {
+                "name": functools.partial(_dataset_name, name),
+                "file": functools.partial(read_upload, raw, filename=filename),
+            }
+        )
+        name, (frame, info) = values["name"], values["file"]
         _refuse_duplicate(Dataset.objects.filter(sha256=info["sha256"]))  # before writing a copy for nothing
         relative = f"{DATASETS_FOLDER}/{info['sha256']}.parquet"
         final = settings.DATA_DIR / relative
@@ -139,13 +147,37 @@ def upload_dataset(raw: Source, *, actor: User, name: str | None, filename: str 
 def _refuse_duplicate(same_content: QuerySet[Dataset]) -> None:
     same = same_content.first()
     if same is not None:
-        raise InvalidInput(f"This file is already stored as the dataset {same.name!r}.")
+        message = f"This file is already stored as the dataset {same.name!r}."
+        raise InvalidInput(message, details={"fields": {"file": message}})
+
+
+def _clean_fields(cleaners: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Each field's cleaned value; or one refusal naming every field refused, in `details["fields"]`.
+
+    The refusal is an InvalidDataset when the file was among the problems (its own details, the
+    problems of each row, kept), otherwise an InvalidInput; its message says every problem.
+    """
+    values: dict[str, Any] = {}
+    refusals: dict[str, InvalidInput] = {}
+    for field, clean in cleaners.items():
+        try:
+            values[field] = clean()
+        except InvalidInput as exc:
+            refusals[field] = exc
+    if not refusals:
+        return values
+    fields = {field: exc.message for field, exc in refusals.items()}
+    details: dict[str, Any] = {}
+    for refusal in refusals.values():
+        details.update(refusal.details)
+    kind = InvalidDataset if any(isinstance(r, InvalidDataset) for r in refusals.values()) else InvalidInput
+    raise kind(" ".join(fields.values()), details={**details, "fields": fields})
 
 
 def _dataset_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("Give the dataset a name, such as “Census sample 2024”.")
+        raise InvalidInput(DATASET_NAME_MISSING)
     if len(name) > NAME_MAX:
         raise InvalidInput(f"The dataset name is {len(name)} characters; at most {NAME_MAX} are allowed.")
     return name
@@ -204,13 +236,16 @@ def create_fund(*, actor: User, code: Any, name: Any, appropriation: Any, fiscal
     data = {"code": str(code)[:FUND_CODE_MAX], "appropriation": str(appropriation), "fiscal_year": str(fiscal_year)}
     with refusals_recorded("fund.create", actor=actor, data=data):
         _require_manager(actor, "create funds", permissions.can_manage_funds)
-        values = {
-            "code": _fund_code(code),
-            "name": _fund_name(name),
-            "appropriation": _appropriation(appropriation),
-            "fiscal_year": _fiscal_year(fiscal_year),
-        }
-        taken = InvalidInput(f"A fund with the code {values['code']!r} already exists.")
+        values = _clean_fields(
+            {
+                "code": functools.partial(_fund_code, code),
+                "name": functools.partial(_fund_name, name),
+                "appropriation": functools.partial(_appropriation, appropriation),
+                "fiscal_year": functools.partial(_fiscal_year, fiscal_year),
+            }
+        )
+        message = f"A fund with the code {values['code']!r} already exists."
+        taken = InvalidInput(message, details={"fields": {"code": message}})
         with transaction.atomic():
             if Fund.objects.select_for_update().filter(code=values["code"]).exists():
                 raise taken
@@ -237,7 +272,7 @@ def update_fund(
     with refusals_recorded("fund.change", actor=actor, target=fund, data={k: str(v) for k, v in asked.items()}):
         _require_manager(actor, "change funds", permissions.can_manage_funds)
         cleaners = {"name": _fund_name, "appropriation": _appropriation, "fiscal_year": _fiscal_year}
-        values = {field: cleaners[field](value) for field, value in asked.items()}
+        values = _clean_fields({field: functools.partial(cleaners[field], value) for field, value in asked.items()})
         with transaction.atomic():
             locked = Fund.objects.select_for_update().filter(pk=fund.pk).first()
             if locked is None:

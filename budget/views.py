@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from engine.datasets import type_label
 from engine.errors import DomainError
 from pdp_portal import permissions
+from portal.forms import submit
 from portal.pages import refused, render_page, short_hash
 from portal.presenters.figures import money, short
 
@@ -47,23 +48,24 @@ def _refusal(exc):
 @login_required
 @require_http_methods(["GET", "POST"])
 def dataset_list(request):
-    form = DatasetUploadForm(request.POST or None, request.FILES or None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        # A large upload is already on disk: hand the service its path rather than reading it here.
-        raw = upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload.read()
-        try:
-            dataset = upload_dataset(raw, actor=request.user, name=form.cleaned_data["name"], filename=upload.name)
-        except DomainError as exc:
-            error = _refusal(exc)
-        else:
-            messages.success(request, f"Stored the dataset “{dataset.name}” ({dataset.row_count:,} rows).")
-            return redirect("dataset-list")
-    elif request.method == "POST":
-        error = {"message": _form_problems(form), "status": 400}
-    _require_manager(request.user)  # a GET, or a POST the service did not see
-    return _datasets_page(request, form, error)
+    max_size = _size(settings.PDP_DATASET_MAX_BYTES)
+    if request.method != "POST":
+        _require_manager(request.user)
+        return _datasets_page(request, DatasetUploadForm(max_size=max_size))
+    form = DatasetUploadForm(request.POST, request.FILES, max_size=max_size)
+    dataset, status = submit(form, lambda data: _upload(request, data), field="file")
+    if dataset is not None:
+        messages.success(request, f"Stored the dataset “{dataset.name}” ({dataset.row_count:,} rows).")
+        return redirect("dataset-list")
+    _require_manager(request.user)  # a POST the service did not see
+    return _datasets_page(request, form, status=status)
+
+
+def _upload(request, data):
+    upload = data["file"]
+    # A large upload is already on disk: hand the service its path rather than reading it here.
+    raw = upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload.read()
+    return upload_dataset(raw, actor=request.user, name=data["name"], filename=upload.name)
 
 
 @login_required
@@ -75,22 +77,42 @@ def dataset_make_default(request, pk):
     try:
         set_default_dataset(dataset, actor=request.user)
     except DomainError as exc:
-        return _datasets_page(request, DatasetUploadForm(), _refusal(exc), action_error=True)
+        action_error = _refusal(exc)
+        return _datasets_page(request, DatasetUploadForm(), action_error=action_error, status=exc.status)
     messages.success(request, f"“{dataset.name}” is now the default dataset: new simulations run on it.")
     return redirect("dataset-list")
 
 
-def _datasets_page(request, form, error, *, action_error=False):
+def _datasets_page(request, form, *, action_error=None, status=200):
     datasets = Dataset.objects.select_related("created_by").order_by("-is_default", "-created_at", "name")
     context = {
         "rows": [_dataset_row(dataset) for dataset in datasets],
         "form": form,
-        "error": error,
+        "problems": _file_problems(getattr(form, "refusal", None)),
         "action_error": action_error,
         "max_size": _size(settings.PDP_DATASET_MAX_BYTES),
     }
-    status = error["status"] if error else 200
     return render_page(request, "budget/datasets.html", context, section="datasets", status=status)
+
+
+def _file_problems(refusal):
+    """The rows of a refused file's problems when there are several (a single one is its message alone)."""
+    found = (refusal.details.get("problems") or []) if refusal is not None else []
+    if len(found) < 2:
+        return None
+    count = refusal.details.get("problem_count", len(found))
+    return {
+        "count": count,
+        "more": count > len(found),
+        "rows": [
+            {
+                "where": f"line {p['line']}" if p.get("line") else f"row {p['row']}" if p.get("row") else "",
+                "column": p.get("column") or "",
+                "message": p["message"],
+            }
+            for p in found
+        ],
+    }
 
 
 def _dataset_row(dataset):
@@ -120,10 +142,6 @@ def _size(count):
     return f"{count:,} bytes"
 
 
-def _form_problems(form):
-    return " ".join(" ".join(errors) for errors in form.errors.values())
-
-
 # ---------------------------------------------------------------------------------------------
 # Funds
 
@@ -131,26 +149,19 @@ def _form_problems(form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def fund_list(request):
-    form = FundForm(request.POST or None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            fund = create_fund(actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            error = _refusal(exc)
-        else:
+    form = FundForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        fund, status = submit(form, lambda data: create_fund(actor=request.user, **data))
+        if fund is not None:
             messages.success(request, f"Created the fund {fund.code}.")
             return redirect("fund-list")
-    elif request.method == "POST":
-        error = {"message": _form_problems(form), "status": 400}
     _require_manager(request.user, permissions.can_manage_funds)
     pipeline = fund_pipeline()
     context = {
         "rows": [_fund_row(fund, pipeline.get(fund.code)) for fund in Fund.objects.order_by("code")],
         "form": form,
-        "error": error,
     }
-    status = error["status"] if error else 200
     return render_page(request, "budget/funds.html", context, section="funds", status=status)
 
 
@@ -161,22 +172,19 @@ def fund_edit(request, pk):
     if fund is None:
         raise Http404("No such fund.")
     initial = {"name": fund.name, "appropriation": f"{fund.appropriation:.2f}", "fiscal_year": fund.fiscal_year}
-    form = FundForm(request.POST or None, initial={"code": fund.code, **initial})
-    error = None
-    if request.method == "POST" and form.is_valid():
-        changes = {field: form.cleaned_data[field] for field in initial}
-        try:
-            update_fund(fund, actor=request.user, **changes)
-        except DomainError as exc:
-            error = _refusal(exc)
-        else:
+    form = FundForm(request.POST if request.method == "POST" else None, initial={"code": fund.code, **initial})
+    status = 200
+    if request.method == "POST":
+
+        def save(data):
+            return update_fund(fund, actor=request.user, **{field: data[field] for field in initial})
+
+        saved, status = submit(form, save)
+        if saved is not None:
             messages.success(request, f"Saved the fund {fund.code}.")
             return redirect("fund-list")
-    elif request.method == "POST":
-        error = {"message": _form_problems(form), "status": 400}
     _require_manager(request.user, permissions.can_manage_funds)
-    context = {"fund": _fund_row(fund, fund_pipeline().get(fund.code)), "form": form, "error": error}
-    status = error["status"] if error else 200
+    context = {"fund": _fund_row(fund, fund_pipeline().get(fund.code)), "form": form}
     return render_page(request, "budget/funds_edit.html", context, section="funds", status=status)
 
 

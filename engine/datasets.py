@@ -5,15 +5,21 @@ inferred: integer, decimal, boolean (`true`/`false`, any case) and text; an empt
 `weight` (how many people a row stands for), `id` and `county` are optional and have those
 meanings. Nothing is coerced silently: a CSV is read as text first, then every column is checked
 and cast, and anything ambiguous is refused with the line it happened on.
+
+A file that cannot be read at all (empty, not UTF-8, no header, broken quoting, not Parquet) is
+refused for that one reason. Past that point every problem is looked for: a refusal names them all,
+the first MAX_PROBLEMS of them in file order, each with its row, its line (CSV) and its column, in
+`details["problems"]`, and counts them in `details["problem_count"]`.
 """
 
 import csv
 import hashlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +47,73 @@ _BOM = b"\xef\xbb\xbf"
 Source = bytes | bytearray | memoryview | str | os.PathLike[str]
 # The line of the file where data row `index` (0-based) starts.
 LineOf = Callable[[int], int]
+# How many problems a refusal lists; it counts them all.
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a population file: what, and where (data row from 1, CSV line, column name)."""
+
+    message: str
+    row: int | None = None
+    line: int | None = None
+    column: str | None = None
+
+
+class _Rows:
+    """Where data row `index` (0-based) is, in the file's own terms: a CSV's line, a Parquet file's row."""
+
+    def __init__(self, line_of: LineOf | None = None) -> None:
+        self.line_of = line_of
+
+    def text(self, index: int) -> str:
+        return f"line {self.line_of(index)}" if self.line_of else f"row {index + 1}"
+
+    def problem(self, message: str, index: int, column: str | None = None) -> Problem:
+        line = self.line_of(index) if self.line_of else None
+        return Problem(message, row=index + 1, line=line, column=column)
+
+
+class _Problems:
+    """The problems found so far: the first MAX_PROBLEMS of each kind kept, every one counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.total = 0
+
+    def add(self, problem: Problem) -> None:
+        self.kept.append(problem)
+        self.total += 1
+
+    def add_rows(self, mask: pl.Series, describe: Callable[[int], Problem]) -> None:
+        """A problem for each row where `mask` is true: the first MAX_PROBLEMS described, all counted."""
+        rows = mask.fill_null(False).arg_true()
+        self.add_indices(rows.head(MAX_PROBLEMS).to_list(), rows.len(), describe)
+
+    def add_indices(self, first: Iterable[int], total: int, describe: Callable[[int], Problem]) -> None:
+        """`total` problems, of which the rows `first` (at most MAX_PROBLEMS of them) are described."""
+        self.kept.extend(describe(int(index)) for index in first)
+        self.total += total
+
+    def refuse(self, columns: Iterable[str] = ()) -> None:
+        """Raise InvalidDataset naming every problem found, if any: the first MAX_PROBLEMS in file order.
+
+        A problem of a whole column comes first; on a row, problems go in the order of `columns`.
+        """
+        if not self.total:
+            return
+        position = {name: number for number, name in enumerate(columns)}
+        listed = sorted(self.kept, key=lambda problem: (problem.row or 0, position.get(problem.column or "", -1)))
+        listed = listed[:MAX_PROBLEMS]
+        if self.total == 1:
+            message = listed[0].message
+        else:
+            shown = f" (the first {MAX_PROBLEMS} are listed)" if self.total > MAX_PROBLEMS else ""
+            message = f"The file has {self.total:,} problems{shown}. The first: {listed[0].message}"
+        raise InvalidDataset(
+            message, details={"problems": [asdict(problem) for problem in listed], "problem_count": self.total}
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,15 +199,22 @@ def _read_csv(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
     # A blank line is one empty field: a null in a one-column file, a ragged row in any other.
     bad = np.flatnonzero((counts != expected) & ~((counts <= 1) & (expected == 1)))
     if bad.size:
-        index = int(bad[0])
-        if blank(index):
-            raise InvalidDataset(
-                f"Line {line_of(index)} is empty; every row needs the {expected} fields the header names."
+        rows = _Rows(line_of)
+
+        def ragged(index: int) -> Problem:
+            if blank(index):
+                return rows.problem(
+                    f"Line {line_of(index)} is empty; every row needs the {expected} fields the header names.", index
+                )
+            return rows.problem(
+                f"Line {line_of(index)} has the wrong number of fields: "
+                f"expected {expected} (as in the header), found {int(counts[index])}.",
+                index,
             )
-        raise InvalidDataset(
-            f"Line {line_of(index)} has the wrong number of fields: "
-            f"expected {expected} (as in the header), found {int(counts[index])}."
-        )
+
+        problems = _Problems()
+        problems.add_indices(bad[:MAX_PROBLEMS].tolist(), int(bad.size), ragged)
+        problems.refuse()
     if counts.size == 0:
         raise InvalidDataset("The file has a header row but no data rows.")
     frame = _strings_frame(raw, text, quoted, names, counts.size)
@@ -187,15 +267,18 @@ def _quoted_records(text: str) -> tuple[list[str], npt.NDArray[np.int64], LineOf
     except csv.Error as exc:
         raise InvalidDataset(f"Line {reader.line_num}: the quoting is broken ({exc}).") from None
 
+    starts: list[int] = []  # the line each record starts on, the header's first; read on the first call
+
     def line_of(index: int) -> int:
-        # Only on the way to an error message: a record may span lines, so read up to it again.
-        again = csv.reader(io.StringIO(text, newline=""), strict=True)
-        previous_end = 0
-        for number, _ in enumerate(again):
-            if number == index + 1:
-                return previous_end + 1
-            previous_end = again.line_num
-        return previous_end
+        # Only on the way to an error message: a record may span lines, so read them all again, once.
+        if not starts:
+            again = csv.reader(io.StringIO(text, newline=""), strict=True)
+            previous_end = 0
+            for _ in again:
+                starts.append(previous_end + 1)
+                previous_end = again.line_num
+            starts.append(previous_end)  # past the last record
+        return starts[min(index + 1, len(starts) - 1)]
 
     return header, counts, line_of, lambda index: counts[index] == 0
 
@@ -295,13 +378,14 @@ def _type_csv_columns(frame: pl.DataFrame, line_of: LineOf) -> tuple[pl.DataFram
             {"boolean": lambda col: col.str.to_lowercase().is_in(["true", "false"]).sum()},
         )
     )
+    rows, problems = _Rows(line_of), _Problems()
     columns, casts = {}, []
     for name in names:
         present, decimals = counts[name]["present"], counts[name]["decimal"]
         if name == "weight":
-            _check_weight_text(cleaned[name], present, decimals, line_of)
-        if 0 < decimals < present:
-            _refuse_mixed(cleaned[name], line_of)
+            _check_weight_text(cleaned[name], rows, problems)
+        elif 0 < decimals < present:
+            _mixed_problems(cleaned[name], rows, problems)
         kind = _csv_kind(name, present, details.get(name, {}), numeric=name in numeric)
         columns[name] = kind
         if kind == BOOLEAN:
@@ -311,12 +395,9 @@ def _type_csv_columns(frame: pl.DataFrame, line_of: LineOf) -> tuple[pl.DataFram
     typed = cleaned.select(casts)
     for name, kind in columns.items():
         if kind == INTEGER and typed[name].null_count() != cleaned[name].null_count():
-            index = _first(cleaned[name].is_not_null() & typed[name].is_null())
-            raise InvalidDataset(
-                f"The column {name!r} has a whole number too large to store (more than 64 bits) "
-                f"on line {line_of(index)}: {cleaned[name][index]!r}."
-            )
-    _check_special_columns(typed, columns, lambda index: f"line {line_of(index)}")
+            problems.add_rows(cleaned[name].is_not_null() & typed[name].is_null(), _too_large(cleaned[name], rows))
+    _check_special_columns(typed, columns, rows, problems)
+    problems.refuse(names)
     return typed, columns
 
 
@@ -352,37 +433,65 @@ def _csv_kind(name: str, present: int, details: dict[str, int], *, numeric: bool
     return TEXT
 
 
-def _check_weight_text(values: pl.Series, present: int, decimals: int, line_of: LineOf) -> None:
-    if present < values.len():
-        index = _first(values.is_null())
-        raise InvalidDataset(
-            f"The column 'weight' is empty on line {line_of(index)}; every row needs a weight "
-            "(how many people it stands for)."
-        )
-    if decimals < present:
-        index = _first(~values.str.contains(_DECIMAL))
-        raise InvalidDataset(
-            f"The column 'weight' must be a number on every row: line {line_of(index)} has {values[index]!r}."
-        )
+def _check_weight_text(values: pl.Series, rows: _Rows, problems: _Problems) -> None:
+    problems.add_rows(
+        values.is_null(),
+        lambda index: rows.problem(
+            f"The column 'weight' is empty on {rows.text(index)}; every row needs a weight "
+            "(how many people it stands for).",
+            index,
+            "weight",
+        ),
+    )
+    problems.add_rows(
+        values.is_not_null() & ~values.str.contains(_DECIMAL),
+        lambda index: rows.problem(
+            f"The column 'weight' must be a number on every row: {rows.text(index)} has {values[index]!r}.",
+            index,
+            "weight",
+        ),
+    )
 
 
-def _refuse_mixed(values: pl.Series, line_of: LineOf) -> NoReturn:
+def _too_large(values: pl.Series, rows: _Rows) -> Callable[[int], Problem]:
+    def describe(index: int) -> Problem:
+        return rows.problem(
+            f"The column {values.name!r} has a whole number too large to store (more than 64 bits) "
+            f"on {rows.text(index)}: {values[index]!r}.",
+            index,
+            values.name,
+        )
+
+    return describe
+
+
+def _not_finite(values: pl.Series, rows: _Rows) -> Callable[[int], Problem]:
+    def describe(index: int) -> Problem:
+        return rows.problem(
+            f"The column {values.name!r} has {values[index]} on {rows.text(index)}; only finite numbers are allowed.",
+            index,
+            values.name,
+        )
+
+    return describe
+
+
+def _mixed_problems(values: pl.Series, rows: _Rows, problems: _Problems) -> None:
+    """A column whose first value is a number and has text further down, or the other way round."""
     present = values.is_not_null()
     is_number = values.str.contains(_DECIMAL).fill_null(False)
     first = _first(present)
     starts_with_number = bool(is_number[first])
-    offending = _first(present & (~is_number if starts_with_number else is_number))
-    if starts_with_number:
-        detail = (
-            f"it starts with numbers (line {line_of(first)}: {values[first]!r}) "
-            f"but line {line_of(offending)} has {values[offending]!r}"
-        )
-    else:
-        detail = (
-            f"it starts with text (line {line_of(first)}: {values[first]!r}) "
-            f"but line {line_of(offending)} has the number {values[offending]!r}"
-        )
-    raise InvalidDataset(f"The column {values.name!r} mixes numbers and text: {detail}.")
+    start = f"{rows.text(first)}: {values[first]!r}"
+
+    def mixed(index: int) -> Problem:
+        if starts_with_number:
+            detail = f"it starts with numbers ({start}) but {rows.text(index)} has {values[index]!r}"
+        else:
+            detail = f"it starts with text ({start}) but {rows.text(index)} has the number {values[index]!r}"
+        return rows.problem(f"The column {values.name!r} mixes numbers and text: {detail}.", index, values.name)
+
+    problems.add_rows(present & (~is_number if starts_with_number else is_number), mixed)
 
 
 def _first(mask: pl.Series) -> int:
@@ -406,28 +515,39 @@ def _read_parquet(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
     frame = frame.rename({name: name.strip() for name in frame.columns})
     if frame.height == 0:
         raise InvalidDataset("The Parquet file has no data rows.")
+    rows, problems = _Rows(), _Problems()
     columns, series = {}, []
     for name in frame.columns:
-        kind = _parquet_kind(frame[name])
+        try:
+            kind = _parquet_kind(frame[name])
+        except InvalidDataset as exc:
+            problems.add(Problem(exc.message, column=name))
+            continue
         typed = frame[name].cast(DTYPES[kind])
         if kind == DECIMAL and not typed.drop_nulls().is_finite().all():
-            index = _first((~typed.is_finite()).fill_null(False))
-            raise InvalidDataset(
-                f"The column {name!r} has {typed[index]} on row {index + 1}; only finite numbers are allowed."
-            )
+            problems.add_rows(~typed.is_finite(), _not_finite(typed, rows))
         columns[name] = kind
         series.append(typed)
     typed_frame = pl.DataFrame(series)
     if "weight" in columns and columns["weight"] not in (INTEGER, DECIMAL):
-        raise InvalidDataset(
-            f"The column 'weight' must be numeric; in this Parquet file it is {frame['weight'].dtype}."
+        problems.add(
+            Problem(
+                f"The column 'weight' must be numeric; in this Parquet file it is {frame['weight'].dtype}.",
+                column="weight",
+            )
         )
-    if "weight" in columns and typed_frame["weight"].null_count():
-        index = _first(typed_frame["weight"].is_null())
-        raise InvalidDataset(
-            f"The column 'weight' is empty on row {index + 1}; every row needs a weight (how many people it stands for)."
+    elif "weight" in columns:
+        problems.add_rows(
+            typed_frame["weight"].is_null(),
+            lambda index: rows.problem(
+                f"The column 'weight' is empty on row {index + 1}; every row needs a weight "
+                "(how many people it stands for).",
+                index,
+                "weight",
+            ),
         )
-    _check_special_columns(typed_frame, columns, lambda index: f"row {index + 1}")
+    _check_special_columns(typed_frame, columns, rows, problems)
+    problems.refuse(frame.columns)
     return typed_frame, columns
 
 
@@ -455,33 +575,47 @@ def _parquet_kind(series: pl.Series) -> str:
 # Both
 
 
-def _check_special_columns(frame: pl.DataFrame, columns: dict[str, str], where: Callable[[int], str]) -> None:
+def _check_special_columns(frame: pl.DataFrame, columns: dict[str, str], rows: _Rows, problems: _Problems) -> None:
     """`weight` counts people: numeric, present, not negative. `id`, when there, identifies one row."""
     if "weight" in columns:
+        # A weight that is not a number on every row is a problem already: its other rows are still read.
         weight = frame["weight"]
-        negative = (weight < 0).fill_null(False)
-        if negative.any():
-            index = _first(negative)
-            raise InvalidDataset(
-                f"The column 'weight' is negative on {where(index)} ({weight[index]}); "
-                "a weight counts people and cannot be below 0."
-            )
+        if columns["weight"] not in (INTEGER, DECIMAL):
+            weight = weight.cast(pl.Float64, strict=False)
+        problems.add_rows(
+            weight < 0,
+            lambda index: rows.problem(
+                f"The column 'weight' is negative on {rows.text(index)} ({weight[index]}); "
+                "a weight counts people and cannot be below 0.",
+                index,
+                "weight",
+            ),
+        )
     if "id" in columns:
         ids = frame["id"]
         if ids.null_count():
-            index = _first(ids.is_null())
-            raise InvalidDataset(
-                f"The column 'id' is empty on {where(index)}; every row needs an id when the column is there."
+            problems.add_rows(
+                ids.is_null(),
+                lambda index: rows.problem(
+                    f"The column 'id' is empty on {rows.text(index)}; every row needs an id when the column is there.",
+                    index,
+                    "id",
+                ),
             )
-        ordered = ids.sort()
-        if (ordered.slice(1) == ordered.slice(0, ordered.len() - 1)).any():  # a sort is cheaper than hashing
-            later = _first(ids.is_duplicated() & ~ids.is_first_distinct())
-            value = ids[later]
-            first = _first(ids == value)
-            raise InvalidDataset(
-                f"The column 'id' has the value {value!r} twice ({where(first)} and {where(later)}); "
-                "each id must be unique."
-            )
+        present = ids.drop_nulls().sort()
+        if (present.slice(1) == present.slice(0, present.len() - 1)).any():  # a sort is cheaper than hashing
+
+            def again(later: int) -> Problem:
+                value = ids[later]
+                first = _first(ids == value)
+                return rows.problem(
+                    f"The column 'id' has the value {value!r} twice ({rows.text(first)} and {rows.text(later)}); "
+                    "each id must be unique.",
+                    later,
+                    "id",
+                )
+
+            problems.add_rows(ids.is_not_null() & ids.is_duplicated() & ~ids.is_first_distinct(), again)
 
 
 def type_label(dtype_name: object) -> str:

@@ -54,4 +54,21 @@
     },
     true
   );
+
+  // The error summary of a form (templates/_error_summary.html) is read first: it takes the focus
+  // when the page opens. Its links put the focus in their field, with the field's label in view
+  // (following the fragment alone would scroll to the control and leave the focus where it was).
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var field = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!field) return;
+    event.preventDefault();
+    var label = document.querySelector('label[for="' + field.id + '"]');
+    (label || field).scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
 })();

@@ -269,3 +269,63 @@ def test_200k_row_csv_validates_quickly(tmp_path):
     assert info["row_count"] == 200_000
     assert frame.equals(expected)
     assert took < 10
+
+
+def test_every_problem_of_a_csv_is_named_at_once_with_its_row_line_and_column():
+    """A CSV with several problems is refused naming each, in file order, with its row, line and column."""
+    raw = b"id,age,weight\n1,34,2\n2,x,-1\n2,40,\n4,41,many\n"
+    with pytest.raises(InvalidDataset) as refused:
+        read_population(raw, filename="people.csv")
+    details = refused.value.details
+    assert details["problem_count"] == 5
+    assert [(p["row"], p["line"], p["column"]) for p in details["problems"]] == [
+        (2, 3, "age"), (2, 3, "weight"), (3, 4, "id"), (3, 4, "weight"), (4, 5, "weight"),
+    ]  # fmt: skip
+    assert details["problems"][1]["message"] == (
+        "The column 'weight' is negative on line 3 (-1.0); a weight counts people and cannot be below 0."
+    )
+    assert refused.value.message == (
+        "The file has 5 problems. The first: The column 'age' mixes numbers and text: it starts with numbers "
+        "(line 2: '34') but line 3 has 'x'."
+    )
+
+
+def test_ragged_rows_are_all_named():
+    """Every row with the wrong number of fields is named, not only the first."""
+    with pytest.raises(InvalidDataset) as refused:
+        read_population(b"a,b\n1,2\n3\n4,5,6\n\n7,8\n", filename="people.csv")
+    assert [p["message"] for p in refused.value.details["problems"]] == [
+        "Line 3 has the wrong number of fields: expected 2 (as in the header), found 1.",
+        "Line 4 has the wrong number of fields: expected 2 (as in the header), found 3.",
+        "Line 5 is empty; every row needs the 2 fields the header names.",
+    ]
+
+
+def test_at_most_twenty_problems_are_listed_and_all_are_counted():
+    """A file with 45 bad rows lists the first 20, in order, and says there are 45."""
+    raw = b"id,age\n1,34\n" + b"".join(b"%d,old\n" % i for i in range(2, 47))
+    with pytest.raises(InvalidDataset) as refused:
+        read_population(raw, filename="people.csv")
+    details = refused.value.details
+    assert details["problem_count"] == 45
+    assert [p["line"] for p in details["problems"]] == list(range(3, 23))
+    assert refused.value.message.startswith("The file has 45 problems (the first 20 are listed). The first: ")
+
+
+def test_every_problem_of_a_parquet_file_is_named_with_its_row_and_column():
+    """A Parquet file's problems are all named too, by row (from 1) and column."""
+    frame = pl.DataFrame({"id": [1, 1, None], "weight": [1.0, None, -3.0], "x": [1.0, float("inf"), 2.0]})
+    with pytest.raises(InvalidDataset) as refused:
+        read_population(parquet_bytes(frame), filename="people.parquet")
+    problems = refused.value.details["problems"]
+    assert [(p["row"], p["line"], p["column"]) for p in problems] == [
+        (2, None, "id"), (2, None, "weight"), (2, None, "x"), (3, None, "id"), (3, None, "weight"),
+    ]  # fmt: skip
+
+
+def test_a_quoted_csv_names_each_problem_at_its_line():
+    """Quoted fields spanning lines: each problem still names the line its row starts on."""
+    raw = b'id,note,age\n1,"a\nb",34\n2,"c",x\n3,"d\ne",y\n'
+    with pytest.raises(InvalidDataset) as refused:
+        read_population(raw, filename="people.csv")
+    assert [p["line"] for p in refused.value.details["problems"]] == [4, 5]
