@@ -131,10 +131,7 @@ def parse_strict(raw: object) -> dict[str, Any]:
     try:
         value = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise InvalidDocument(
-            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-            details={"line": exc.lineno, "column": exc.colno},
-        ) from None
+        raise _syntax_error(text, exc) from None
     except RecursionError:
         raise InvalidDocument("The document is nested too deeply to read.") from None
     except ValueError as exc:  # integers longer than Python's digit limit
@@ -143,6 +140,41 @@ def parse_strict(raw: object) -> dict[str, Any]:
         raise InvalidDocument(f"The document must be a JSON object at the top level, not {type(value).__name__}.")
     _check_text(value)
     return value
+
+
+# Where Python's parser stops when an object or an array ends right after a comma.
+_AFTER_COMMA = ("Expecting property name enclosed in double quotes", "Expecting value")
+
+
+def _syntax_error(text: str, exc: json.JSONDecodeError) -> InvalidDocument:
+    """A parse error at the mistake, not where the parser noticed it.
+
+    The parser stops after the mistake in two common cases: a trailing comma (`"cost": 5,` then
+    `}`) is noticed at the closing bracket, and a comma missing at the end of a line at the next
+    line's first value. Both are reported where the comma is, or belongs.
+    """
+    end = len(text[: exc.pos].rstrip())  # just past the last character before the parser's position
+    closing = text[exc.pos : exc.pos + 1]
+    if exc.msg in _AFTER_COMMA and closing in ("}", "]") and end and text[end - 1] == ",":
+        line, column = _position(text, end - 1)
+        last = "member of an object" if closing == "}" else "item of an array"
+        message = (
+            f"Not valid JSON: a trailing comma at line {line}, column {column}: JSON allows no comma after "
+            f"the last {last}, before its {closing}. Remove the comma."
+        )
+    elif exc.msg == "Expecting ',' delimiter" and "\n" in text[end : exc.pos]:
+        line, column = _position(text, end)
+        message = f"Not valid JSON: a comma is missing at line {line}, column {column}, at the end of the line."
+    else:
+        line, column = exc.lineno, exc.colno
+        message = f"Not valid JSON: {exc.msg} at line {line}, column {column}."
+    return InvalidDocument(message, details={"line": line, "column": column})
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """Line and column (from 1, in characters) of `index` in `text`, as the JSON parser counts them."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - text.rfind("\n", 0, index)
 
 
 def canonical_text(document: dict[str, Any]) -> str:

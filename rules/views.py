@@ -21,9 +21,9 @@ from deployments.views import deployment_rows, release_panel
 from engine.document import parse_canonical
 from engine.errors import DomainError
 from pdp_portal import permissions
+from portal.forms import show_refusal
 from portal.pages import (
     event_row,
-    refused,
     render_page,
     rule_url,
     short_hash,
@@ -291,43 +291,68 @@ def _selected_panel(user, rule, version, reviews):
 # Upload
 
 
+# How much of a long line the excerpt shows, and how much of it before the error's column.
+_EXCERPT_WIDTH, _EXCERPT_LEAD = 300, 120
+
+
 def _excerpt(raw, line, column, around=2):
-    """The lines around a parse error, numbered, with a caret under the column."""
+    """The lines up to a parse error, numbered, the character at its column marked, a caret under it.
+
+    A long line (a document on one line) is shown from a little before the column, every line
+    from the same character, so the caret stays under the mistake.
+    """
     if not line:
         return []
     # Split at "\n" only, as the JSON parser counts lines (not at U+2028 and the like).
     lines = raw.decode("utf-8", errors="replace").split("\n")
-    first, last = max(1, line - around), min(len(lines), line)
-    rows = [{"number": n, "text": lines[n - 1][:300], "here": n == line} for n in range(first, last + 1)]
-    if rows and column:
-        rows.append({"number": "", "text": " " * max(0, min(column, 300) - 1) + "^", "caret": True})
+    if line > len(lines):
+        return []
+    column = max(1, column or 1)
+    start = max(0, column - 1 - _EXCERPT_LEAD)
+    rows = []
+    for number in range(max(1, line - around), line + 1):
+        text = lines[number - 1].rstrip("\r")[start : start + _EXCERPT_WIDTH]
+        rows.append({"number": number, "text": text, "cut": start > 0})
+    here, at = rows[-1], column - 1 - start
+    here.update(
+        {"here": True, "before": here["text"][:at], "at": here["text"][at : at + 1], "after": here["text"][at + 1 :]}
+    )
+    rows.append({"number": "", "text": " " * (at + (1 if start else 0)) + "^", "caret": True})
     return rows
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = push_rule_version(form.raw_bytes(), actor=request.user)
-        except DomainError as exc:
-            if exc.status == 403:
-                refused(request, exc, None)
-            error = {
-                "message": exc.message,
-                "line": exc.details.get("line"),
-                "column": exc.details.get("column"),
-                "path": exc.details.get("path", ""),
-                "excerpt": _excerpt(form.raw_bytes(), exc.details.get("line"), exc.details.get("column")),
-            }
-        else:
-            messages.success(
-                request, f"📤 Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are running."
-            )
-            return redirect(rule_url(version.rule, version.number))
+    form = UploadForm(request.POST if request.method == "POST" else None, request.FILES or None)
+    status, refusal = 200, None
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                version = push_rule_version(form.raw_bytes(), actor=request.user)
+            except DomainError as exc:
+                status, refusal = exc.status, _show_upload_refusal(form, exc)
+            else:
+                messages.success(
+                    request, f"Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are running."
+                )
+                return redirect(rule_url(version.rule, version.number))
     if not permissions.can_push(request.user):
         raise PermissionDenied("You may not upload rules; ask an administrator for the drafter role.")
-    status = 400 if request.method == "POST" else 200
-    return render_page(request, "rules/upload.html", {"form": form, "error": error}, section="upload", status=status)
+    context = {"form": form, "refusal": refusal}
+    return render_page(request, "rules/upload.html", context, section="upload", status=status)
+
+
+def _show_upload_refusal(form, exc):
+    """The service's refusal said at the field the document came from, with the lines up to the mistake.
+
+    A refused file's text is put in the box (a browser never keeps a chosen file), and the refusal
+    is said there; a file that is not text keeps the refusal on the file field.
+    """
+    raw, field = form.raw_bytes(), form.source
+    if field == "file" and exc.status not in (403, 404) and form.keep_file():
+        field = "text"
+    show_refusal(form, exc, field=field)
+    line, column = exc.details.get("line"), exc.details.get("column")
+    return {"field": field, "column": column, "excerpt": _excerpt(raw, line, column)}

@@ -126,3 +126,41 @@ def test_syntax_error_names_line_and_column():
 def test_byte_order_mark_is_ignored():
     """A UTF-8 BOM in front of the document is not content."""
     assert parse_strict("\ufeff" + json.dumps({"rule": "a"})) == {"rule": "a"}
+
+
+def refusal(raw):
+    with pytest.raises(InvalidDocument) as info:
+        parse_strict(raw)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "column", "closing"),
+    [
+        ('{\n  "rule": "a",\n  "cost": 5,\n}', 3, 12, "}"),
+        ('{"rule": "a", "inputs": ["age",\n  ]}', 1, 31, "]"),
+        ('{"rule": "a",}', 1, 13, "}"),
+    ],
+    ids=["object, comma at a line's end", "array, closed on the next line", "one line"],
+)
+def test_a_trailing_comma_is_reported_at_the_comma(raw, line, column, closing):
+    """The parser notices a trailing comma at the bracket after it; the refusal names the comma's own place."""
+    error = refusal(raw)
+    assert error.details == {"line": line, "column": column}
+    assert error.message.startswith(f"Not valid JSON: a trailing comma at line {line}, column {column}:")
+    assert error.message.endswith(f"before its {closing}. Remove the comma.")
+    assert raw.split("\n")[line - 1][column - 1] == ","
+
+
+def test_a_comma_missing_at_the_end_of_a_line_is_reported_there():
+    """A missing comma is noticed at the next line's first value; the refusal names the end of the line before."""
+    error = refusal('{\n  "rule": "a"\n  "cost": 5\n}')
+    assert error.details == {"line": 2, "column": 14}
+    assert error.message == "Not valid JSON: a comma is missing at line 2, column 14, at the end of the line."
+
+
+def test_other_syntax_errors_keep_the_parsers_place():
+    """Anything else is reported where the parser stopped, in its own words."""
+    error = refusal('{"rule": "a" "cost": 5}')
+    assert error.message == "Not valid JSON: Expecting ',' delimiter at line 1, column 14."
+    assert error.details == {"line": 1, "column": 14}
