@@ -6,35 +6,57 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
+from portal.forms import USWDSForm
+
 from .models import AuditEvent
 
 # The filter fields, in the order they appear in links (pagination, export, back after verifying).
 FILTER_FIELDS = ("rule", "person", "action", "outcome", "date_from", "date_to")
 
 
-class AuditFilterForm(forms.Form):
-    rule = forms.SlugField(max_length=100, required=False, label="Rule")
-    person = forms.CharField(max_length=150, required=False, label="Person")
-    action = forms.ChoiceField(required=False, label="Action")
+class AuditFilterForm(USWDSForm):
+    rule = forms.ChoiceField(required=False, label="Rule", help_text="Any rule in the history")
+    person = forms.ChoiceField(required=False, label="Person", help_text="Anyone who acted so far")
+    action = forms.ChoiceField(required=False, label="Action", help_text="Any recorded so far")
     outcome = forms.ChoiceField(
-        required=False, label="Outcome", choices=[("", "Any outcome"), *AuditEvent.Outcome.choices]
+        required=False,
+        label="Outcome",
+        help_text="Done or refused",
+        choices=[("", "Any outcome"), *AuditEvent.Outcome.choices],
     )
     date_from = forms.DateField(
-        required=False, label="From", input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        help_text="First day included",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        required=False, label="To", input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     # Keyset cursors: the page before (older than) or after (newer than) an event id.
-    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    after = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput)
+    before = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, label="Page position", widget=forms.HiddenInput
+    )
+    after = forms.IntegerField(
+        required=False, min_value=0, max_value=2**63 - 1, label="Page position", widget=forms.HiddenInput
+    )
 
-    def __init__(self, data=None, *, actions=()):
+    def __init__(self, data=None, *, choices=None, time_zone=""):
+        """`choices`: the actions, rules and people to offer, as AuditEvent.objects.filter_choices() gives them."""
         super().__init__(data)
-        self.fields["action"].choices = [("", "Any action"), *((a, a) for a in actions)]
-        self.fields["rule"].error_messages["invalid"] = (
-            "A rule is named by its slug: lowercase letters, digits, hyphens and underscores."
-        )
+        choices = choices or {}
+        for name, anything, missing in (
+            ("action", "Any action", "No recorded event has the action “%(value)s”; choose one from the list."),
+            ("rule", "Any rule", "No recorded event is about the rule “%(value)s”; choose one from the list."),
+            ("person", "Anyone", "No recorded event is by “%(value)s”; choose a person from the list."),
+        ):
+            self.fields[name].choices = [("", anything), *((value, value) for value in choices.get(name, ()))]
+            self.fields[name].error_messages["invalid_choice"] = missing
+        self.fields["date_to"].help_text = f"Last day included ({time_zone})" if time_zone else "Last day included"
         for name in ("date_from", "date_to"):
             self.fields[name].error_messages["invalid"] = "Enter a real date as YYYY-MM-DD, e.g. 2024-06-30."
 
@@ -53,7 +75,7 @@ class AuditFilterForm(forms.Form):
         if data.get("rule"):
             queryset = queryset.filter(rule_slug=data["rule"])
         if data.get("person"):
-            queryset = queryset.filter(actor_name=data["person"].strip())
+            queryset = queryset.filter(actor_name=data["person"])
         if data.get("action"):
             queryset = queryset.filter(action=data["action"])
         if data.get("outcome"):

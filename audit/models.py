@@ -4,6 +4,7 @@ import json
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 
 GENESIS_HASH = "0" * 64
 
@@ -17,9 +18,20 @@ class AuditEventQuerySet(models.QuerySet):
     def timeline(self):
         return self.select_related("actor").order_by("-id")
 
-    def distinct_actions(self):
-        """Every action recorded so far, sorted: the choices of the audit page's filter."""
-        return list(self.order_by("action").values_list("action", flat=True).distinct())
+    def filter_choices(self):
+        """The actions, rules and people recorded so far, each sorted: the lists of the audit page's filters.
+
+        One query (a UNION of the three), however long the history.
+        """
+        fields = {"action": "action", "rule": "rule_slug", "person": "actor_name"}
+        parts = [
+            self.exclude(**{field: ""}).order_by().annotate(kind=Value(kind)).values_list("kind", field).distinct()
+            for kind, field in fields.items()
+        ]
+        found = {kind: [] for kind in fields}
+        for kind, value in parts[0].union(*parts[1:]):
+            found[kind].append(value)
+        return {kind: sorted(values) for kind, values in found.items()}
 
 
 class AuditEvent(models.Model):

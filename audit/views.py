@@ -56,7 +56,8 @@ def _require_viewer(user):
 
 
 def _filter_form(request):
-    return AuditFilterForm(request.GET, actions=AuditEvent.objects.distinct_actions())
+    choices = AuditEvent.objects.filter_choices()
+    return AuditFilterForm(request.GET, choices=choices, time_zone=settings.TIME_ZONE)
 
 
 @login_required
@@ -95,7 +96,6 @@ def _form_context(request, form):
     return {
         "form": form,
         "verify_back": form.filter_query(),
-        "rule_slugs": list(Rule.objects.order_by("slug").values_list("slug", flat=True)),
         "time_zone": settings.TIME_ZONE,
     }
 

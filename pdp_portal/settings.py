@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "budget",
     "reviews",
     "deployments",
+    "portal",  # its template filters (portal/templatetags)
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,8 @@ class USWDSForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
+            if widget.is_hidden:
+                continue
             for kind, css_class in _CONTROL_CLASSES:
                 if isinstance(widget, kind):
                     widget.attrs["class"] = " ".join(filter(None, [css_class, widget.attrs.get("class")]))

@@ -101,17 +101,21 @@ def move_text(environment, from_label, to_label, *, again=False):
 
 
 def moved(deployment):
-    """What a person reads once a live pointer moved, on the portal and in the admin alike."""
+    """What a person reads once a live pointer moved, on the portal and in the admin alike.
+
+    No emoji (`hms` keeps its own): the alert's USWDS icon says success, and an emoji shows as an
+    empty box where no font has it.
+    """
     name, env, took = deployment.rule.display_name, deployment.environment.name, seconds(deployment.duration_s)
     if deployment.kind == deployment.Kind.ROLLBACK:
         return (
-            f"↩️ {name} on {env} reverted from {deployment.from_label} to {deployment.to_label} in {took} "
+            f"{name} on {env} reverted from {deployment.from_label} to {deployment.to_label} in {took} "
             f"({deployment.reason})."
         )
     again = " again" if deployment.kind == deployment.Kind.REDEPLOY else ""
     if env == "production":
-        return f"🎉 {name} now LIVE in production{again} ({deployment.to_label}), in {took}."
-    return f"🚀 {name} on {env}{again} ({deployment.to_label}), in {took}."
+        return f"{name} now LIVE in production{again} ({deployment.to_label}), in {took}."
+    return f"{name} on {env}{again} ({deployment.to_label}), in {took}."
 
 
 def waiting_for(user):

@@ -54,9 +54,9 @@ def approve(request, slug, number):
         version.refresh_from_db(fields=["status"])
         messages.success(request, f"{_role_label(review.role)} sign-off recorded on {version}.")
         if version.status == VersionStatus.APPROVED:
-            messages.success(request, "✅ All required reviews received.")
+            messages.success(request, "All required reviews received.")
             if Release.objects.filter(rule=version.rule, environment__name="staging", version=version).exists():
-                messages.success(request, "🚀 Promoted to STAGING.")
+                messages.success(request, "Promoted to STAGING.")
     return response
 
 

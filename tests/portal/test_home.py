@@ -139,9 +139,9 @@ def test_drafter_sees_their_versions_newest_first_with_checks_findings_signoffs_
     from engine.simulation import short_money
 
     assert short_money(cost) in wildfire_row
-    # Ages: the upload as a <time> with its timestamp, and "… ago".
+    # Ages: the upload as a <time> with its timestamp, and how long ago ("just now", a moment after it).
     assert f'<time datetime="{timezone.localtime(in_review.created_at).isoformat()[:19]}' in wildfire_row
-    assert " ago</time>" in wildfire_row
+    assert re.search(r">(just now|[^<]+ ago)</time>", wildfire_row)
 
     queued_row = block.split("Newer-Rule v1", 1)[1].split("</tr>", 1)[0]
     assert "queued" in queued_row
