@@ -139,6 +139,8 @@ def _row(event, linked):
     return {
         **event_row(event),
         "id": event.pk,
+        # An action wraps after its dots ("release.<wbr>rollback"), so the table fits its column.
+        "action_parts": event.action.split("."),
         "rule": event.rule_slug,
         "rule_url": reverse("rule-detail", args=[event.rule_slug]) if event.rule_slug in linked else "",
         "ip": event.ip or "",

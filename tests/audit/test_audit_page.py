@@ -165,7 +165,7 @@ def test_every_event_newest_first_with_its_columns(client, in_production, superu
     page = page_text(response)
     assert '<caption class="usa-sr-only">Events 1–' in page and "newest first</caption>" in page
     assert '<a class="usa-link" href="/rules/wildfire-aid-2024/">wildfire-aid-2024</a>' in page
-    assert "<code>release.promote</code>" in page and "release_manager" in page
+    assert "<code>release.<wbr>promote</code>" in page and "release_manager" in page
     assert 'class="usa-tag pdp-tag pdp-tag--muted">done</span>' in page
     assert f"<strong>{AuditEvent.objects.count()}</strong> events" in page
     assert 'scope="col">IP</th>' in page
@@ -183,8 +183,18 @@ def test_refusal_shows_its_reason_and_ip(client, counsel, release_manager):
     client.force_login(release_manager)
     page = page_text(client.get(LIST))
     assert 'pdp-tag--error">refused</span>' in page
-    assert "<td>Not your role.</td>" in page
-    assert "<td>203.0.113.9</td>" in page
+    assert '<td class="pdp-table__long">Not your role.</td>' in page
+    assert '<td class="pdp-nowrap">203.0.113.9</td>' in page
+
+
+def test_a_rollback_shows_its_reason_in_a_column_that_wraps(client, rolled_back, release_manager):
+    """The rollback's reason is in its row's Details, a cell that wraps, so the table fits the page."""
+    client.force_login(release_manager)
+    page = page_text(client.get(LIST, {"action": "release.rollback"}))
+    assert "pdp-table pdp-table--fit" in page
+    details = re.findall(r'<td class="pdp-table__long">([^<]*)</td>', page)
+    reason = rolled_back.rule.deployments.get(kind="rollback").reason
+    assert len(details) == 1 and f"reason: {reason}" in details[0]
 
 
 def test_rule_without_a_rule_page_is_not_linked(client, counsel, release_manager):

@@ -85,3 +85,14 @@ def test_findings_give_the_line_of_their_path_in_the_document(client, push, draf
     line = path_lines(parse_canonical(version.document))
     expected = line.get(path) or line[path.rsplit("[", 1)[0]]
     assert f'<td class="pdp-num">{expected}</td>' in row
+
+
+def test_findings_wrap_their_message_and_path_to_fit_the_page(client, push, drafter):
+    """The findings table fits its column: the message and the JSON path are cells that wrap."""
+    push(document(valid_from="2026-01-01", valid_to="2025-01-01"), actor=drafter)
+    client.force_login(drafter)
+    body = _fragment(client).content.decode()
+    table = body.split("findings. The line is")[0].rsplit("<table", 1)[1]
+    assert 'class="usa-table usa-table--compact pdp-table pdp-table--fit"' in table
+    row = body.split("findings. The line is")[1].split("<tbody>")[1].split("</tr>")[0]
+    assert row.count('<td class="pdp-table__long">') == 2
