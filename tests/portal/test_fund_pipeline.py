@@ -44,6 +44,6 @@ def test_the_funds_page_shows_every_stage(client, in_production, push, drafter, 
     client.force_login(budget_officer)
     page = client.get(reverse("fund-list")).content.decode()
     for heading in ("Committed (live in production)", "On staging", "In review", "Remainder if all go live"):
-        assert f"<th scope=\"col\">{heading}</th>" in page
+        assert f'<th scope="col">{heading}</th>' in page
     row = page.split(f"<code>{FUND}</code>")[1].split("</tr>")[0]
     assert row.count("$") >= 6 and "$0.00" in row  # nothing on staging
