@@ -19,7 +19,7 @@ class AuditEventQuerySet(models.QuerySet):
         return self.select_related("actor").order_by("-id")
 
     def filter_choices(self):
-        """The actions, rules and people recorded so far, each sorted: the lists of the audit page's filters.
+        """The actions, rules and people recorded so far, each sorted (case aside): the audit page's filter lists.
 
         One query (a UNION of the three), however long the history.
         """
@@ -31,7 +31,7 @@ class AuditEventQuerySet(models.QuerySet):
         found = {kind: [] for kind in fields}
         for kind, value in parts[0].union(*parts[1:]):
             found[kind].append(value)
-        return {kind: sorted(values) for kind, values in found.items()}
+        return {kind: sorted(values, key=lambda value: (value.casefold(), value)) for kind, values in found.items()}
 
 
 class AuditEvent(models.Model):

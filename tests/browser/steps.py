@@ -2,9 +2,12 @@
 
 import json
 import re
+import subprocess
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
+
+from tests.live_portal import BIN
 
 from .conftest import CHECKS_TIMEOUT_MS
 
@@ -16,6 +19,28 @@ _READ_TABLE = """table => {
     return Object.fromEntries(cells.map((text, i) => [headers[i] || String(i), text]));
   });
 }"""
+
+
+# How far a table's container scrolls sideways: its scroll width against its visible width.
+_OVERFLOW = """table => {
+  const box = table.closest(".usa-table-container--scrollable, .usa-table-container") || table.parentElement;
+  return {scroll: box.scrollWidth, visible: box.clientWidth};
+}"""
+
+
+def run_hms(portal, *args, stdin=None):
+    """Run the hms client against the live portal, as a person at a terminal would; fail on a non-zero exit."""
+    result = subprocess.run(
+        [str(BIN / "hms"), *args], env=portal["env"], input=stdin, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def sideways_overflow(table):
+    """How many pixels a person would have to scroll the table's container sideways to read it all (0: none)."""
+    measured = table.evaluate(_OVERFLOW)
+    return measured["scroll"] - measured["visible"]
 
 
 def display_name(slug):
