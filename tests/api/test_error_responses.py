@@ -185,3 +185,11 @@ def test_empty_push_is_400(db, api, drafter):
         lambda: post_raw(api(drafter), "/api/v1/rules/", b""), 400, "invalid_document"
     )
     assert error["message"] == "The document is empty."
+
+
+def test_a_trailing_comma_is_reported_at_the_comma(api, drafter):
+    """A pushed document with a trailing comma: 400 invalid_document, its line and column those of the comma."""
+    raw = b'{\n  "rule": "wildfire-aid-2024",\n  "cost": 5,\n}'
+    error, _ = assert_refused_unchanged(lambda: post_raw(api(drafter), "/api/v1/rules/", raw), 400, "invalid_document")
+    assert error["details"] == {"line": 3, "column": 12}
+    assert error["message"].startswith("Not valid JSON: a trailing comma at line 3, column 12")
