@@ -270,11 +270,12 @@ class RuleVersion(models.Model):
         """
         from deployments.models import Environment
 
-        if hasattr(self, "live_in_production"):
-            live = {Environment.PRODUCTION: self.live_in_production, Environment.STAGING: self.live_on_staging}
-        else:
+        if not hasattr(self, "live_in_production"):
+            # Read once, as the annotation would have: status_label and status_key both ask.
             serving = set(self.releases.values_list("environment__name", flat=True))
-            live = {name: name in serving for name in (Environment.PRODUCTION, Environment.STAGING)}
+            self.live_in_production = Environment.PRODUCTION in serving
+            self.live_on_staging = Environment.STAGING in serving
+        live = {Environment.PRODUCTION: self.live_in_production, Environment.STAGING: self.live_on_staging}
         return [name for name, is_live in live.items() if is_live]
 
     @property
