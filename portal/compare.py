@@ -23,11 +23,11 @@ _FIGURES = (
     ("Average payment", "mean_payment", money),
     ("Largest payment", "max_payment", money),
 )
-# The figures against the version live in production when each was simulated.
+# The figures against the version live in production when each was simulated (the result's "against_live").
 _AGAINST_LIVE = (
-    ("Newly eligible (people)", ("newly_eligible", "people"), people),
-    ("No longer eligible (people)", ("no_longer_eligible", "people"), people),
-    ("Cost change against production", ("cost_delta",), signed_money),
+    ("Newly eligible (people)", ("against_live", "newly_eligible", "people"), people),
+    ("No longer eligible (people)", ("against_live", "no_longer_eligible", "people"), people),
+    ("Cost change against production", ("against_live", "cost_delta"), signed_money),
 )
 _DIFFERENCE = {count: count, people: people, money: signed_money, signed_money: signed_money}
 
@@ -86,7 +86,7 @@ def _pick(versions, raw, default):
 @require_GET
 def compare_versions(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    versions = list(rule.versions.defer("document").order_by("-number"))
+    versions = list(rule.versions.defer("document").with_live_places().order_by("-number"))
     if not versions:
         raise Http404("This rule has no versions.")
     newest = versions[0]
@@ -106,7 +106,7 @@ def compare_versions(request, slug):
     context = {
         "rule": {"name": rule.display_name, "slug": rule.slug, "url": rule_url(rule)},
         "action": reverse("rule-compare", args=[rule.slug]),
-        "choices": [{"number": v.number, "label": v.label, "status": v.get_status_display()} for v in versions],
+        "choices": [{"number": v.number, "label": v.label, "status": v.status_label} for v in versions],
         "old": {"label": old.label, "number": old.number, "hash": short_hash(old.content_hash), "url": rule_url(rule, old.number)},
         "new": {"label": new.label, "number": new.number, "hash": short_hash(new.content_hash), "url": rule_url(rule, new.number)},
         "same_version": old.pk == new.pk,
