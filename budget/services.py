@@ -148,7 +148,7 @@ def _refuse_duplicate(same_content: QuerySet[Dataset]) -> None:
     same = same_content.first()
     if same is not None:
         message = f"This file is already stored as the dataset {same.name!r}."
-        raise InvalidInput(message, details={"fields": {"file": message}})
+        raise InvalidInput.at("file", message)
 
 
 def _clean_fields(cleaners: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -245,7 +245,7 @@ def create_fund(*, actor: User, code: Any, name: Any, appropriation: Any, fiscal
             }
         )
         message = f"A fund with the code {values['code']!r} already exists."
-        taken = InvalidInput(message, details={"fields": {"code": message}})
+        taken = InvalidInput.at("code", message)
         with transaction.atomic():
             if Fund.objects.select_for_update().filter(code=values["code"]).exists():
                 raise taken

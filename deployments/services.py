@@ -24,12 +24,13 @@ def create_release_pointers(rule: Rule) -> None:
 
 
 def _environment(name: str) -> Environment:
+    """The environment `name` (or its alias) names; refused at the field "environment" otherwise."""
     aliases = {"prod": Environment.PRODUCTION, "stage": Environment.STAGING}
     name = aliases.get(name, name)
     environment = Environment.objects.filter(name=name).first()
     if environment is None:
         names = ", ".join(Environment.objects.values_list("name", flat=True))
-        raise InvalidInput(f"Unknown environment {name!r}; the environments are {names}.")
+        raise InvalidInput.at("environment", f"Unknown environment {name!r}; the environments are {names}.")
     return environment
 
 
@@ -192,10 +193,10 @@ def promote(
             )
 
 
-def _version_of(rule: Rule, number: int) -> RuleVersion:
+def _version_of(rule: Rule, number: int, *, field: str = "version") -> RuleVersion:
     version = RuleVersion.objects.filter(rule=rule, number=number).select_related("rule").first()
     if version is None:
-        raise InvalidInput(f"{rule.display_name} has no v{number}.")
+        raise InvalidInput.at(field, f"{rule.display_name} has no v{number}.")
     return version
 
 
@@ -220,7 +221,17 @@ def parse_target(text: str | None) -> Literal["previous"] | int:
         return "previous"
     match = re.fullmatch(r"v?(\d{1,9})", text)
     if not match:
-        raise InvalidInput(f"Roll back to 'previous', 'v0' or a version such as 'v3', not {text!r}.")
+        raise InvalidInput.at("to", f"Roll back to 'previous', 'v0' or a version such as 'v3', not {text!r}.")
+    return int(match.group(1))
+
+
+def _seen(expected_from: str | None) -> int | None:
+    """The version the person saw live ("v3", "v0"), or None when they did not say."""
+    if expected_from is None:
+        return None
+    match = re.fullmatch(r"v?(\d{1,9})", str(expected_from).strip().lower())
+    if not match:
+        raise InvalidInput(f"Say which version you saw live, such as 'v3' or 'v0', not {expected_from!r}.")
     return int(match.group(1))
 
 
@@ -242,7 +253,7 @@ def rollback(
     data = {"environment": environment, "to": str(to), "reason": reason, "expected_from": expected_from}
     with refusals_recorded("release.rollback", actor=actor, target=rule, data=data):
         if not (reason or "").strip():
-            raise InvalidInput("A rollback needs a reason.")
+            raise InvalidInput.at("reason", "A rollback needs a reason.")
         target = parse_target(str(to))
         env = _environment(environment)
         if not permissions.can_rollback(actor):
@@ -250,9 +261,7 @@ def rollback(
         with transaction.atomic():
             release = _locked_release(rule, env)
             current = release.version
-            seen = parse_target(str(expected_from)) if expected_from is not None else None
-            if seen == "previous":
-                raise InvalidInput("Say which version you saw live, such as 'v3' or 'v0'.")
+            seen = _seen(expected_from)
             if seen is not None and f"v{seen}" != release.version_label:
                 raise InvalidTransition(
                     f"{env.name.capitalize()} now serves {release.version_label}, not the {expected_from} you saw; "
@@ -260,21 +269,23 @@ def rollback(
                 )
             if target == "previous":
                 if current is None:
-                    raise ReleaseRefused(
-                        f"Nothing of {rule.display_name} is live on {env.name}; there is nothing to roll back."
+                    raise ReleaseRefused.at(
+                        "environment",
+                        f"Nothing of {rule.display_name} is live on {env.name}; there is nothing to roll back.",
                     )
                 to_version = previous_version(release)
             elif target == 0:
                 to_version = None
             else:
-                to_version = _version_of(rule, target)
+                to_version = _version_of(rule, target, field="to")
                 if not Deployment.objects.ever_served(to_version, env).exists():
-                    raise ReleaseRefused(
-                        f"v{target} was never live on {env.name}; a rollback goes only to a version live there before."
+                    raise ReleaseRefused.at(
+                        "to",
+                        f"v{target} was never live on {env.name}; a rollback goes only to a version live there before.",
                     )
             if (to_version.pk if to_version else None) == release.version_id:
                 label = f"v{to_version.number}" if to_version else "v0"
-                raise InvalidTransition(f"{label} is already what {env.name} serves.")
+                raise InvalidTransition.at("to", f"{label} is already what {env.name} serves.")
             return _move(
                 release,
                 to_version=to_version,

@@ -10,11 +10,15 @@ from django.views.decorators.http import require_POST
 from engine.errors import DomainError
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
+from portal.forms import submit
 from portal.pages import form_refused, move_text, moved, refused, rule_url, seconds, sync_tag, tag_class
 
 from .forms import PromoteForm, RollbackForm
 from .models import Deployment, Environment
 from .services import promote, rollback
+
+# The rollback form's controls: "rollback-environment", "rollback-to", "rollback-reason".
+ROLLBACK_ID = "rollback-%s"
 
 
 @login_required
@@ -45,14 +49,11 @@ def promote_rule(request, slug):
 @require_POST
 def rollback_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    back = rule_url(rule)
-    form = RollbackForm(request.POST)
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    args = form.cleaned_data
-    environment = args["environment"] or Environment.PRODUCTION
-    try:
-        deployment = rollback(
+    form = RollbackForm(request.POST, auto_id=ROLLBACK_ID)
+
+    def call(args):
+        environment = args["environment"] or Environment.PRODUCTION
+        return rollback(
             rule,
             actor=request.user,
             reason=args["reason"],
@@ -60,10 +61,14 @@ def rollback_rule(request, slug):
             environment=environment,
             expected_from=args.get(f"seen_{environment}") or None,
         )
-    except DomainError as exc:
-        return refused(request, exc, back)
+
+    deployment, status = submit(form, call)
+    if deployment is None:
+        from rules.views import form_refused_on_page  # the rule page shows this module's panels
+
+        return form_refused_on_page(request, rule, None, "rollback", form, status)
     messages.success(request, moved(deployment))
-    return redirect(back)
+    return redirect(rule_url(rule))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,8 +134,10 @@ def staging_offer(user, rule, *, staging, production, signed, back=""):
     )
 
 
-def release_panel(user, rule, *, releases, deployments, latest, signed):
+def release_panel(user, rule, *, releases, deployments, latest, signed, rollback_form=None):
     """The rule page's Release section: how staging and production stand, Promote or why not, Roll back.
+
+    `rollback_form`: the rollback form as refused a moment ago, shown with its problems.
 
     `rule` is read with `Rule.objects.with_release_sync()`, `signed` holds the ids of its versions
     signed off on their hash, `latest` is its newest version, `deployments` its history, newest first.
@@ -145,7 +152,7 @@ def release_panel(user, rule, *, releases, deployments, latest, signed):
             panel["why"] = "Nothing to promote." if offer["no_op"] else offer["why"]
             if latest is not None and not latest.live_places() and latest.pk != staging.version_id:
                 panel["why"] += f" {latest.label} is {latest.get_status_display()}."
-    panel["rollback"] = _rollback_panel(user, rule, releases, deployments)
+    panel["rollback"] = _rollback_panel(user, rule, releases, deployments, rollback_form)
     return panel
 
 
@@ -188,12 +195,12 @@ def _deployment_row(deployment, again):
         "actor": deployment.actor_label,
         # A rollback's reason, or a promotion's release note: one column, never both.
         "reason": deployment.reason if deployment.kind == Deployment.Kind.ROLLBACK else deployment.note,
-        "duration": seconds(deployment.duration_s),
+        "duration": seconds(deployment.duration_s) if deployment.duration_s is not None else "",
         "again": again,
     }
 
 
-def _rollback_panel(user, rule, releases, deployments):
+def _rollback_panel(user, rule, releases, deployments, form=None):
     """The rollback form: environments (one serving something preselected), and the versions live somewhere before.
 
     An environment serving nothing cannot be chosen, and each carries what it serves and what
@@ -224,14 +231,12 @@ def _rollback_panel(user, rule, releases, deployments):
             }
         )
     next(env for env in environments if env["serves"])["selected"] = True
-    return {
-        "url": reverse("rule-rollback", args=[rule.slug]),
-        "environments": environments,
-        "targets": targets,
-        "previous": "; ".join(
-            f"{env['value']}: {env['current']} → {env['previous']}" for env in environments if env["serves"]
-        ),
-    }
+    previous = "; ".join(
+        f"{env['value']}: {env['current']} → {env['previous']}" for env in environments if env["serves"]
+    )
+    form = (form or RollbackForm(auto_id=ROLLBACK_ID)).offer(environments=environments, targets=targets)
+    form.fields["to"].help_text = f"“previous” now means {previous}."
+    return {"url": reverse("rule-rollback", args=[rule.slug]), "environments": environments, "form": form}
 
 
 def _previous_label(release, deployments):

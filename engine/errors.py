@@ -18,6 +18,11 @@ class DomainError(Exception):
         self.message = message
         self.details = details or {}
 
+    @classmethod
+    def at(cls, field: str, message: str) -> "DomainError":
+        """A refusal of what one field says: `details["fields"]` names it, so a form shows it there."""
+        return cls(message, details={"fields": {field: message}})
+
 
 class InvalidDocument(DomainError):
     """The rule document cannot be parsed or does not follow the schema."""

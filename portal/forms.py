@@ -73,3 +73,14 @@ def show_refusal(form, exc, *, field=None):
         form.add_error(name if name in form.fields else None, message)
     if not named:
         form.add_error(field, exc.message)
+
+
+def shown_again(form):
+    """Whether a refused form is shown again with its problems at its fields (400), not as a page message.
+
+    A form that could not be read, or a refusal naming its fields, belongs at the fields. A refusal
+    of the request as a whole (the version is no longer in review, the pointer moved meanwhile)
+    is said at the top of the page, which shows what is true now.
+    """
+    refusal = getattr(form, "refusal", None)
+    return refusal is None or bool(refusal.details.get("fields"))

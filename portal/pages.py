@@ -166,9 +166,18 @@ def refused(request, exc, back):
 
 def form_refused(request, form, back):
     """A POST whose fields could not even be parsed (too long, ...): say which, change nothing."""
+    say_refused(request, form)
+    return redirect(back)
+
+
+def say_refused(request, form):
+    """Say a refused form's problems as a message at the top of the page, where the form itself is not shown."""
+    refusal = getattr(form, "refusal", None)
+    if refusal is not None:
+        messages.error(request, refusal.message)
+        return
     problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
     messages.error(request, f"The form could not be read ({problems}).")
-    return redirect(back)
 
 
 def navigation(request):

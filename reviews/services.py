@@ -137,7 +137,7 @@ def reject_version(
     data = {"role": role, "expected_hash": expected_hash}
     with refusals_recorded("review.reject", actor=actor, target=version, data=data):
         if not (comment or "").strip():
-            raise InvalidInput("A rejection needs a comment saying why.")
+            raise InvalidInput.at("comment", "A rejection needs a comment saying why.")
         with transaction.atomic():
             version = _locked_in_review(version, actor=actor, expected_hash=expected_hash)
             role, _ = _pick_role(version, actor=actor, role=role)
@@ -177,9 +177,11 @@ def comment_on_version(version: RuleVersion, *, actor: User, body: str) -> Revie
         if not permissions.can_comment(actor):
             raise NotPermitted("You may not comment on rules; your account has no role in the portal yet.")
         if not text:
-            raise InvalidInput("Write the comment first: it is empty.")
+            raise InvalidInput.at("body", "Write the comment first: it is empty.")
         if len(text) > COMMENT_MAX:
-            raise InvalidInput(f"The comment is {len(text):,} characters; at most {COMMENT_MAX:,} are allowed.")
+            raise InvalidInput.at(
+                "body", f"The comment is {len(text):,} characters; at most {COMMENT_MAX:,} are allowed."
+            )
         with transaction.atomic():
             comment = ReviewComment.objects.create(version=version, author=actor, body=text)
             record_event(
@@ -194,11 +196,15 @@ def comment_on_version(version: RuleVersion, *, actor: User, body: str) -> Revie
 def _check_reviewer(version: RuleVersion, *, reviewer: User, role: str, group_name: str) -> None:
     """Refuse a reviewer who cannot give `role`'s sign-off on this version, or was already asked to."""
     if not reviewer.is_active:
-        raise InvalidInput(f"{reviewer.username} has no active account; assign someone who can sign in.")
+        raise InvalidInput.at("reviewer", f"{reviewer.username} has no active account; assign someone who can sign in.")
     if reviewer.pk == version.uploaded_by_id:
-        raise InvalidInput(f"{reviewer.username} drafted {version}; the drafter of a version cannot review it.")
+        raise InvalidInput.at(
+            "reviewer", f"{reviewer.username} drafted {version}; the drafter of a version cannot review it."
+        )
     if not permissions.holds_review_group(reviewer, role):
-        raise InvalidInput(f"{reviewer.username} is not in the {group_name} group, so cannot give its sign-off.")
+        raise InvalidInput.at(
+            "reviewer", f"{reviewer.username} is not in the {group_name} group, so cannot give its sign-off."
+        )
     if ReviewAssignment.objects.filter(version=version, reviewer=reviewer, role=role).exists():
         raise InvalidTransition(f"{reviewer.username} is already assigned as {group_name} reviewer of {version}.")
     approvals = {r.role: r for r in version.reviews.filter(decision=Review.Decision.APPROVE).select_related("reviewer")}

@@ -21,18 +21,21 @@ from deployments.views import deployment_rows, release_panel
 from engine.document import parse_canonical
 from engine.errors import DomainError
 from pdp_portal import permissions
-from portal.forms import show_refusal
+from portal.forms import show_refusal, shown_again
 from portal.pages import (
     event_row,
+    refused,
     render_page,
     rule_url,
+    say_refused,
     short_hash,
     tag_class,
 )
 from portal.presenters.changes import plain_changes
 from portal.presenters.readable import document_context
+from reviews.forms import RejectForm, ReviewForm
 from reviews.models import Review
-from reviews.views import assign_panel, conversation_panel
+from reviews.views import assign_panel, conversation_panel, review_form_id
 
 from .forms import UploadForm
 from .models import Rule, VersionStatus
@@ -98,11 +101,22 @@ def _pick_version(versions, requested):
 @require_GET
 def rule_detail(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
+    return rule_page(request, rule, request.GET.get("v"))
+
+
+def rule_page(request, rule, requested=None, *, shown=None, status=200):
+    """The rule page, on version `requested` (its number; the newest without one).
+
+    `shown`: forms refused a moment ago, by key ("reject-legal", "comment", "rollback"), shown with
+    their problems at their fields in place of the empty ones; `status` is then the refusal's (400).
+    A refused form the page no longer shows (the version left review meanwhile) is said as a message.
+    """
+    shown = dict(shown or {})
     # Documents can be 1 MiB each: only the selected version's is read (deferred, one query).
     versions = list(
         rule.versions.select_related("uploaded_by").defer("document").with_live_places().order_by("-number")
     )
-    selected = _pick_version(versions, request.GET.get("v"))
+    selected = _pick_version(versions, None if requested is None else str(requested))
     releases = {
         r.environment.name: r
         for r in Release.objects.filter(rule=rule)
@@ -132,16 +146,36 @@ def rule_detail(request, slug):
         "reviews": [_review_row(r) for r in reviews],
         "deployments": deployment_rows(request.user, rule, **release),
         "events": [event_row(e) for e in events],
-        "release": release_panel(request.user, synced, latest=versions[0] if versions else None, **release),
+        "release": release_panel(
+            request.user,
+            synced,
+            latest=versions[0] if versions else None,
+            rollback_form=shown.pop("rollback", None),
+            **release,
+        ),
     }
     context["deploy_again"] = any((row["again"] or {}).get("url") for row in context["deployments"])
     if selected is not None:
-        context["selected"] = _selected_panel(request.user, rule, selected, reviews)
+        context["selected"] = _selected_panel(request.user, rule, selected, reviews, shown)
         context["checks"] = checks_context(rule, selected)
         context["document"] = _document_panel(selected, releases.get(Environment.PRODUCTION))
-        context["assign"] = assign_panel(request.user, selected)
-        context["conversation"] = conversation_panel(request.user, selected)
-    return render_page(request, "rules/rule_detail.html", context, section="rules")
+        context["assign"] = assign_panel(request.user, selected, shown)
+        context["conversation"] = conversation_panel(request.user, selected, shown)
+    for form in shown.values():
+        say_refused(request, form)
+    return render_page(request, "rules/rule_detail.html", context, section="rules", status=status)
+
+
+def form_refused_on_page(request, rule, number, key, form, status):
+    """Answer a refused form of the rule page (`key` says which, as `rule_page` takes it).
+
+    Problems at its fields (portal.forms.shown_again): the page again, on version `number`, the
+    form with its problems, answering `status`. A refusal of the request as a whole: back to the
+    page, which says it at its top and shows what is true now.
+    """
+    if not shown_again(form):
+        return refused(request, form.refusal, rule_url(rule, number))
+    return rule_page(request, rule, number, shown={key: form}, status=status)
 
 
 def _document_panel(selected, production):
@@ -265,8 +299,11 @@ def _signoff_rows(version, reviews):
     return rows
 
 
-def _selected_panel(user, rule, version, reviews):
-    """The selected version: its header, sign-offs so far, the review buttons this person gets, the document."""
+def _selected_panel(user, rule, version, reviews, shown):
+    """The selected version: its header, sign-offs so far, the review forms this person gets, the document.
+
+    `shown`: forms refused a moment ago, by key; this person's review forms among them are taken from it.
+    """
     roles = sorted(permissions.approvable_roles(user, version))
     failure = _failure(version)
     return {
@@ -281,10 +318,18 @@ def _selected_panel(user, rule, version, reviews):
         "failure": failure,
         # A version that failed its checks never reached review: its sign-offs mean nothing.
         "signoffs": [] if failure else _signoff_rows(version, reviews),
-        "review_roles": [{"role": role, "label": settings.PDP_REVIEW_ROLES.get(role, role)} for role in roles],
+        "review_roles": [_review_forms(role, shown) for role in roles],
         "approve_url": reverse("version-approve", args=[rule.slug, version.number]),
         "reject_url": reverse("version-reject", args=[rule.slug, version.number]),
     }
+
+
+def _review_forms(role, shown):
+    """The approve and reject forms of one role: empty, or as refused a moment ago."""
+    forms = {"role": role, "label": settings.PDP_REVIEW_ROLES.get(role, role)}
+    for kind, form_class in (("approve", ReviewForm), ("reject", RejectForm)):
+        forms[kind] = shown.pop(f"{kind}-{role}", None) or form_class(auto_id=review_form_id(kind, role))
+    return forms
 
 
 # ---------------------------------------------------------------------------------------------

@@ -167,9 +167,13 @@ def test_the_upload_points_at_a_trailing_comma_and_keeps_a_refused_file(people):
     expect(page.locator("main")).not_to_contain_text("0 minutes")
 
 
-@pytest.fixture
-def released_and_rolled_back(portal, tmp_path):
-    """A rule pushed with findings, signed off, deployed and rolled back with a long reason, through hms."""
+@pytest.fixture(scope="module")
+def released_and_rolled_back(portal, tmp_path_factory):
+    """A rule pushed with findings, signed off, deployed and rolled back with a long reason, through hms.
+
+    Staging serves v1, production nothing (v0). The tests reading it change nothing.
+    """
+    tmp_path = tmp_path_factory.mktemp("released")
     for user in ("drafter", "LegalTeam", "BudgetOffice", "admin"):
         run_hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
     path = tmp_path / "rule.json"
@@ -213,3 +217,46 @@ def test_the_audit_filters_are_lists_and_the_tables_fit_at_1280(people, released
     expect(findings.filter(has_text="DECLARED_COST_ONLY")).to_have_count(1)
     for number in range(findings.count()):
         assert sideways_overflow(findings.nth(number)) <= 0
+
+    # The rule page's reviews, deployment history and audit timeline fit too, the reason whole.
+    for caption in ("Sign-offs and rejections", "move of a live pointer", "recorded actions"):
+        table = page.get_by_role("table", name=re.compile(caption, re.I))
+        assert sideways_overflow(table) <= 0, caption
+    history = page.get_by_role("table", name=re.compile("move of a live pointer", re.I))
+    reason = history.get_by_role("cell").filter(has_text=REASON)
+    reason.scroll_into_view_if_needed()
+    expect(reason).to_be_in_viewport(ratio=1)
+
+
+def test_a_rollback_with_a_blank_reason_is_the_form_again_and_the_board_says_less_than_a_minute(
+    people, released_and_rolled_back
+):
+    """Spaces pass the browser's check but not the server's: the rule page again (400), said at the reason."""
+    admin = people("admin")
+    page = admin.page
+    admin.goto(f"/rules/{released_and_rolled_back}/")
+    form = page.locator("#rollback-form")
+    environment = form.get_by_label("Environment", exact=True)
+    expect(environment).to_have_value("staging")  # production serves nothing: it cannot be chosen
+    expect(environment.locator("option[value=production]")).to_be_disabled()
+    form.get_by_label("Go back to").select_option("v0")
+    form.get_by_label("Reason").fill("   ")
+    form.get_by_role("button", name="Roll back", exact=True).click()
+    dialog = page.get_by_role("dialog", name=re.compile("^Roll back"))
+    expect(dialog).to_contain_text("Staging: v1 → v0 (withdrawn).")
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Roll back", exact=True).click()
+    page.wait_for_load_state("load")
+    admin.check(status=400)
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("Nothing was rolled back")
+    summary_links_focus_their_fields(page, [("Reason", "A rollback needs a reason.")])
+    # What was chosen is kept, and nothing moved: staging still serves v1.
+    expect(page.locator("#rollback-to")).to_have_value("v0")
+    expect(page.locator("#release-sync")).to_contain_text("staging serves v1")
+
+    page = go(admin, "Environments")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=display_name(released_and_rolled_back)))
+    # Live since the fixture deployed it: under a minute reads so, never "0 minutes".
+    expect(row).to_contain_text(re.compile(r"v1\s*for (less than a minute|\d+\xa0minutes?)"))
+    expect(page.locator("main")).not_to_contain_text(re.compile(r"\b0\s+minutes"))

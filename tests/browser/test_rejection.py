@@ -1,4 +1,4 @@
-"""Counsel rejects a version with a comment: a missing or blank comment is refused and changes nothing."""
+"""Counsel rejects a version with a comment: a missing or blank comment is refused at the box and changes nothing."""
 
 import re
 
@@ -34,11 +34,20 @@ def test_rejection_needs_a_comment_and_ends_the_review(people):
     assert page.url == url
     expect(version_heading(page, SLUG, 1, "in review")).to_be_visible()
 
-    # Blank: the server refuses it with its reason, and the version is still in review.
+    # Blank: the server answers the page again (400) with an error summary, which takes the focus and
+    # links to the comment box; the message is at the box, marked invalid. Still in review.
     reason.fill("   ")
-    reject.click()
-    expect(alert(page, "needs a comment")).to_be_visible()
-    counsel.check()
+    with page.expect_navigation():
+        reject.click()
+    counsel.check(status=400)
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Your rejection was not recorded")
+    summary.get_by_role("link", name=re.compile("needs a comment")).click()
+    reason = page.get_by_label("Why you reject it (required)")
+    expect(reason).to_be_focused()
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{reason.get_attribute('id')}_error")).to_have_text("A rejection needs a comment saying why.")
     expect(version_heading(page, SLUG, 1, "in review")).to_be_visible()
     expect(page.get_by_text("No reviews yet.")).to_be_visible()
 

@@ -88,10 +88,20 @@ def test_board_lists_every_rule_with_latest_staging_and_production(client, draft
     found = rows(page)
     assert list(found) == ["Ahead", "Idle", "Live", "Pending"]  # by slug
     assert "4 rules." in page
-    assert cells(found["Ahead"])[:4] == ["disaster-relief", "v2", "v2 for 0 minutes", "v1 for 0 minutes"]
+    assert cells(found["Ahead"])[:4] == [
+        "disaster-relief",
+        "v2",
+        "v2 for less than a minute",
+        "v1 for less than a minute",
+    ]
     assert cells(found["Idle"])[:4] == ["disaster-relief", "v1", "v0", "v0"]
-    assert cells(found["Live"])[:4] == ["disaster-relief", "v1", "v1 for 0 minutes", "v1 for 0 minutes"]
-    assert cells(found["Pending"])[:4] == ["housing", "v1", "v1 for 0 minutes", "v0"]
+    assert cells(found["Live"])[:4] == [
+        "disaster-relief",
+        "v1",
+        "v1 for less than a minute",
+        "v1 for less than a minute",
+    ]
+    assert cells(found["Pending"])[:4] == ["housing", "v1", "v1 for less than a minute", "v0"]
     assert "Title of pending" in found["Pending"]
     assert 'class="pdp-pending"' in page.split("Pending</a>")[0].rsplit("<tr", 1)[1]
     assert f'href="{reverse("rule-detail", args=["pending"])}"' in found["Pending"]

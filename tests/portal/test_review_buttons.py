@@ -97,8 +97,18 @@ def test_reject_without_a_comment_is_refused(client, in_review, counsel):
     response = _post(
         client, "version-reject", in_review, expected_hash=in_review.content_hash, role="legal", comment="  "
     )
-    assert response.status_code == 200
-    assert "A rejection needs a comment saying why." in html.unescape(response.content.decode())
+    # The page again (400): the summary links to the comment box, the message is at it, the box is marked.
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    summary = page[page.index('id="error-summary-reject-legal"') :]
+    assert (
+        '<a class="usa-link" href="#reject-comment-legal">Why you reject it (required): '
+        "A rejection needs a comment saying why.</a>"
+    ) in summary
+    assert '<span class="usa-error-message" id="reject-comment-legal_error">A rejection needs a comment' in page
+    box = page[page.index('<textarea name="comment"', page.index("reject-comment-legal_error")) :].split(">")[0]
+    assert 'aria-invalid="true"' in box and "reject-comment-legal_error" in box
+    assert 'id="error-summary-approve-legal"' not in page
     in_review.refresh_from_db()
     assert in_review.status == "in_review"
     assert not Review.objects.exists()

@@ -1,6 +1,7 @@
 """Assigning a named counsel or budget officer to a version: the service, the page's panel and the POST."""
 
 import html
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -284,7 +285,7 @@ def test_panel_renders_a_labelled_form_per_role(in_review, release_manager, coun
     page = render_to_string("reviews/_assign.html", {"assign": assign_panel(release_manager, in_review)})
     assert "Legal has signed off (counsel)." in page
     assert '<label class="usa-label" for="assign-reviewer-budget">Reviewer</label>' in page
-    assert 'id="assign-reviewer-budget" name="reviewer"' in page
+    assert re.search(r'<select name="reviewer" class="usa-select" id="assign-reviewer-budget">', page)
     assert f'<option value="{budget_officer.pk}">budget_officer</option>' in page
     assert page.count(">Assign reviewer</button>") == 1
     assert "assign-reviewer-legal" not in page
@@ -331,27 +332,53 @@ def test_release_manager_assigns_from_the_rule_page(
 @pytest.mark.parametrize(
     "data, says",
     [
-        ({"reviewer": "abc", "role": "legal"}, "reviewer:"),
+        ({"reviewer": "abc", "role": "legal"}, "That person does not exist"),
         ({"reviewer": "999999", "role": "legal"}, "That person does not exist"),
-        ({"role": "legal"}, "reviewer: This field is required."),
-        ({"reviewer": "{counsel}"}, "role: This field is required."),
-        ({"reviewer": "{counsel}", "role": "x" * 21}, "role: Ensure this value has at most 20 characters"),
-        ({"reviewer": "{counsel}", "role": "admin"}, "Unknown review role 'admin'"),
+        ({"role": "legal"}, "Choose the person to assign."),
         ({"reviewer": "{budget}", "role": "legal"}, "budget_officer is not in the Legal group"),
         ({"reviewer": "{drafter}", "role": "legal"}, "the drafter of a version cannot review it"),
     ],
 )
-def test_bad_input_is_a_message_and_changes_nothing(
-    client, in_review, release_manager, counsel, budget_officer, drafter, data, says
+def test_a_problem_with_the_reviewer_is_said_at_the_field_and_changes_nothing(
+    client, in_review, release_manager, budget_officer, drafter, second_counsel, data, says
 ):
-    """Anything unreadable or refused goes back to the rule page with a message; nothing is assigned."""
-    ids = {"{counsel}": counsel.pk, "{budget}": budget_officer.pk, "{drafter}": drafter.pk}
+    """The page again (400): an error summary linking to the list, the message at it, the list marked invalid."""
+    ids = {"{budget}": budget_officer.pk, "{drafter}": drafter.pk}
     data = {key: ids.get(value, value) for key, value in data.items()}
     client.force_login(release_manager)
+    response = client.post(reverse("version-assign", args=["wildfire-aid-2024", 1]), data)
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    summary = page[page.index('id="error-summary-assign-legal"') :]
+    link = summary[summary.index('<a class="usa-link" href="#assign-reviewer-legal">Reviewer: ') :].split("</a>")[0]
+    assert says in link
+    assert says in page[page.index('id="assign-reviewer-legal_error"') :].split("</span>")[0]
+    select = page[page.index('<select name="reviewer"') :].split(">")[0]
+    assert 'aria-invalid="true"' in select and 'id="assign-reviewer-legal"' in select
+    assert not ReviewAssignment.objects.exists()
+    assert not UserObjectPermission.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        ({"reviewer": "{counsel}"}, "The form could not be read (role: This field is required.)"),
+        ({"reviewer": "{counsel}", "role": "x" * 21}, "role: Ensure this value has at most 20 characters"),
+        ({"reviewer": "{counsel}", "role": "admin"}, "Unknown review role 'admin'"),
+    ],
+)
+def test_a_request_the_page_offers_no_form_for_is_a_message_and_changes_nothing(
+    client, in_review, release_manager, counsel, data, says
+):
+    """A role the page has no form for: said at the top of the rule page; nothing is assigned."""
+    data = {key: counsel.pk if value == "{counsel}" else value for key, value in data.items()}
+    client.force_login(release_manager)
     response = client.post(reverse("version-assign", args=["wildfire-aid-2024", 1]), data, follow=True)
-    assert response.status_code == 200
-    assert response.redirect_chain[-1][0] == "/rules/wildfire-aid-2024/?v=1"
-    assert says in html.unescape(response.content.decode())
+    assert response.status_code in (200, 400)
+    assert response.redirect_chain in ([], [("/rules/wildfire-aid-2024/?v=1", 302)])
+    page = html.unescape(response.content.decode())
+    assert "usa-alert--error" in page and says in page
+    assert 'id="error-summary-assign-legal"' not in page
     assert not ReviewAssignment.objects.exists()
     assert not UserObjectPermission.objects.exists()
 
