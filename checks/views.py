@@ -114,7 +114,7 @@ def _simulation_figures(result):
         ("Population rows", _count(result.get("rows"))),
         ("Cost from", "the rule's logic (simulated)" if simulated else "the declared cost"),
         ("Eligible rows", _count(result.get("eligible_rows"))),
-        ("Recipients (weighted)", _count(result.get("recipients"))),
+        ("Recipients (weighted)", _people(result.get("recipients"))),
         ("Total cost", _money(result.get("cost"))),
         ("Mean payment", _money(result.get("mean_payment"))),
         ("Max payment", _money(result.get("max_payment"))),
@@ -131,7 +131,7 @@ def _simulation_figures(result):
         for name, amount in (result.get("limits") or {}).items()
     ]
     by_county = [
-        {"county": c.get("county", ""), "recipients": _count(c.get("recipients")), "cost": _money(c.get("cost"))}
+        {"county": c.get("county", ""), "recipients": _people(c.get("recipients")), "cost": _money(c.get("cost"))}
         for c in result.get("by_county") or []
     ]
     # Results stored before the simulation compared versions have none of these keys: a section
