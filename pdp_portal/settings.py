@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "budget",
     "reviews",
     "deployments",
+    "accounts",
+    "tokens",
     "portal",  # its template filters (portal/templatetags)
 ]
 

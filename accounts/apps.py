@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """People and their roles: who belongs to which group, who is active or a superuser, and who may log in."""
+
+    name = "accounts"
+    default_auto_field = "django.db.models.BigAutoField"
