@@ -65,6 +65,14 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["action", "created_at"])]
         triggers = [
             pgtrigger.Protect(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            # TRUNCATE removes rows without a DELETE: refused too, once per statement.
+            pgtrigger.Trigger(
+                name="audit_no_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate % table', TG_TABLE_NAME; RETURN NULL;",
+            ),
         ]
 
     def __str__(self):

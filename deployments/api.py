@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from pdp_portal import permissions
+from pdp_portal import permissions, schema
 from pdp_portal.exceptions import NotPermitted
 from rules.representations import deployment_dict
 
@@ -37,7 +37,11 @@ class RollbackRequest(serializers.Serializer):
 
 
 @extend_schema(
+    operation_id="rule_promote",
     request=PromoteRequest,
+    responses=schema.responses(
+        201, schema.Deployment, s409="The release rules refuse this move (the message says why)."
+    ),
     description=(
         "Put a version live: production takes the version on staging, and any environment takes again a "
         "version it served before (kind `redeploy`), with its sign-offs checked on its content hash."
@@ -55,7 +59,14 @@ def promote_rule(request, slug):
     return Response(deployment_dict(deployment), status=201)
 
 
-@extend_schema(request=RollbackRequest, description="Move a live pointer back: to 'previous', 'vN' or 'v0'.")
+@extend_schema(
+    operation_id="rule_rollback",
+    request=RollbackRequest,
+    responses=schema.responses(
+        201, schema.Deployment, s409="Nothing to roll back to, or the live version is not the one you saw."
+    ),
+    description="Move a live pointer back: to 'previous', 'vN' or 'v0'.",
+)
 @api_view(["POST"])
 def rollback_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
@@ -78,11 +89,19 @@ class DecisionRequest(serializers.Serializer):
     citizen = serializers.DictField()
 
 
-@extend_schema(request=DecisionRequest, description="Every rule in force, decided for one citizen and account.")
-@api_view(["POST"])
-def decisions(request):
-    if not request.user.has_perm("deployments.view_release"):
+def _decisions(request):
+    if not permissions.can_request_decisions(request.user):
         raise NotPermitted("You may not request decisions; this takes the Systems or release manager role.")
     form = DecisionRequest(data=request.data)
     form.is_valid(raise_exception=True)
     return Response(decide(form.validated_data["citizen"], account_id=form.validated_data["account_id"]))
+
+
+decisions = extend_schema(
+    operation_id="decisions",
+    request=DecisionRequest,
+    responses=schema.responses(200, schema.DecisionResult),
+    description="Every rule in force, decided for one citizen and account.",
+)(api_view(["POST"])(_decisions))
+# The same endpoint with a trailing slash, which clients send too; documented once, above.
+decisions_with_slash = extend_schema(exclude=True)(api_view(["POST"])(_decisions))

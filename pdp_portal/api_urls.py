@@ -14,6 +14,6 @@ urlpatterns = [
     path("rules/<slug:slug>/versions/<int:number>/comments/", reviews_api.comment_version, name="api-comment"),
     path("rules/<slug:slug>/promote/", deployments_api.promote_rule, name="api-promote"),
     path("decisions", deployments_api.decisions, name="api-decisions"),
-    path("decisions/", deployments_api.decisions),
+    path("decisions/", deployments_api.decisions_with_slash),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
 ]

@@ -131,6 +131,16 @@ def why_not_deploy(
     return None
 
 
+def can_request_decisions(user: PortalUser) -> bool:
+    """Ask for decisions over the API: payment systems (the Systems group) and release managers.
+
+    By group, with no superuser shortcut: an administrator's account is not a payment system.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.groups.filter(name__in=[settings.PDP_SYSTEMS_GROUP, settings.PDP_RELEASE_GROUP]).exists()
+
+
 def can_rollback(user: PortalUser) -> bool:
     return user.is_active and user.has_perm("deployments.rollback_release")
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "guardian",
     "pgtrigger",
     "django_htmx",
+    "csp",
     "django_celery_results",
     "audit",
     "rules",
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +67,45 @@ MIDDLEWARE = [
     "audit.middleware.AuditIPMiddleware",
     "audit.middleware.PortalRefusalMiddleware",
 ]
+
+# Security headers. The local run serves plain HTTP on 127.0.0.1, so the TLS settings are off by
+# default; behind TLS, PDP_TLS=1 turns them all on (docs/operation.md, "Running behind TLS") and
+# `manage.py check --deploy` then reports no issues. Each can also be set on its own.
+PDP_TLS = env.bool("PDP_TLS", default=False)
+# The proxy in front terminates TLS and says so in this header (e.g. X-Forwarded-Proto: https).
+if env.bool("PDP_BEHIND_TLS_PROXY", default=PDP_TLS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PDP_TLS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PDP_TLS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PDP_TLS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PDP_TLS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PDP_TLS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PDP_TLS)
+SESSION_COOKIE_HTTPONLY = True
+# The pages' scripts never read the CSRF cookie: forms carry the token in a hidden field.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from the portal itself only;
+# no inline script, no eval, no plugins, no framing. The API docs page (Swagger UI) is served from
+# the portal's own static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "pdp_portal.urls"
 WSGI_APPLICATION = "pdp_portal.wsgi.application"

@@ -7,7 +7,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from deployments.models import Release
-from pdp_portal import permissions
+from pdp_portal import permissions, schema
 from rules.models import RuleVersion
 from rules.representations import release_dict, review_dict
 
@@ -27,7 +27,16 @@ def _version_for(request, slug, number):
     return rule, get_object_or_404(RuleVersion.objects.select_related("rule"), rule=rule, number=number)
 
 
-@extend_schema(request=ReviewRequest, description="Approve or reject a version in review, for the hash you saw.")
+@extend_schema(
+    operation_id="version_review",
+    request=ReviewRequest,
+    responses=schema.responses(
+        201,
+        schema.ReviewResult,
+        s409="The version is not in review, its content is not the hash you saw, or you signed this role already.",
+    ),
+    description="Approve or reject a version in review, for the hash you saw.",
+)
 @api_view(["POST"])
 def review_version(request, slug, number):
     rule, version = _version_for(request, slug, number)
@@ -59,7 +68,12 @@ class CommentRequest(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, max_length=COMMENT_MAX, help_text="The comment; no decision.")
 
 
-@extend_schema(request=CommentRequest, description="Comment on a version without approving or rejecting it.")
+@extend_schema(
+    operation_id="version_comment",
+    request=CommentRequest,
+    responses=schema.responses(201, schema.Comment),
+    description="Comment on a version without approving or rejecting it.",
+)
 @api_view(["POST"])
 def comment_version(request, slug, number):
     _, version = _version_for(request, slug, number)

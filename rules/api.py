@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from deployments.models import Release
 from engine.document import MAX_DOCUMENT_BYTES
-from pdp_portal import permissions
+from pdp_portal import permissions, schema
 from reviews.models import Review
 
 from .models import RuleVersion
@@ -52,11 +52,21 @@ def rule_status(rule):
 
 @extend_schema(
     methods=["POST"],
+    operation_id="rules_push",
     request={"application/json": OpenApiTypes.OBJECT},
-    responses={201: OpenApiTypes.OBJECT},
+    responses=schema.responses(
+        201,
+        schema.PushedVersion,
+        s409="The document is the same as a version already pushed, or another push of the rule won the race.",
+    ),
     description="Push a rule document (the raw JSON body) as the next version of its rule.",
 )
-@extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT}, description="The rules you may see.")
+@extend_schema(
+    methods=["GET"],
+    operation_id="rules_list",
+    responses=schema.responses(200, schema.RuleList),
+    description="The rules you may see.",
+)
 @api_view(["GET", "POST"])
 @parser_classes([RawDocumentParser])
 def rules_collection(request):
@@ -87,14 +97,22 @@ def rules_collection(request):
     )
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT}, description="A rule's live pointers, versions and their checks.")
+@extend_schema(
+    operation_id="rule_status",
+    responses=schema.responses(200, schema.RuleStatus),
+    description="A rule's live pointers, versions and their checks.",
+)
 @api_view(["GET"])
 def rule_detail(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
     return Response(rule_status(rule))
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT}, description="One version: document, checks, findings, reviews.")
+@extend_schema(
+    operation_id="version_detail",
+    responses=schema.responses(200, schema.VersionDetail),
+    description="One version: document, checks, findings, reviews.",
+)
 @api_view(["GET"])
 def version_detail(request, slug, number):
     rule = permissions.get_rule_for_user(request.user, slug)

@@ -48,3 +48,16 @@ def test_save_of_an_existing_event_is_refused_on_postgresql(event):
     event.action = "test.rewritten"
     with pytest.raises(ProgrammingError), transaction.atomic():
         event.save()
+
+
+def test_truncate_is_refused_on_postgresql(event):
+    """TRUNCATE, which removes rows without a DELETE, is refused too, and the events stay."""
+    require_postgres()
+    with (
+        pytest.raises(ProgrammingError, match="Cannot truncate"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred check pending on the table
+        cursor.execute("TRUNCATE audit_auditevent CASCADE")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

@@ -65,3 +65,10 @@ def test_deleted_event_fails(history, capsys):
     with pytest.raises(CommandError):
         call_command("verify_audit")
     assert f"event #{history[2].pk}: prev_hash does not match" in capsys.readouterr().err
+
+
+def test_an_empty_history_is_not_called_intact(db, capsys):
+    """With no events the command says the history is empty, not that a chain is intact."""
+    call_command("verify_audit")
+    out = capsys.readouterr().out
+    assert "empty" in out and "intact" not in out

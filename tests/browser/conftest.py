@@ -77,6 +77,16 @@ def portal(chromium_executable, tmp_path_factory):
         yield running
 
 
+# Recorded in every page before its own scripts run: what the Content-Security-Policy refused.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.effectiveDirective} refused ${event.blockedURI || "inline"}` +
+    (event.sourceFile ? ` (${event.sourceFile}:${event.lineNumber})` : ""));
+});
+"""
+
+
 class Person:
     """One demo account in a browser context of its own, whose every page load is remembered for the axe check."""
 
@@ -87,12 +97,15 @@ class Person:
         self.loaded = []  # pages loaded in this tab, in order (URL without fragment)
         self.checked = set()
         self.status = None  # of the last page load: a page must not be an error page
+        self.csp_header = None  # of the last page load: every page answers with the portal's policy
+        self.page.add_init_script(RECORD_CSP_VIOLATIONS)
         self.page.on("framenavigated", self._navigated)
         self.page.on("response", self._responded)
 
     def _responded(self, response):
         if response.request.is_navigation_request() and response.frame.parent_frame is None:
             self.status = (response.status, response.url)
+            self.csp_header = response.header_value("content-security-policy")
 
     def _navigated(self, frame):
         if frame.parent_frame is None and frame.url.startswith("http"):
@@ -110,6 +123,16 @@ class Person:
         if self.status is not None and self.status[0] >= 400 and self.status[0] != status:
             pytest.fail(f"{self.username} got HTTP {self.status[0]} from {self.status[1]}", pytrace=False)
         assert_accessible(self.page)
+        self.assert_no_csp_violation()
+
+    def assert_no_csp_violation(self):
+        """Fail when the page came without the Content-Security-Policy, or the browser refused anything under it."""
+        url = self.page.url
+        if self.csp_header is None or "script-src 'self'" not in self.csp_header:
+            pytest.fail(f"{url} came without the portal's Content-Security-Policy: {self.csp_header!r}", pytrace=False)
+        refused = self.page.evaluate("window.__cspViolations || []")
+        if refused:
+            pytest.fail(f"the Content-Security-Policy refused on {url}: {refused}", pytrace=False)
 
     def goto(self, path):
         self.page.goto(path)

@@ -56,9 +56,20 @@ def test_ineligible_citizen_gets_zero(in_production, system):
     assert (answer["eligible"], answer["amount"]) == (False, 0.0)
 
 
-@pytest.mark.parametrize("who, status", [("anonymous", 401), ("outsider", 403), ("drafter", 403), ("system", 200)])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("anonymous", 401),
+        ("outsider", 403),
+        ("drafter", 403),
+        ("counsel", 403),
+        ("superuser", 403),
+        ("system", 200),
+        ("release_manager", 200),
+    ],
+)
 def test_decision_permissions(who, status, request, in_production):
-    """Only systems (and release managers) may ask for decisions."""
+    """Only systems and release managers may ask for decisions; being a superuser is not enough."""
     client = APIClient()
     if who != "anonymous":
         client.force_authenticate(request.getfixturevalue(who))
@@ -72,3 +83,13 @@ def test_bad_body_is_400(system, db):
     assert response.status_code == 400
     assert "citizen" in response.json()["error"]["message"]
     assert Group.objects.filter(name="Systems").exists()
+
+
+def test_the_trailing_slash_answers_the_same(system, in_production):
+    """`/decisions/` is the same endpoint as `/decisions`, documented once in the schema."""
+    client = APIClient()
+    client.force_authenticate(system)
+    body = {"account_id": "acct-1", "citizen": ADULT_IN_ZONE}
+    with_slash = client.post("/api/v1/decisions/", body, format="json")
+    assert with_slash.status_code == 200
+    assert with_slash.json() == client.post("/api/v1/decisions", body, format="json").json()

@@ -1,0 +1,172 @@
+"""What the REST API answers, as serializers: the OpenAPI schema's response bodies.
+
+The endpoints build their bodies with `rules.representations`; these describe the same bodies field
+by field (types, nullability), so the schema at /api/schema/ says exactly what a client receives, and
+the schema-based tests hold every response to it.
+"""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable code, e.g. not_found, permission_denied, STALE_HASH.")
+    message = serializers.CharField(help_text="What went wrong and what to do, in one sentence.")
+    details = serializers.JSONField(required=False, help_text="Field by field problems, where there are some.")
+
+
+class ErrorResponse(serializers.Serializer):
+    """Every error the API answers has this body, whatever its status."""
+
+    error = ErrorDetail()
+
+
+class Check(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["lint", "simulation"])
+    status = serializers.CharField()
+    progress = serializers.IntegerField()
+    progress_note = serializers.CharField(allow_blank=True)
+    findings = serializers.ListField(child=serializers.JSONField())
+    result = serializers.JSONField()
+    engine_version = serializers.CharField(allow_blank=True)
+    dataset_hash = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    queued_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+
+
+class ReviewBody(serializers.Serializer):
+    reviewer = serializers.CharField()
+    role = serializers.CharField()
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    comment = serializers.CharField(allow_blank=True)
+    content_hash = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class Release(serializers.Serializer):
+    environment = serializers.CharField()
+    version = serializers.IntegerField(help_text="0 when the environment serves nothing of the rule.")
+    label = serializers.CharField()
+    content_hash = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class VersionSummary(serializers.Serializer):
+    rule = serializers.CharField()
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+    status = serializers.CharField()
+    content_hash = serializers.CharField()
+    uploaded_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    lint = Check(allow_null=True)
+    simulation = Check(allow_null=True)
+
+
+class VersionDetail(VersionSummary):
+    reviews = ReviewBody(many=True)
+    required_roles = serializers.ListField(child=serializers.CharField())
+    missing_roles = serializers.ListField(child=serializers.CharField())
+    document = serializers.JSONField(help_text="The rule document, as pushed.")
+
+
+class PushedVersion(VersionDetail):
+    name = serializers.CharField(help_text="The rule's display name.")
+
+
+class RuleListed(serializers.Serializer):
+    rule = serializers.CharField()
+    name = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    program = serializers.CharField(allow_blank=True)
+    latest_version = serializers.IntegerField(allow_null=True)
+    releases = serializers.DictField(child=Release())
+
+
+class RuleList(serializers.Serializer):
+    rules = RuleListed(many=True)
+
+
+class RuleStatus(serializers.Serializer):
+    rule = serializers.CharField()
+    name = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    program = serializers.CharField(allow_blank=True)
+    releases = serializers.DictField(child=Release())
+    latest = VersionDetail(allow_null=True)
+    versions = VersionSummary(many=True)
+
+
+class Deployment(serializers.Serializer):
+    id = serializers.IntegerField()
+    rule = serializers.CharField()
+    rule_name = serializers.CharField()
+    environment = serializers.CharField()
+    kind = serializers.CharField()
+    to = serializers.CharField()
+    actor = serializers.CharField(allow_null=True, help_text="None when the system moved the pointer.")
+    by = serializers.CharField(help_text="Who moved it, and on whose behalf.")
+    reason = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+    duration_s = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(help_text="The version live before, e.g. v1 or v0.")
+        return fields
+
+
+class ReviewResult(serializers.Serializer):
+    review = ReviewBody()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    staging = Release()
+
+
+class Comment(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    author = serializers.CharField()
+    body = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class Decision(serializers.Serializer):
+    rule = serializers.CharField()
+    version = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    environment = serializers.CharField()
+    eligible = serializers.BooleanField(allow_null=True)
+    amount = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(required=False, help_text="Why this rule could not decide for this citizen.")
+
+
+class DecisionResult(serializers.Serializer):
+    account_id = serializers.CharField()
+    test_account = serializers.BooleanField()
+    decisions = Decision(many=True)
+
+
+def error(description):
+    return OpenApiResponse(ErrorResponse, description=description)
+
+
+# The errors every authenticated endpoint may answer.
+COMMON_ERRORS = {
+    400: error("The request is malformed or a field is invalid."),
+    401: error("No valid credentials: log in (POST /api/v1/auth/token/) and send `Authorization: Token …`."),
+    403: error("Your role may not do this."),
+    404: error("No such object, or you may not see it."),
+    405: error("The method is not allowed here."),
+    415: error("The body's content type is not JSON."),
+}
+
+
+def responses(ok_status, body, **more):
+    """An endpoint's responses: its body on success, then the error body for every error it may answer."""
+    extra = {int(status.lstrip("s")): error(text) for status, text in more.items()}
+    return {ok_status: body, **COMMON_ERRORS, **extra}
