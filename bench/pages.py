@@ -99,9 +99,9 @@ def version_status(index, number):
 def load(args, base):
     """Everything the pages read, loaded in bulk around one real push. Returns the seconds of each stage."""
     from django.conf import settings
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
 
+    from accounts.services import create_person
     from audit.models import AuditEvent
     from budget.models import Fund
     from checks.models import CheckRun
@@ -115,9 +115,7 @@ def load(args, base):
     seed_demo_accounts(password=secrets.token_urlsafe(12))
     groups = {"drafter": settings.PDP_DRAFTER_GROUP, "release": settings.PDP_RELEASE_GROUP}
     for username, role in EXTRA_PEOPLE:
-        user = User.objects.create(username=username, password=make_password(None))
-        if role:
-            user.groups.add(Group.objects.get(name={**groups, **settings.PDP_REVIEW_ROLES}[role]))
+        create_person(username, actor=None, groups=[{**groups, **settings.PDP_REVIEW_ROLES}[role]] if role else [])
     people = {u.username: u for u in User.objects.all()}
     Fund.objects.bulk_create(
         Fund(code=code, name=f"{code} appropriation", appropriation=200_000_000 * (i + 1), fiscal_year=2025)

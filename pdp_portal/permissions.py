@@ -214,6 +214,20 @@ def can_assign_reviewers(user: PortalUser) -> bool:
     return user.is_superuser or user.groups.filter(name=settings.PDP_RELEASE_GROUP).exists()
 
 
+def role_on_record(user: PortalUser, role: str) -> bool:
+    """Whether the audit history records this person in the group that gives `role`'s sign-off.
+
+    Groups change only through accounts.services, which records each change with the person's whole
+    standing; a membership added behind the application is not on record, and gives no sign-off.
+    """
+    from accounts.services import standing_on_record
+
+    if not user.is_authenticated:
+        return False
+    recorded = standing_on_record([user.pk]).get(user.pk, {})
+    return REVIEW_ROLES.get(role) in recorded.get("groups", []) and recorded.get("is_active", False)
+
+
 def holds_review_group(user: PortalUser, role: str) -> bool:
     """Whether this person is in the group that gives `role`'s sign-off."""
     group_name = REVIEW_ROLES.get(role)

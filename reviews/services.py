@@ -65,6 +65,11 @@ def _pick_role(version: RuleVersion, *, actor: User, role: str | None) -> tuple[
     chosen = role if role is not None else next(iter(may), None)
     filled = set(version.reviews.filter(decision=Review.Decision.APPROVE).values_list("role", flat=True))
     if chosen in may:
+        if not permissions.role_on_record(actor, chosen):
+            raise ReviewRefused(
+                f"The audit history does not record you in the {settings.PDP_REVIEW_ROLES[chosen]} group; "
+                "an administrator must grant the role in the portal's admin before you can sign off."
+            )
         return chosen, filled
     raise _why_not_signable(version, actor=actor, role=role, filled=filled)
 

@@ -67,15 +67,27 @@ def require_postgres():
 
 
 def make_user(username, *groups, superuser=False):
-    """The named person, made if not there yet (a shared pipeline state may have made them already)."""
-    user = User.objects.filter(username=username).first() or User.objects.create_user(
-        username, f"{username}@example.org", "pw-for-tests-1"
-    )
+    """The named person, made if not there yet (a shared pipeline state may have made them already).
+
+    Made as an administrator would, through accounts.services, so their roles are on record.
+    """
+    from accounts.services import assign_role, create_person, set_flags
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return create_person(
+            username,
+            actor=None,
+            groups=[Group.objects.get(name=name) for name in groups],
+            password="pw-for-tests-1",
+            email=f"{username}@example.org",
+            is_superuser=superuser,
+        )
     if superuser and not user.is_superuser:
-        user.is_superuser = user.is_staff = True
-        user.save()
+        user = set_flags(user, actor=None, is_superuser=True, is_staff=True)
     for name in groups:
-        user.groups.add(Group.objects.get(name=name))
+        if not user.groups.filter(name=name).exists():
+            user = assign_role(user, actor=None, group=name)
     return user
 
 
@@ -379,10 +391,16 @@ def pytest_fixture_setup(fixturedef, request):
     yield
 
 
-def last_event(action=None):
+def pipeline_events():
+    """The audit events of the pipeline: all but those that record the test's people being made."""
+    from accounts.services import STANDING_ACTIONS
     from audit.models import AuditEvent
 
-    qs = AuditEvent.objects.order_by("-id")
+    return AuditEvent.objects.exclude(action__in=STANDING_ACTIONS)
+
+
+def last_event(action=None):
+    qs = pipeline_events().order_by("-id")
     if action:
         qs = qs.filter(action=action)
     return qs.first()

@@ -6,10 +6,10 @@ its level left it.
 
 import pytest
 
-from audit.models import AuditEvent
 from deployments.models import Release
 from reviews.services import reject_version
 from rules.models import Rule, RuleVersion, VersionStatus
+from tests.conftest import pipeline_events
 
 
 def _reject(version, counsel):
@@ -19,14 +19,14 @@ def _reject(version, counsel):
 @pytest.mark.parametrize("attempt", [1, 2, 3])
 def test_a_rejection_by_one_test_is_gone_for_the_next(in_review, counsel, attempt):
     assert in_review.status == VersionStatus.IN_REVIEW
-    assert not AuditEvent.objects.filter(action="review.reject").exists()
+    assert not pipeline_events().filter(action="review.reject").exists()
     _reject(in_review, counsel)
     in_review.refresh_from_db()
     assert in_review.status == VersionStatus.REJECTED
 
 
 def test_a_test_without_a_state_sees_an_empty_pipeline(db):
-    assert not Rule.objects.exists() and not RuleVersion.objects.exists() and not AuditEvent.objects.exists()
+    assert not Rule.objects.exists() and not RuleVersion.objects.exists() and not pipeline_events().exists()
 
 
 def test_the_states_are_one_version_at_its_deepest_level(in_review, on_staging, in_production):

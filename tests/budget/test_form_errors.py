@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from audit.models import AuditEvent
 from budget.models import Dataset, Fund
 from budget.services import create_fund, update_fund, upload_dataset
 from engine.errors import InvalidDataset, InvalidInput
+from tests.conftest import pipeline_events
 
 from .conftest import stored_files
 
@@ -40,7 +40,7 @@ def test_create_fund_names_every_bad_field_in_one_refusal(budget_officer):
     assert refused.value.details == {"fields": {"code": BAD_CODE, "fiscal_year": BAD_YEAR}}
     assert refused.value.message == f"{BAD_CODE} {BAD_YEAR}"
     assert not Fund.objects.exists()
-    event = AuditEvent.objects.get()
+    event = pipeline_events().get()
     assert (event.action, event.outcome, event.data["reason"]) == ("fund.create", "refused", refused.value.message)
 
 
@@ -141,7 +141,7 @@ def test_dataset_name_and_file_problems_come_together(budget_officer, data_dir):
     assert set(fields) == {"name", "file"} and fields["name"] == NO_NAME
     assert refused.value.details["problem_count"] == 5
     assert refused.value.message.startswith(NO_NAME + " The file has 5 problems.")
-    assert AuditEvent.objects.get().outcome == "refused"
+    assert pipeline_events().get().outcome == "refused"
 
 
 def test_dataset_form_without_file_or_name_says_both(client, budget_officer):

@@ -4,12 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from audit.models import AuditEvent
 from budget.models import Fund
 from budget.services import committed_cost, committed_costs, create_fund, update_fund
 from engine.errors import InvalidInput
 from pdp_portal.exceptions import NotPermitted
-from tests.conftest import last_event
+from tests.conftest import last_event, pipeline_events
 
 
 def _create(actor, **changes):
@@ -65,7 +64,7 @@ def test_create_fund_validation(budget_officer, field, value, message):
     if message:
         assert refused.value.message == message
     assert not Fund.objects.exists()
-    event = AuditEvent.objects.get()
+    event = pipeline_events().get()
     assert (event.action, event.outcome, event.data["reason"]) == ("fund.create", "refused", refused.value.message)
 
 
@@ -145,7 +144,7 @@ def test_only_the_budget_office_may_create_or_change_funds(request, budget_offic
         update_fund(fund, actor=actor, appropriation="1")
     fund.refresh_from_db()
     assert fund.appropriation == Decimal("120000000.00")
-    refusals = AuditEvent.objects.filter(outcome="refused", actor=actor).values_list("action", flat=True)
+    refusals = pipeline_events().filter(outcome="refused", actor=actor).values_list("action", flat=True)
     assert sorted(refusals) == ["fund.change", "fund.create"]
 
 

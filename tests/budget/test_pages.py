@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from audit.models import AuditEvent
 from budget.models import Dataset, Fund
 from budget.services import create_fund, ensure_default_dataset, upload_dataset
+from tests.conftest import pipeline_events
 
 from .conftest import GOOD_CSV, stored_files
 
@@ -81,7 +81,7 @@ def test_forbidden_post_is_refused_by_the_service_and_recorded(client, datasets,
     before = (list(Dataset.objects.values_list("pk", "is_default")), list(Fund.objects.values_list("appropriation")))
     response = client.post(url(datasets, fund), data())
     assert response.status_code == 403
-    event = AuditEvent.objects.order_by("-id").first()
+    event = pipeline_events().order_by("-id").first()
     assert (event.outcome, event.actor) == ("refused", drafter)
     assert html.unescape(event.data["reason"]) in html.unescape(response.content.decode())
     after = (list(Dataset.objects.values_list("pk", "is_default")), list(Fund.objects.values_list("appropriation")))
@@ -138,7 +138,7 @@ def test_refused_upload_is_shown_on_the_form_with_400(client, budget_officer, da
     )
     assert 'value="Census sample"' in page
     assert not Dataset.objects.exists() and stored_files(data_dir) == []
-    assert AuditEvent.objects.get().outcome == "refused"
+    assert pipeline_events().get().outcome == "refused"
 
 
 def test_upload_without_a_file_is_400(client, budget_officer):
@@ -156,7 +156,7 @@ def test_empty_file_is_refused_by_the_service(client, budget_officer, data_dir):
     response = client.post(reverse("dataset-list"), _upload(content=b""))
     assert response.status_code == 400
     assert "The file is empty (0 bytes)." in response.content.decode()
-    assert AuditEvent.objects.get().data["reason"] == "The file is empty (0 bytes)."
+    assert pipeline_events().get().data["reason"] == "The file is empty (0 bytes)."
     assert not Dataset.objects.exists() and stored_files(data_dir) == []
 
 

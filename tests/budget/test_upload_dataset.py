@@ -5,13 +5,12 @@ import hashlib
 import polars as pl
 import pytest
 
-from audit.models import AuditEvent
 from budget.models import Dataset
 from budget.services import load_dataset, upload_dataset
 from engine.datasets import read_population
 from engine.errors import InvalidDataset, InvalidInput
 from pdp_portal.exceptions import NotPermitted
-from tests.conftest import last_event
+from tests.conftest import last_event, pipeline_events
 
 from .conftest import GOOD_CSV, good_frame, parquet_bytes, stored_files
 
@@ -66,7 +65,7 @@ def test_upload_from_a_path(budget_officer, tmp_path):
 def _assert_nothing_stored(data_dir, actor, reason):
     assert not Dataset.objects.exists()
     assert stored_files(data_dir) == []
-    event = AuditEvent.objects.get()
+    event = pipeline_events().get()
     assert (event.action, event.outcome, event.actor) == ("dataset.upload", "refused", actor)
     assert event.data["reason"] == reason
 

@@ -1,10 +1,9 @@
 """checks/services.py run_lint: the lint job's state changes, idempotence and cancellation."""
 
-from audit.models import AuditEvent
 from checks.models import CheckRun
 from checks.services import run_lint
 from engine.logic.evaluate import ENGINE_VERSION
-from tests.conftest import document, last_event
+from tests.conftest import document, last_event, pipeline_events
 from tests.deployments.support import events
 
 
@@ -70,20 +69,20 @@ def test_lint_reads_the_population_columns(push_queued, drafter):
 def test_rerun_on_a_finished_check_changes_nothing(in_review):
     """A re-delivered lint job for a finished check returns without a change or a second audit event."""
     lint = in_review.checks.get(kind="lint")
-    before = AuditEvent.objects.count()
+    before = pipeline_events().count()
     assert run_lint(lint.pk) is None
     after = CheckRun.objects.get(pk=lint.pk)
     in_review.refresh_from_db()
     assert (after.status, after.attempts, after.finished_at) == ("passed", lint.attempts, lint.finished_at)
     assert in_review.status == "in_review"
-    assert AuditEvent.objects.count() == before
+    assert pipeline_events().count() == before
     assert len(events("check.lint")) == 1
 
 
 def test_unknown_check_id_is_a_no_op(db):
     """A job for a check that does not exist does nothing."""
     assert run_lint(999_999) is None
-    assert not AuditEvent.objects.filter(action="check.lint").exists()
+    assert not pipeline_events().filter(action="check.lint").exists()
 
 
 def test_lint_of_a_superseded_version_is_cancelled(push_queued, drafter):

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import REQUIRE_SERVICES, pipeline_events
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -44,17 +44,16 @@ def release_to_production(version, *, counsel, budget_officer, release_manager):
 
 def assert_release_refused(service, rule, actor, error, code, **kwargs):
     """`service` (promote or rollback) is refused with `error`, recorded once against the rule, and no pointer moves."""
-    from audit.models import AuditEvent
     from deployments.models import Deployment
     from tests.conftest import last_event
 
     before_live = {env: live_version(rule, env) for env in ("staging", "production")}
-    before_deployments, before_events = Deployment.objects.count(), AuditEvent.objects.count()
+    before_deployments, before_events = Deployment.objects.count(), pipeline_events().count()
     with pytest.raises(error) as info:
         service(rule, actor=actor, **kwargs)
     assert {env: live_version(rule, env) for env in ("staging", "production")} == before_live
     assert Deployment.objects.count() == before_deployments
-    assert AuditEvent.objects.count() == before_events + 1
+    assert pipeline_events().count() == before_events + 1
     event = last_event(f"release.{service.__name__}")
     assert (event.outcome, event.actor, event.target_type, event.target_id) == (
         "refused",
@@ -80,9 +79,8 @@ def live_version(rule, environment):
 
 
 def events(action=None, outcome=None):
-    from audit.models import AuditEvent
 
-    qs = AuditEvent.objects.order_by("id")
+    qs = pipeline_events().order_by("id")
     if action:
         qs = qs.filter(action=action)
     if outcome:

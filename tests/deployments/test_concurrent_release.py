@@ -6,13 +6,12 @@ one Deployment row, each starts where the previous one ended, and the audit chai
 
 import pytest
 
-from audit.models import AuditEvent
 from audit.services import verify_chain
 from deployments.apps import ensure_environments
 from deployments.models import Deployment, Release
 from deployments.services import promote, rollback
 from engine.errors import DomainError
-from tests.conftest import document, require_postgres
+from tests.conftest import document, pipeline_events, require_postgres
 from tests.deployments.support import (
     POSTGRES_ONLY,
     approve_both,
@@ -53,14 +52,14 @@ def assert_consistent_history(rule, successes):
     for before, after in zip(moves, moves[1:], strict=False):
         assert after.from_version_id == before.to_version_id, (before, after)
     assert moves[-1].to_version_id == pointer.version_id
-    done = AuditEvent.objects.filter(
+    done = pipeline_events().filter(
         action__in=["release.promote", "release.redeploy", "release.rollback"], outcome="done"
     )
     production_events = [e for e in done if e.data.get("environment") == "production"]
     assert sorted(e.data["deployment"] for e in production_events) == [d.pk for d in moves]
     count, problems = verify_chain()
     assert problems == []
-    assert count == AuditEvent.objects.count()
+    assert count == pipeline_events().count()
     return moves
 
 
@@ -79,7 +78,7 @@ def test_promotes_and_rollbacks_race_on_a_rule_live_on_staging(push, drafter, co
     assert successes, "at least the first promotion must apply"
     moves = assert_consistent_history(rule, successes)
     assert len(moves) == len(successes)
-    assert AuditEvent.objects.filter(outcome="refused", action__startswith="release.").count() == len(refusals)
+    assert pipeline_events().filter(outcome="refused", action__startswith="release.").count() == len(refusals)
 
 
 @POSTGRES_ONLY

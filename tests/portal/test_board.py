@@ -9,13 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.models import AuditEvent
 from deployments.models import Environment, Release
 from portal.board import BOARD_PAGE_SIZE
 from reviews.models import Review
 from rules.models import Rule, RuleVersion, VersionStatus
 from rules.services import push_rule_version
-from tests.conftest import document, last_event, make_user
+from tests.conftest import document, last_event, make_user, pipeline_events
 
 BOARD = reverse("environments")
 PROMOTE_BUTTON = "Promote to production<span"
@@ -215,12 +214,12 @@ def test_a_refused_promotion_from_the_board_says_why_and_changes_nothing(client,
     """Nothing on staging: back on the board with the reason; production stays at v0."""
     version = push_queued(drafter, "not-ready")
     client.force_login(release_manager)
-    events = AuditEvent.objects.count()
+    events = pipeline_events().count()
     response = client.post(reverse("rule-promote", args=["not-ready"]), {"back": "board"}, follow=True)
     assert response.redirect_chain == [(BOARD, 302)]
     assert "Nothing of Not-Ready is live on staging" in html.unescape(response.content.decode())
     assert Release.objects.get(rule=version.rule, environment__name="production").version is None
-    assert AuditEvent.objects.count() == events + 1
+    assert pipeline_events().count() == events + 1
     assert last_event().outcome == "refused"
 
 

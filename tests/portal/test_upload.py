@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from rules.models import Rule, RuleVersion
-from tests.conftest import document
+from tests.conftest import document, pipeline_events
 
 
 def test_pasted_document_creates_v1_and_redirects_to_the_rule(client, drafter):
@@ -44,7 +44,7 @@ def test_invalid_json_shows_line_and_column_with_400_and_stores_nothing(client, 
     assert '"cost": ,' in body  # the pasted text is kept for correcting
     assert not Rule.objects.exists()
     assert not RuleVersion.objects.exists()
-    assert AuditEvent.objects.get().outcome == AuditEvent.Outcome.REFUSED
+    assert pipeline_events().get().outcome == AuditEvent.Outcome.REFUSED
 
 
 def test_schema_error_is_shown_on_the_form(client, drafter):

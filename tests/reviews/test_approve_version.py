@@ -5,25 +5,25 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from audit.models import AuditEvent
+from accounts.services import assign_role
 from deployments.models import Deployment
 from engine.errors import InvalidInput
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, ReviewRefused, StaleApproval
 from reviews.models import Review
 from reviews.services import approve_version
-from tests.conftest import last_event
+from tests.conftest import last_event, pipeline_events
 from tests.deployments.support import events, live_version
 
 
 def assert_refused(version, actor, error, code, **kwargs):
     """The approval is refused with `error`, recorded once as refused, and stores nothing."""
     kwargs.setdefault("expected_hash", version.content_hash)
-    reviews_before, events_before = Review.objects.count(), AuditEvent.objects.count()
+    reviews_before, events_before = Review.objects.count(), pipeline_events().count()
     with pytest.raises(error) as info:
         approve_version(version, actor=actor, **kwargs)
     assert Review.objects.count() == reviews_before
-    assert AuditEvent.objects.count() == events_before + 1
+    assert pipeline_events().count() == events_before + 1
     event = last_event("review.approve")
     assert (event.outcome, event.actor, event.target_id) == ("refused", actor, str(version.pk))
     assert (event.data["code"], event.data["reason"]) == (code, info.value.message)
@@ -57,6 +57,18 @@ def test_named_role_is_used(in_review, budget_officer):
     assert review.role == "budget"
     event = last_event("review.approve")
     assert (event.outcome, event.actor, event.data["role"]) == ("done", budget_officer, "budget")
+
+
+def test_a_role_given_behind_the_application_gives_no_sign_off(in_review, outsider):
+    """A membership of Legal added straight in the database is not on record: the sign-off is refused,
+    says why, and verify_audit names the person."""
+    from django.core.management import CommandError, call_command
+
+    outsider.groups.add(Group.objects.get(name=settings.PDP_REVIEW_ROLES["legal"]))
+    error = assert_refused(in_review, outsider, ReviewRefused, "review_refused")
+    assert "does not record you in the Legal group" in error.message
+    with pytest.raises(CommandError, match="off the record"):
+        call_command("verify_audit")
 
 
 def test_drafter_cannot_approve_even_holding_the_role(in_review, drafter):
@@ -126,7 +138,7 @@ def test_a_named_sign_off_counts_only_for_a_member_of_the_roles_group(in_review,
     """A sign-off given by name to someone outside the role's group is not one they can give."""
     permissions.assign_reviewer(in_review, outsider, "legal")
     assert_refused(in_review, outsider, ReviewRefused, "review_refused")
-    outsider.groups.add(Group.objects.get(name=settings.PDP_REVIEW_ROLES["legal"]))
+    assign_role(outsider, actor=None, group=settings.PDP_REVIEW_ROLES["legal"])
     review = approve_version(in_review, actor=outsider, expected_hash=in_review.content_hash)
     assert review.role == "legal"
     event = last_event("review.approve")

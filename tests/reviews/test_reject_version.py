@@ -3,12 +3,11 @@
 import pytest
 from guardian.models import GroupObjectPermission
 
-from audit.models import AuditEvent
 from engine.errors import InvalidInput
 from pdp_portal.exceptions import InvalidTransition, ReviewRefused, StaleApproval
 from reviews.models import Review
 from reviews.services import approve_version, reject_version
-from tests.conftest import last_event
+from tests.conftest import last_event, pipeline_events
 from tests.deployments.support import live_version
 
 
@@ -64,14 +63,14 @@ def test_further_approvals_are_refused_after_rejection(in_review, counsel, budge
 @pytest.mark.parametrize("comment", ["", "   \n", None])
 def test_rejection_without_comment_is_refused(in_review, counsel, comment):
     """A rejection must say why; without a comment it is refused, recorded, and changes nothing."""
-    before = AuditEvent.objects.count()
+    before = pipeline_events().count()
     with pytest.raises(InvalidInput) as info:
         reject_version(in_review, actor=counsel, expected_hash=in_review.content_hash, comment=comment)
     assert info.value.status == 400
     in_review.refresh_from_db()
     assert in_review.status == "in_review"
     assert not Review.objects.exists()
-    assert AuditEvent.objects.count() == before + 1
+    assert pipeline_events().count() == before + 1
     event = last_event("review.reject")
     assert (event.outcome, event.actor, event.data["reason"]) == (
         "refused",

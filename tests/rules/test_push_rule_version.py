@@ -5,7 +5,6 @@ import json
 import pytest
 from guardian.models import GroupObjectPermission
 
-from audit.models import AuditEvent
 from checks.models import CheckRun
 from engine.document import canonical_text, content_hash
 from engine.errors import InvalidDocument
@@ -13,7 +12,7 @@ from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
 from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
-from tests.conftest import document, last_event
+from tests.conftest import document, last_event, pipeline_events
 from tests.deployments.support import approve_both, events
 
 
@@ -104,13 +103,13 @@ def test_finished_versions_are_not_superseded(push, drafter):
 def test_identical_content_to_the_latest_is_refused(in_review, drafter):
     """Pushing the latest version's content again, even re-formatted, is refused (409) and recorded."""
     reformatted = json.dumps(json.loads(document()), indent=4, sort_keys=False).encode()
-    before = AuditEvent.objects.count()
+    before = pipeline_events().count()
     with pytest.raises(InvalidTransition) as info:
         push_rule_version(reformatted, actor=drafter)
     assert info.value.status == 409
     assert "already Wildfire-Aid-2024 v1 (in review)" in info.value.message
     assert RuleVersion.objects.count() == 1
-    assert AuditEvent.objects.count() == before + 1
+    assert pipeline_events().count() == before + 1
     event = last_event("rule.push")
     assert (event.outcome, event.actor, event.data["code"]) == ("refused", drafter, "invalid_state")
     assert event.data["reason"] == info.value.message
@@ -167,7 +166,7 @@ def test_lint_is_enqueued_only_after_commit(drafter, django_capture_on_commit_ca
         version = push_rule_version(document(), actor=drafter)
     lint = version.checks.get()
     assert (version.status, lint.kind, lint.status, lint.attempts, len(callbacks)) == ("queued", "lint", "queued", 0, 1)
-    assert not AuditEvent.objects.filter(action="check.lint").exists()
+    assert not pipeline_events().filter(action="check.lint").exists()
     callbacks[0]()
     lint.refresh_from_db()
     assert lint.status == "passed"

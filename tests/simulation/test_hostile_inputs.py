@@ -5,14 +5,13 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.models import AuditEvent
 from budget.models import Dataset
 from budget.services import upload_dataset
 from checks.models import CheckRun
 from engine.errors import InvalidDataset, InvalidDocument
 from rules.models import Rule, RuleVersion
 from rules.services import push_rule_version
-from tests.conftest import document
+from tests.conftest import document, pipeline_events
 
 DEEP = ('{"rule": "deep", "eligibility": ' + '{"!": [' * 10_000 + "true" + "]}" * 10_000 + "}").encode()
 UNKNOWN_OPERATOR = document(eligibility={"substr": [{"var": "county"}, 0, 2]}, inputs=["county"], tests=[])
@@ -24,7 +23,7 @@ def test_a_rule_ten_thousand_levels_deep_is_refused_at_the_door(drafter):
     with pytest.raises(InvalidDocument, match="nested too deeply"):
         push_rule_version(DEEP, actor=drafter)
     assert not Rule.objects.exists() and not RuleVersion.objects.exists()
-    assert AuditEvent.objects.get(action="rule.push").outcome == "refused"
+    assert pipeline_events().get(action="rule.push").outcome == "refused"
 
 
 @pytest.mark.parametrize(
@@ -54,7 +53,7 @@ def test_the_simulate_command_reports_the_finding_and_stores_nothing(raw, code, 
     report = json.loads(capsys.readouterr().out)
     assert report["stage"] == "lint" and not report["passed"]
     assert code in {f["code"] for f in report["findings"]}
-    assert not RuleVersion.objects.exists() and not AuditEvent.objects.exists()
+    assert not RuleVersion.objects.exists() and not pipeline_events().exists()
 
 
 def test_the_simulate_command_refuses_a_deep_rule(tmp_path, db):
@@ -81,7 +80,7 @@ def test_hostile_datasets_are_refused_and_nothing_is_stored(content, reason, bud
         upload_dataset(content, actor=budget_officer, name="hostile", filename="people.csv")
     assert not Dataset.objects.exists()
     assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
-    assert AuditEvent.objects.latest("id").outcome == "refused"
+    assert pipeline_events().latest("id").outcome == "refused"
 
 
 @pytest.mark.parametrize(

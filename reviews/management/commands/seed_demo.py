@@ -5,10 +5,10 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.services import create_person, set_flags, set_roles
 from audit.services import record_event
 from budget.models import Fund
 from budget.services import ensure_default_dataset
@@ -34,15 +34,22 @@ def seed_demo_accounts(*, password, actor=None):
     created = []
     with transaction.atomic():
         for username, groups, superuser in DEMO_ACCOUNTS:
-            user, was_created = User.objects.get_or_create(username=username)
-            user.set_password(password)
-            user.is_staff = superuser
-            user.is_superuser = superuser
-            user.email = user.email or f"{username.lower()}@example.org"
-            user.save()
-            user.groups.set(Group.objects.filter(name__in=groups))
-            if was_created:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = create_person(
+                    username,
+                    actor=actor,
+                    groups=groups,
+                    password=password,
+                    email=f"{username.lower()}@example.org",
+                    is_superuser=superuser,
+                )
                 created.append(username)
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                set_flags(user, actor=actor, is_active=True, is_staff=superuser, is_superuser=superuser)
+                set_roles(user, actor=actor, groups=groups)
         fund, _ = Fund.objects.get_or_create(
             code="DRF-FY2025",
             defaults={
