@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 from audit.models import AuditEvent
-from audit.services import Actor, record_event, refusals_recorded
+from audit.services import Actor, current_ip, record_event, refusals_recorded
 from pdp_portal.exceptions import NotPermitted
 
 # The events that record a person's standing; the newest one for a person is what is on record.
@@ -208,3 +208,52 @@ def _describe(state: dict[str, Any]) -> str:
     if not state.get("is_active", True):
         parts.append("inactive")
     return "; ".join(parts)
+
+
+def _where(request: Any) -> str:
+    path = getattr(request, "path", "") or ""
+    return "api" if path.startswith("/api/") else "admin" if path.startswith("/admin/") else "portal"
+
+
+def record_login_failure(*, username: str, request: Any = None) -> AuditEvent | None:
+    """A wrong name or password: `auth.login.failed`, about the person when the name is theirs.
+
+    The failure that locks the name out is recorded as the lockout (`record_lockout`); an attempt
+    made while it is locked out is refused without its password being tried, and is not recorded one
+    by one: the lockout was, once.
+    """
+    if getattr(request, "axes_locked_out", False):
+        return None
+    return _record_sign_in("auth.login.failed", username=username, request=request)
+
+
+def record_lockout(*, username: str, request: Any = None) -> AuditEvent | None:
+    """Too many failures: the name is locked out from that address for the cool-off time, `auth.login.lockout`.
+
+    Once per lockout: django-axes says so again at each attempt while it lasts.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    recent = AuditEvent.objects.filter(action="auth.login.lockout", created_at__gte=since, ip=current_ip.get())
+    if any(data.get("username") == username for data in recent.values_list("data", flat=True)):
+        return None
+    return _record_sign_in(
+        "auth.login.lockout",
+        username=username,
+        request=request,
+        failures=settings.AXES_FAILURE_LIMIT,
+        cooloff_minutes=settings.AXES_COOLOFF_TIME.total_seconds() / 60,
+    )
+
+
+def _record_sign_in(action: str, *, username: str, request: Any, **data: Any) -> AuditEvent:
+    """A refused sign-in, by no one (it was not them), about the person when the name is theirs."""
+    return record_event(
+        action,
+        actor=None,
+        target=User.objects.filter(username=username).first(),
+        outcome=AuditEvent.Outcome.REFUSED,
+        data={"username": username, "via": _where(request), **data},
+    )

@@ -1,12 +1,12 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from deployments import api as deployments_api
 from reviews import api as reviews_api
 from rules import api as rules_api
+from tokens import api as tokens_api
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", tokens_api.obtain_token, name="api-token"),
     path("rules/", rules_api.rules_collection, name="api-rules"),
     path("rules/<slug:slug>/", rules_api.rule_detail, name="api-rule"),
     path("rules/<slug:slug>/versions/<int:number>/", rules_api.version_detail, name="api-version"),

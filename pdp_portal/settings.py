@@ -1,5 +1,6 @@
 """Settings, read from the environment (see README.md, "Configuration")."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_htmx",
     "csp",
+    "axes",
     "django_celery_results",
     "audit",
     "rules",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditIPMiddleware",
     "audit.middleware.PortalRefusalMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Security headers. The local run serves plain HTTP on 127.0.0.1, so the TLS settings are off by
@@ -139,12 +143,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login, right password or not, while that name is locked out here.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Login throttling (django-axes), for the portal's sign-in, the admin's and the API token endpoint:
+# after AXES_FAILURE_LIMIT wrong passwords for one name from one address, that name is locked out
+# from that address for AXES_COOLOFF_MINUTES. Every failure and every lockout is in the audit history.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, which a proxy in front must set (docs/operation.md).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -171,6 +189,13 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 
 # Request bodies: a rule document is at most 1 MiB; leave room for the form wrapper.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# The cache holds the API's request counts for throttling. The embedded default keeps it in files
+# under the data folder, shared by every web process; set CACHE_URL (e.g. redis://127.0.0.1:6379/1)
+# to share it between machines.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+# Requests for an API token per client address (and per name tried), on top of the lockout above.
+PDP_LOGIN_RATE = env.str("PDP_LOGIN_RATE", default="10/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

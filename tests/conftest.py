@@ -58,6 +58,14 @@ def _flush_past_the_truncate_trigger():
 _flush_past_the_truncate_trigger()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counts (the cache) do not carry from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def require_postgres():
     """Skip on SQLite, or fail when the CI pass says PostgreSQL must be there."""
     if connection.vendor != "postgresql":

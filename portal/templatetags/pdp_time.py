@@ -38,3 +38,14 @@ def lasted(value, now=None):
         return ""
     now = now or timezone.now()
     return "less than a minute" if _recent(value, now) else timesince(value, now)
+
+
+@register.filter
+def span(value):
+    """A length of time (a timedelta) in words: "15 minutes", "1 hour, 30 minutes"."""
+    if not value:
+        return ""
+    if value < _A_MINUTE:
+        return "less than a minute"
+    now = timezone.now()
+    return timesince(now - value, now)
