@@ -125,7 +125,9 @@ def login(session: Session, password_stdin: bool) -> None:
     store = TokenStore()
     store.remember(server, user, token)
     session.out.line(f"Logged in to {server} as {user}.")
-    session.out.result({"server": server, "user": user, "tokens_file": str(store.path)})
+    session.out.result(
+        {"server": server, "user": user, "tokens_file": str(store.path), "expires_at": body.get("expires_at")}
+    )
 
 
 @hms.group(no_args_is_help=False)

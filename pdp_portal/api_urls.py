@@ -7,6 +7,7 @@ from tokens import api as tokens_api
 
 urlpatterns = [
     path("auth/token/", tokens_api.obtain_token, name="api-token"),
+    path("auth/token/revoke/", tokens_api.revoke_current_token, name="api-token-revoke"),
     path("rules/", rules_api.rules_collection, name="api-rules"),
     path("rules/<slug:slug>/", rules_api.rule_detail, name="api-rule"),
     path("rules/<slug:slug>/versions/<int:number>/", rules_api.version_detail, name="api-version"),
@@ -14,6 +15,6 @@ urlpatterns = [
     path("rules/<slug:slug>/versions/<int:number>/comments/", reviews_api.comment_version, name="api-comment"),
     path("rules/<slug:slug>/promote/", deployments_api.promote_rule, name="api-promote"),
     path("decisions", deployments_api.decisions, name="api-decisions"),
-    path("decisions/", deployments_api.decisions_with_slash),
+    path("decisions/", deployments_api.decisions_with_slash, name="api-decisions-slash"),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
 ]

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
     "pgtrigger",
@@ -194,15 +193,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # under the data folder, shared by every web process; set CACHE_URL (e.g. redis://127.0.0.1:6379/1)
 # to share it between machines.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+# API tokens: how long one given at login lasts (a system's is given its own length when issued).
+PDP_TOKEN_TTL_DAYS = env.float("PDP_TOKEN_TTL_DAYS", default=30)
 # Requests for an API token per client address (and per name tried), on top of the lockout above.
 PDP_LOGIN_RATE = env.str("PDP_LOGIN_RATE", default="10/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tokens.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "tokens.authentication.TokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pdp_portal.api.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["pdp_portal.api.StrictJSONParser"],

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("audit/", include("audit.urls")),
     path("reviews/", include("reviews.urls")),
+    path("account/tokens/", include("tokens.urls")),
     path("", include("portal.urls")),
     path("", include("rules.urls")),
     path("", include("budget.urls")),

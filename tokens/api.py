@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import (
     api_view,
     authentication_classes,
@@ -16,9 +15,12 @@ from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from engine.errors import DomainError
+from engine.errors import DomainError, InvalidInput
 from pdp_portal import schema
 from pdp_portal.api import StrictJSONParser
+
+from .models import ApiToken
+from .services import issue_token, revoke_token
 
 
 class LoginRateThrottle(SimpleRateThrottle):
@@ -34,12 +36,18 @@ class LoginRateThrottle(SimpleRateThrottle):
 
 
 class TokenRequest(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=100, required=False, default="Login", help_text="What the token is for, e.g. 'hms on my laptop'."
+    )
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenResponse(serializers.Serializer):
-    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown this once.")
+    prefix = serializers.CharField(help_text="Its first characters, as the portal's token page lists it.")
+    scope = serializers.CharField()
+    expires_at = serializers.DateTimeField()
 
 
 class BadCredentials(DomainError):
@@ -86,5 +94,19 @@ def obtain_token(request):
         raise LockedOut(username)
     if user is None or not user.is_active:
         raise BadCredentials("Unable to log in with the name and password given.")
-    token, _ = Token.objects.get_or_create(user=user)
-    return Response({"token": token.key})
+    token, key = issue_token(user, actor=user, name=form.validated_data["name"])
+    return Response({"token": key, "prefix": token.prefix, "scope": token.scope, "expires_at": token.expires_at})
+
+
+@extend_schema(
+    operation_id="auth_token_revoke",
+    request=None,
+    responses=schema.responses(204, None),
+    description="Revoke the token this request is made with (what `hms logout` does).",
+)
+@api_view(["POST"])
+def revoke_current_token(request):
+    if not isinstance(request.auth, ApiToken):
+        raise InvalidInput("This request is not made with an API token; there is none to revoke.")
+    revoke_token(request.auth, actor=request.user)
+    return Response(status=204)

@@ -1,10 +1,10 @@
 """POST /api/v1/auth/token/: a token for a name and password, then token authentication."""
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.api.support import assert_error_body
 from tests.deployments.support import PASSWORD
+from tokens.models import ApiToken, hash_key
 
 
 def test_token_for_valid_credentials(counsel):
@@ -12,18 +12,22 @@ def test_token_for_valid_credentials(counsel):
     client = APIClient()
     response = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
     assert response.status_code == 200
-    key = response.json()["token"]
-    assert key == Token.objects.get(user=counsel).key
+    body = response.json()
+    key = body["token"]
+    token = ApiToken.objects.get(key_hash=hash_key(key))
+    assert (token.user, token.scope, body["prefix"], body["scope"]) == (counsel, "full", key[:8], "full")
+    assert body["expires_at"].startswith(token.expires_at.strftime("%Y-%m-%dT%H:%M:%S"))
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/rules/").status_code == 200
 
 
-def test_same_token_on_a_second_login(counsel):
-    """Logging in again returns the same token."""
+def test_each_login_gets_a_token_of_its_own(counsel):
+    """Logging in again gives another token; the first still works until it expires or is revoked."""
     client = APIClient()
     first = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
     second = client.post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD}, format="json")
-    assert first.json() == second.json()
+    assert first.json()["token"] != second.json()["token"]
+    assert ApiToken.objects.live().filter(user=counsel).count() == 2
 
 
 def test_form_encoded_login(counsel):
@@ -36,7 +40,7 @@ def test_wrong_password_is_400_with_json_error(counsel):
     """A wrong password gets 400 with the JSON error body and no token."""
     response = APIClient().post("/api/v1/auth/token/", {"username": "counsel", "password": "nope"}, format="json")
     assert_error_body(response, 400)
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_inactive_user_gets_no_token(counsel):

@@ -90,7 +90,7 @@ def test_matrix_covers_every_api_route():
 
     names = {p.name for p in api_urls.urlpatterns if p.name}
     assert names == {
-        "api-token", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions",
+        "api-token", "api-token-revoke", "api-decisions-slash", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions",
     }  # fmt: skip
     assert {endpoint for endpoint, _, _ in MATRIX} == set(ENDPOINTS)
     # `/decisions/` answers as `/decisions` does (tests/decisions), undocumented in the schema.

@@ -13,7 +13,7 @@ def tokens(config_dir):
 
 def test_login_stores_the_token_privately(cli, drafter, config_dir, live_server):
     """login posts the password, keeps the API token in tokens.json (mode 0600) and says so."""
-    from rest_framework.authtoken.models import Token
+    from tokens.models import ApiToken, hash_key
 
     result = cli("login", "--user", "drafter", "--password-stdin", stdin="pw-for-tests-1\n")
 
@@ -22,7 +22,7 @@ def test_login_stores_the_token_privately(cli, drafter, config_dir, live_server)
     path = config_dir / "tokens.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     entry = tokens(config_dir)["servers"][live_server.url]
-    assert entry["tokens"]["drafter"] == Token.objects.get(user=drafter).key
+    assert ApiToken.objects.live().get(key_hash=hash_key(entry["tokens"]["drafter"])).user == drafter
     assert entry["default_user"] == "drafter"
 
 

@@ -25,11 +25,11 @@ def test_status_shows_pointers_and_versions(cli, people, fund, wildfire_file, wr
 
 def test_status_json_is_the_api_body(cli, people, wildfire_file, client):
     """--json prints exactly what GET /api/v1/rules/<slug>/ answers."""
-    from rest_framework.authtoken.models import Token
+    from hms.tokens import TokenStore
 
     assert cli("rule", "push", wildfire_file, "--user", "drafter").code == 0
     result = cli("rule", "status", "wildfire-aid-2024", "--json", "--user", "drafter")
-    key = Token.objects.get(user=people["drafter"]).key
+    key = next(iter(TokenStore().load()["servers"].values()))["tokens"]["drafter"]
     api = client.get("/api/v1/rules/wildfire-aid-2024/", HTTP_AUTHORIZATION=f"Token {key}").json()
 
     assert result.code == 0, result.err

@@ -133,11 +133,12 @@ def test_api_refusals_are_not_recorded_by_the_portal(client, in_review, outsider
 
 def test_api_service_refusals_are_recorded_once_by_the_service(in_review, counsel):
     """An API approval in the wrong role: 403, one review.approve refused event and nothing from the portal."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from tokens.services import issue_token
+
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=counsel).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(counsel, actor=None, name='tests')[1]}")
     before = last_id()
     response = api.post(
         f"/api/v1/rules/{SLUG}/versions/{in_review.number}/reviews/",

@@ -1,0 +1,48 @@
+"""`Authorization: Token <key>` for the API: the key's hash names a token that is neither revoked nor
+expired, of an active person; a limited token opens only the routes of its scope."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from .models import ApiToken, hash_key
+
+# last_used_at is written at most this often per token, not on every request.
+USE_RESOLUTION = timedelta(minutes=1)
+
+
+class ExpiringTokenAuthentication(authentication.TokenAuthentication):
+    def authenticate_credentials(self, key):
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if token.is_revoked:
+            raise exceptions.AuthenticationFailed(f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC.")
+        if token.is_expired:
+            raise exceptions.AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This account is deactivated.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > USE_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+
+class TokenScope(permissions.BasePermission):
+    """A token limited to a scope (a system's, for decisions) opens only that scope's routes."""
+
+    message = "This token may only be used for what its scope allows; ask an administrator for another."
+
+    def has_permission(self, request, view):
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return True  # a session, or no credentials: the other permissions decide
+        match = request.resolver_match
+        if token.allows(match.url_name if match else None):
+            return True
+        self.message = (
+            f"This token is limited to {token.get_scope_display()}; "
+            f"{request.method} {request.path} is outside it. Ask an administrator for another token."
+        )
+        return False
