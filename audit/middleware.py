@@ -2,8 +2,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import AuditEvent
-from .services import current_ip, record_event, request_ip
+from .services import current_ip, record_refusal, request_ip
 
 # Paths whose refusals are not portal pages: the API answers and audits its own, the admin is
 # Django's, and a missing static file or icon is not an attempt at anything.
@@ -25,7 +24,8 @@ class AuditIPMiddleware:
 
 
 class PortalRefusalMiddleware:
-    """Record a signed-in person's refused page request (403 or 404) in the audit history, once.
+    """Record a signed-in person's refused page request (403 or 404) in the audit history, once
+    (identical repeats within a short window are counted into one event: services.record_refusal).
 
     Whatever refused it: a view (a rule this person may not see, a page their role does not
     open), the URL resolver (an address that matches no page) or the CSRF check. A service that
@@ -55,14 +55,10 @@ class PortalRefusalMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith(_NOT_PORTAL):
             return
-        record_event(
-            "portal.refused",
+        record_refusal(
             actor=user,
-            outcome=AuditEvent.Outcome.REFUSED,
-            data={
-                "method": request.method,
-                "path": request.get_full_path()[:500],
-                "status": status,
-                "reason": reason[:500] or ("Not permitted." if status == 403 else "Not found."),
-            },
+            method=request.method,
+            path=request.get_full_path(),
+            status=status,
+            reason=reason or ("Not permitted." if status == 403 else "Not found."),
         )

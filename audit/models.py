@@ -187,3 +187,31 @@ class ChainVerification(models.Model):
         if self.status == self.Status.RUNNING:
             return (self.heartbeat_at or self.started_at or self.created_at) < cutoff
         return False
+
+
+class RefusalTally(models.Model):
+    """Identical refused requests from one person within a short window, counted outside the chain.
+
+    The first refusal of a window is an event at once; its repeats only move `count` (no chain lock),
+    and one `portal.refused.repeated` event says how many there were when the window is flushed
+    (`audit.services.flush_refusal_tallies`, run by the worker every minute and before a new window
+    opens), so a script hammering a URL can neither flood the chain nor hold up real appends.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "method", "path", "status"], name="audit_one_tally_per_refusal")
+        ]
+        indexes = [models.Index(fields=["first_at"], name="audit_tally_age")]
+
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status} ×{self.count}"

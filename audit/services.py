@@ -9,7 +9,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import NotPermitted
 
-from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, hash_of_row
+from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, RefusalTally, hash_of_row
 
 # The client address of the request being served, set by the adapters (see `request_ip`).
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
@@ -116,6 +116,69 @@ def refusals_recorded(
             data={**(data or {}), "reason": exc.message, "code": exc.code},
         )
         raise
+
+
+def record_refusal(*, actor: User, method: str, path: str, status: int, reason: str) -> AuditEvent | None:
+    """A signed-in person's refused request: one `portal.refused` event for the first of a window of
+    PDP_REFUSAL_WINDOW_SECONDS, then only a count until the window is flushed (see RefusalTally).
+
+    Returns the event written, or None for a repeat that was only counted.
+    """
+    now = timezone.now()
+    key = {"actor": actor, "method": method, "path": path[:500], "status": status}
+    window = timedelta(seconds=settings.PDP_REFUSAL_WINDOW_SECONDS)
+    # A repeat within the window: one UPDATE of its tally, no chain lock.
+    if RefusalTally.objects.filter(**key, first_at__gt=now - window).update(count=models.F("count") + 1, last_at=now):
+        return None
+    with transaction.atomic():
+        stale = RefusalTally.objects.select_for_update().filter(**key).first()
+        if stale is not None:
+            _flush_tally(stale)
+        try:
+            with transaction.atomic():
+                RefusalTally.objects.create(**key, reason=reason[:500], first_at=now, last_at=now)
+        except IntegrityError:  # the same refusal, at the same moment, opened the window first
+            RefusalTally.objects.filter(**key).update(count=models.F("count") + 1, last_at=now)
+            return None
+        return record_event(
+            "portal.refused",
+            actor=actor,
+            outcome=AuditEvent.Outcome.REFUSED,
+            data={"method": method, "path": path[:500], "status": status, "reason": reason[:500]},
+        )
+
+
+def _flush_tally(tally: RefusalTally) -> None:
+    if tally.count > 1:
+        record_event(
+            "portal.refused.repeated",
+            actor=tally.actor,
+            outcome=AuditEvent.Outcome.REFUSED,
+            data={
+                "method": tally.method,
+                "path": tally.path,
+                "status": tally.status,
+                "reason": tally.reason,
+                "repeats": tally.count - 1,
+                "first_at": tally.first_at.isoformat(),
+                "last_at": tally.last_at.isoformat(),
+            },
+        )
+    tally.delete()
+
+
+def flush_refusal_tallies() -> int:
+    """Write one `portal.refused.repeated` event for each window that has closed with repeats; returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PDP_REFUSAL_WINDOW_SECONDS)
+    written = 0
+    for pk in RefusalTally.objects.filter(first_at__lte=cutoff).values_list("pk", flat=True):
+        with transaction.atomic():
+            tally = RefusalTally.objects.select_for_update().select_related("actor").filter(pk=pk).first()
+            if tally is None:
+                continue  # flushed by a refusal that opened a new window
+            written += tally.count > 1
+            _flush_tally(tally)
+    return written
 
 
 def verify_chain(

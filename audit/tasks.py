@@ -12,3 +12,8 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "max_retries"
 def verify_chain_task(verification_id):
     verification = services.run_chain_verification(verification_id)
     return verification.status if verification else "skipped"
+
+
+@shared_task(name="audit.tasks.flush_refusal_tallies", **RETRY)
+def flush_refusal_tallies_task():
+    return services.flush_refusal_tallies()

@@ -246,6 +246,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 60.0},
+    "flush-refusal-tallies": {"task": "audit.tasks.flush_refusal_tallies", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -274,6 +275,8 @@ PDP_SYSTEMS_GROUP = "Systems"
 # A check still queued or running after this long is re-queued by the sweeper.
 PDP_STUCK_CHECK_SECONDS = env.int("PDP_STUCK_CHECK_SECONDS", default=300)
 PDP_CHECK_MAX_ATTEMPTS = env.int("PDP_CHECK_MAX_ATTEMPTS", default=3)
+# Identical refused requests from one person within this many seconds are one audit event and a count.
+PDP_REFUSAL_WINDOW_SECONDS = env.int("PDP_REFUSAL_WINDOW_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,
