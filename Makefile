@@ -64,6 +64,7 @@ bench: install
 	$(BIN)/python bench/simulation.py
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/audit_append.py
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -131,9 +131,13 @@ def record_refusal(*, actor: User, method: str, path: str, status: int, reason: 
     if RefusalTally.objects.filter(**key, first_at__gt=now - window).update(count=models.F("count") + 1, last_at=now):
         return None
     with transaction.atomic():
-        stale = RefusalTally.objects.select_for_update().filter(**key).first()
-        if stale is not None:
-            _flush_tally(stale)
+        tally = RefusalTally.objects.select_for_update().filter(**key).first()
+        if tally is not None and tally.first_at > now - window:
+            # Another refusal opened this window after the UPDATE above looked: count into it.
+            RefusalTally.objects.filter(pk=tally.pk).update(count=models.F("count") + 1, last_at=now)
+            return None
+        if tally is not None:
+            _flush_tally(tally)
         try:
             with transaction.atomic():
                 RefusalTally.objects.create(**key, reason=reason[:500], first_at=now, last_at=now)

@@ -1,6 +1,7 @@
 """Identical refusals from one person within a window are one event and a count, not a flood of the chain."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent, RefusalTally
-from audit.services import flush_refusal_tallies, record_refusal, verify_chain
+from audit.services import flush_refusal_tallies, record_event, record_refusal, verify_chain
 from audit.tasks import flush_refusal_tallies_task
 from tests.conftest import require_postgres
 
@@ -159,4 +160,45 @@ def test_concurrent_hammering_counts_every_refusal_once(counsel):
     close_the_window()
     assert flush_refusal_tallies() == 1
     assert refusals("portal.refused.repeated")[0].data["repeats"] == 199
+    assert verify_chain()[1] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_refusals_stay_counted_while_the_chain_is_busy(counsel, drafter):
+    """Hammering while 8 writers keep the chain lock busy still writes one event: a window that another
+    refusal opened a moment ago is counted into, not taken for a closed one and flushed."""
+    require_postgres()
+    stop = threading.Event()
+    errors = []
+
+    def run(work, pause):
+        try:
+            while not stop.is_set():
+                work()
+                time.sleep(pause)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def append():
+        record_event("bench.append", actor=drafter, data={"n": 1})
+
+    def refuse():
+        record_refusal(actor=counsel, method="GET", path=UPLOAD, status=403, reason="No.")
+
+    # The refusals come paced, as requests do, so that some arrive while a window is being opened.
+    threads = [threading.Thread(target=run, args=(append, 0)) for _ in range(8)]
+    threads += [threading.Thread(target=run, args=(refuse, 0.04)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(refusals()) == 1
+    assert refusals("portal.refused.repeated") == []
+    assert RefusalTally.objects.get().count > 1
     assert verify_chain()[1] == []

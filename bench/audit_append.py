@@ -1,0 +1,243 @@
+"""Audit appends per second with concurrent writers, and what a flood of refusals does to them.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pdp_bench .venv/bin/python bench/audit_append.py
+    .venv/bin/python bench/audit_append.py            # SQLite in a temporary data folder
+    [--writers 8] [--seconds 5] [--hammers 8] [--flood-rate 200]
+
+Every append goes through `audit.services.record_event`, each in a transaction of its own, as a
+service's does: on PostgreSQL an advisory lock serialises the appends, so each row links to the one
+committed before it. In the same run, on the same database:
+
+- `chain 1`: one writer appending, the serial rate;
+- `chain N`: N writers at once (--writers, 8), the figure the issue asks for, and its ratio to 1;
+- `plain N`: N writers inserting the same rows into a table of the same shape with no chain (no
+  lock, no hash of the row before): the database's own ceiling here, and our ratio to it;
+- `flood, counted`: N writers appending while --hammers threads repeat one refused page request,
+  --flood-rate times a second in all, through `record_refusal` (what the portal does): appends/s of
+  the writers, and how many events the flood wrote;
+- `flood, uncounted`: the same flood, each refusal appended as an event of its own (what the portal
+  did before refusals were counted): the writers' appends/s it leaves.
+
+The flood is paced rather than flat out: both kinds then offer the same refusals, and the figure
+compares what they cost the chain, not how much of this process's CPU a tight loop can take.
+
+Prints one JSON line per scenario and a last line with the ratios; the chain is verified at the end
+(exit status 1 if it is broken). On PostgreSQL the script creates a database `<name>_<random>` and
+drops it at the end, even after a failure.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.pages import fresh_postgres  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, default=8, help="concurrent appending threads")
+    parser.add_argument("--hammers", type=int, default=8, help="threads repeating one refused request")
+    parser.add_argument("--flood-rate", type=float, default=200.0, help="refused requests per second, in all")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each scenario")
+    args = parser.parse_args()
+    if args.writers < 1 or args.hammers < 1 or args.seconds <= 0 or args.flood_rate <= 0:
+        parser.error("--writers and --hammers must be at least 1, --seconds and --flood-rate more than 0.")
+
+    url = os.environ.get("DATABASE_URL", "")
+    drop, database = None, "sqlite"
+    if url:
+        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
+            parser.error("DATABASE_URL must name a PostgreSQL server; leave it unset for SQLite in a temporary folder.")
+        url, database, drop = fresh_postgres(url)
+        os.environ["DATABASE_URL"] = url
+    data_dir = tempfile.mkdtemp(prefix="pdp-bench-audit-")
+    os.environ.update(PDP_DATA_DIR=data_dir, CELERY_TASK_ALWAYS_EAGER="1", LOG_LEVEL="WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pdp_portal.settings"
+    try:
+        failed = run(args, database)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if drop is not None:
+            drop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+def for_seconds(seconds, work, threads):
+    """Run `work()` in a loop on `threads` threads for `seconds`; return the loops done per thread."""
+    from django.db import connection
+
+    stop = threading.Event()
+    counts = [0] * threads
+    errors = []
+    start = threading.Barrier(threads + 1)
+
+    def loop(index):
+        try:
+            start.wait()
+            while not stop.is_set():
+                work()
+                counts[index] += 1
+        except Exception as exc:  # a failed write ends the run with its error, below
+            errors.append(exc)
+            stop.set()
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    start.wait()
+    time.sleep(seconds)
+    stop.set()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return counts
+
+
+def run(args, database):
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from audit.models import AuditEvent, RefusalTally
+    from audit.services import record_event, record_refusal, verify_chain
+
+    call_command("migrate", verbosity=0)
+    writer = User.objects.create_user("bench-writer")
+    hammer = User.objects.create_user("bench-hammer")
+    data = {"rule": "bench-rule", "version": 3, "environment": "production", "reason": "bench"}
+
+    def append():
+        with transaction.atomic():
+            record_event("bench.append", actor=writer, data=data)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_plain (id integer PRIMARY KEY, actor_id integer, action varchar(64), "
+            "data text, created_at varchar(40), hash varchar(64))"
+            if connection.vendor == "sqlite"
+            else "CREATE TABLE bench_plain (id bigserial PRIMARY KEY, actor_id integer, action varchar(64), "
+            "data jsonb, created_at timestamptz, hash varchar(64))"
+        )
+    payload = json.dumps(data)
+
+    def plain():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO bench_plain (actor_id, action, data, created_at, hash) VALUES (%s, %s, %s, %s, %s)",
+                [writer.pk, "bench.append", payload, time.strftime("%Y-%m-%dT%H:%M:%S"), "0" * 64],
+            )
+
+    def refuse():
+        record_refusal(actor=hammer, method="GET", path="/rules/upload/", status=403, reason="bench")
+
+    def refuse_uncounted():
+        with transaction.atomic():
+            record_event("portal.refused", actor=hammer, outcome="refused", data={"path": "/rules/upload/"})
+
+    figures = {}
+
+    def report(name, writers, counts, **extra):
+        rate = sum(counts) / args.seconds
+        figures[name] = rate
+        line = {"scenario": name, "database": database, "writers": writers, "seconds": args.seconds}
+        print(json.dumps({**line, "appends": sum(counts), "appends_per_s": round(rate, 1), **extra}), flush=True)
+
+    report("chain 1", 1, for_seconds(args.seconds, append, 1))
+    report(f"chain {args.writers}", args.writers, for_seconds(args.seconds, append, args.writers))
+    report(f"plain {args.writers}", args.writers, for_seconds(args.seconds, plain, args.writers), chain=False)
+
+    for name, hammer_work in (("flood, counted", refuse), ("flood, uncounted", refuse_uncounted)):
+        before = AuditEvent.objects.filter(actor=hammer).count()
+        done = threading.Event()
+        hammered = []
+        # The hammers start first and stop when the writers' run ends.
+        pace = args.hammers / args.flood_rate
+        flood = threading.Thread(target=_until, args=(done, hammer_work, args.hammers, pace, hammered))
+        began = time.perf_counter()
+        flood.start()
+        time.sleep(0.2)
+        counts = for_seconds(args.seconds, append, args.writers)
+        done.set()
+        flood.join()
+        flooded_s = time.perf_counter() - began
+        refusals = sum(hammered[0])
+        written = AuditEvent.objects.filter(actor=hammer).count() - before
+        report(
+            name,
+            args.writers,
+            counts,
+            hammers=args.hammers,
+            refusals=refusals,
+            refusals_per_s=round(refusals / flooded_s, 1),
+            events_written_by_the_flood=written,
+        )
+        RefusalTally.objects.all().delete()
+
+    count, problems = verify_chain()
+    n = args.writers
+    summary = {
+        "database": database,
+        "chain_n_over_1": round(figures[f"chain {n}"] / figures["chain 1"], 2),
+        "chain_n_over_plain_n": round(figures[f"chain {n}"] / figures[f"plain {n}"], 2),
+        "flood_counted_over_quiet": round(figures["flood, counted"] / figures[f"chain {n}"], 2),
+        "flood_rate": args.flood_rate,
+        "flood_uncounted_over_quiet": round(figures["flood, uncounted"] / figures[f"chain {n}"], 2),
+        "events_verified": count,
+        "chain_intact": not problems,
+    }
+    print(json.dumps(summary), flush=True)
+    return bool(problems)
+
+
+def _until(done, work, threads, pace, out):
+    """Run `work()` on `threads` threads, each at most once per `pace` seconds, until `done` is set;
+    append the loops done per thread to `out`."""
+    from django.db import connection
+
+    counts = [0] * threads
+    errors = []
+
+    def loop(index):
+        due = time.perf_counter() + pace * index / threads
+        try:
+            while not done.is_set():
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += pace
+                work()
+                counts[index] += 1
+        except Exception as exc:  # reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
+    out.append(counts)
+
+
+if __name__ == "__main__":
+    main()
