@@ -6,6 +6,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from pdp_portal import permissions, schema
+from pdp_portal.api import IntegerField
 from pdp_portal.exceptions import NotPermitted
 from rules.representations import deployment_dict
 
@@ -15,7 +16,7 @@ from .services import promote, rollback
 
 class PromoteRequest(serializers.Serializer):
     environment = serializers.CharField(default="production")
-    version = serializers.IntegerField(
+    version = IntegerField(
         required=False,
         allow_null=True,
         default=None,
@@ -38,6 +39,7 @@ class RollbackRequest(serializers.Serializer):
 
 @extend_schema(
     operation_id="rule_promote",
+    parameters=[schema.SLUG],
     request=PromoteRequest,
     responses=schema.responses(
         201, schema.Deployment, s409="The release rules refuse this move (the message says why)."
@@ -61,6 +63,7 @@ def promote_rule(request, slug):
 
 @extend_schema(
     operation_id="rule_rollback",
+    parameters=[schema.SLUG],
     request=RollbackRequest,
     responses=schema.responses(
         201, schema.Deployment, s409="Nothing to roll back to, or the live version is not the one you saw."

@@ -219,7 +219,8 @@ def parse_target(text: str | None) -> Literal["previous"] | int:
     text = (text or "").strip().lower()
     if text == "previous":
         return "previous"
-    match = re.fullmatch(r"v?(\d{1,9})", text)
+    # ASCII digits only: `\d` would read Arabic-Indic "v١" as v1.
+    match = re.fullmatch(r"v?([0-9]{1,9})", text)
     if not match:
         raise InvalidInput.at("to", f"Roll back to 'previous', 'v0' or a version such as 'v3', not {text!r}.")
     return int(match.group(1))
@@ -229,7 +230,7 @@ def _seen(expected_from: str | None) -> int | None:
     """The version the person saw live ("v3", "v0"), or None when they did not say."""
     if expected_from is None:
         return None
-    match = re.fullmatch(r"v?(\d{1,9})", str(expected_from).strip().lower())
+    match = re.fullmatch(r"v?([0-9]{1,9})", str(expected_from).strip().lower())
     if not match:
         raise InvalidInput(f"Say which version you saw live, such as 'v3' or 'v0', not {expected_from!r}.")
     return int(match.group(1))

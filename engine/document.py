@@ -1,12 +1,15 @@
 """The rule document: strict parsing, canonical form, content hash and schema.
 
 Strict means: at most 1 MiB of UTF-8, an object at the top, no duplicate keys, no NaN or
-Infinity, no lone surrogates, no integer too long to read. The canonical form sorts keys and
+Infinity, no number a double cannot hold (1e400, or an integer of more than 309 digits), no lone
+surrogates. The canonical form sorts keys and
 drops insignificant whitespace; the content hash is the SHA-256 of its UTF-8 bytes.
 """
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
@@ -15,6 +18,8 @@ import jsonschema
 from .errors import InvalidDocument
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
+# The longest integer a double can hold is 309 digits (1.8e308); a longer one is refused before Python reads it.
+MAX_INTEGER_DIGITS = 309
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 
 SCHEMA = {
@@ -81,6 +86,53 @@ def _refuse_constant(name: str) -> NoReturn:
     raise InvalidDocument(f"{name} is not a JSON number; use a finite number.")
 
 
+class _NumberOutOfRange(Exception):
+    """A number literal a double cannot hold; parse_strict says where it is."""
+
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400: Python reads it as inf, and parse_constant never sees it
+        raise _NumberOutOfRange(literal)
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NumberOutOfRange(literal)
+    value = int(literal)
+    try:
+        float(value)  # the simulation computes in doubles
+    except OverflowError:
+        raise _NumberOutOfRange(literal) from None
+    return value
+
+
+# A string (skipped whole, escapes included) or a number, as JSON writes them.
+_STRING_OR_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
+
+
+def _out_of_range(text: str, literal: str) -> InvalidDocument:
+    """The refusal of a number a double cannot hold, at its line and column.
+
+    The parser reads numbers in document order and stops at the first such one, and the text is
+    valid JSON up to it, so its first occurrence outside a string is where it is.
+    """
+    index = next((m.start(1) for m in _STRING_OR_NUMBER.finditer(text) if m.group(1) == literal), 0)
+    line, column = _position(text, index)
+    digits = len(literal.lstrip("-"))
+    shown = literal if len(literal) <= 20 else f"{literal[:10]}…, {digits:,} digits"
+    message = (
+        f"Not valid JSON: the number at line {line}, column {column} ({shown}) is too large; "
+        "a number must be finite and at most about 1.8e308."
+    )
+    return InvalidDocument(message, details={"line": line, "column": column})
+
+
 def _check_text(value: Any, path: str = "$") -> None:
     """Refuse lone surrogates and NUL characters anywhere, keys included (iteratively: no recursion)."""
     stack = [(value, path)]
@@ -129,12 +181,20 @@ def parse_strict(raw: object) -> dict[str, Any]:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        value = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+        value = json.loads(
+            text,
+            object_pairs_hook=_refuse_duplicates,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except _NumberOutOfRange as exc:
+        raise _out_of_range(text, exc.literal) from None
     except json.JSONDecodeError as exc:
         raise _syntax_error(text, exc) from None
     except RecursionError:
         raise InvalidDocument("The document is nested too deeply to read.") from None
-    except ValueError as exc:  # integers longer than Python's digit limit
+    except ValueError as exc:  # not expected past the number checks; never a 500
         raise InvalidDocument(f"Not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
         raise InvalidDocument(f"The document must be a JSON object at the top level, not {type(value).__name__}.")

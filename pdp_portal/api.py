@@ -1,8 +1,10 @@
 """The REST API's shared adapters: strict JSON bodies and JSON errors."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -19,6 +21,15 @@ class StrictJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         # One byte past the limit is enough to refuse; never read an unbounded body into memory.
         return parse_strict(stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b"")
+
+
+class IntegerField(serializers.IntegerField):
+    """An integer field that reads only ASCII digits: Python's int() would take "١" (Arabic-Indic one) as 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def error_body(code, message, details=None):
@@ -50,3 +61,12 @@ def api_exception_handler(exc, context):
     code = getattr(exc, "default_code", "error")
     response.data = error_body(code, message, details)
     return response
+
+
+def not_found(request, exception):
+    """A 404 under /api/ (an address that matches no endpoint, e.g. a slug with a space) is the API's JSON
+    error, as the endpoints' own are; anywhere else it is the portal's page."""
+    if request.path.startswith("/api/"):
+        message = f"Nothing at {request.path}: no such endpoint or object. The endpoints are listed at /api/docs/."
+        return JsonResponse(error_body("not_found", message), status=404)
+    return defaults.page_not_found(request, exception)
