@@ -63,8 +63,15 @@ def _lock_check(check_id: int) -> tuple[CheckRun, RuleVersion] | None:
     return CheckRun.objects.select_for_update().get(pk=check_id), version
 
 
-def _start_check(check_id: int, running_status: str) -> tuple[CheckRun, RuleVersion] | None:
-    """Claim a check for this worker. Returns (check, version) or None when there is nothing to do."""
+def _start_check(
+    check_id: int, running_status: str, *, resuming: str | None = None
+) -> tuple[CheckRun, RuleVersion] | None:
+    """Claim a check for this worker. Returns (check, version) or None when there is nothing to do.
+
+    `resuming` is the job's id when the broker gives the job back (its worker died holding it) or
+    retries it: the attempt that left the check running under that job has ended, so its heartbeat,
+    however recent, does not keep this one out.
+    """
     with transaction.atomic():
         locked = _lock_check(check_id)
         if locked is None or locked[0].is_finished:
@@ -72,7 +79,13 @@ def _start_check(check_id: int, running_status: str) -> tuple[CheckRun, RuleVers
         check, version = locked
         now = timezone.now()
         fresh = now - timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
-        if check.status == CheckRun.Status.RUNNING and check.heartbeat_at and check.heartbeat_at >= fresh:
+        taken_over = resuming is not None and resuming == check.task_id
+        if (
+            check.status == CheckRun.Status.RUNNING
+            and check.heartbeat_at
+            and check.heartbeat_at >= fresh
+            and not taken_over
+        ):
             return None  # another worker is on it and alive; the sweeper re-queues it if it dies
         check.status = CheckRun.Status.RUNNING
         check.started_at = now
@@ -146,9 +159,12 @@ def _finish_check(
         return check
 
 
-def run_lint(check_id: int) -> CheckRun | None:
-    """Lint a queued version. Idempotent: a finished or cancelled check is left as it is."""
-    claimed = _start_check(check_id, VersionStatus.LINTING)
+def run_lint(check_id: int, *, resuming: str | None = None) -> CheckRun | None:
+    """Lint a queued version. Idempotent: a finished or cancelled check is left as it is.
+
+    `resuming`: the job's id when it is delivered again (see _start_check).
+    """
+    claimed = _start_check(check_id, VersionStatus.LINTING, resuming=resuming)
     if claimed is None:
         return None
     check, version = claimed
@@ -210,9 +226,12 @@ def _report_progress(check_id: int) -> Progress:
     return report
 
 
-def run_simulation(check_id: int) -> CheckRun | None:
-    """Simulate a linted version over the default population and check its budget."""
-    claimed = _start_check(check_id, VersionStatus.SIMULATING)
+def run_simulation(check_id: int, *, resuming: str | None = None) -> CheckRun | None:
+    """Simulate a linted version over the default population and check its budget.
+
+    Idempotent as run_lint; `resuming`: the job's id when it is delivered again (see _start_check).
+    """
+    claimed = _start_check(check_id, VersionStatus.SIMULATING, resuming=resuming)
     if claimed is None:
         return None
     check, version = claimed
