@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from engine.errors import DomainError
 from portal.pages import render_page
@@ -14,6 +14,7 @@ from .services import revoke_token
 
 
 @login_required
+@require_GET
 def token_list(request):
     tokens = list(ApiToken.objects.of(request.user))
     return render_page(request, "tokens/token_list.html", {"tokens": tokens}, section="tokens")
