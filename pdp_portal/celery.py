@@ -1,13 +1,17 @@
+import logging
 import os
 from typing import Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pdp_portal.settings")
 
 app = Celery("pdp_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None:
@@ -23,4 +27,15 @@ def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None
         # also run Django's set-up again, which replaces the logging handlers of a running process.
         app.autodiscover_tasks(force=True)
     task = app.tasks[name]
-    transaction.on_commit(lambda: task.apply_async(args=list(args), task_id=task_id))
+
+    def publish() -> None:
+        try:
+            task.apply_async(args=list(args), task_id=task_id)
+        except BrokerUnavailable:
+            # The change is committed: an error page now would only hide that it was made. A check
+            # stays queued and the sweeper re-queues it once the broker answers; a chain
+            # verification goes stale and the next press starts another; a review e-mail is not
+            # sent, which this line records.
+            logger.exception("Task %s%r could not be published (the broker is unreachable)", name, tuple(args))
+
+    transaction.on_commit(publish)

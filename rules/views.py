@@ -380,7 +380,7 @@ def upload(request):
                 status, refusal = exc.status, _show_upload_refusal(form, exc)
             else:
                 messages.success(
-                    request, f"Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are running."
+                    request, f"Uploaded {version.rule.display_name} ({version.label}). Lint and simulation are queued."
                 )
                 return redirect(rule_url(version.rule, version.number))
     if not permissions.can_push(request.user):

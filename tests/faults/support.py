@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 
 from pdp_portal.celery import app as celery_app
@@ -158,6 +159,11 @@ class Worker:
         }
         for name in ("PYTEST_XDIST_WORKER", "CELERY_TASK_ALWAYS_EAGER", "PDP_FAULTS_VISIBILITY_TIMEOUT"):
             env.pop(name, None)
+        # The keys the test process writes with (by default under its own data folder), as a
+        # portal's web and worker processes share theirs: the worker's audit events verify here.
+        for name in ("SECRET_KEY", "PDP_AUDIT_KEY", "PDP_AUDIT_KEY_FILE"):
+            if getattr(settings, name, None):
+                env[name] = str(getattr(settings, name))
         if self.visibility_timeout is not None:
             env["PDP_FAULTS_VISIBILITY_TIMEOUT"] = str(self.visibility_timeout)
         with open(self.log, "ab") as log:
