@@ -5,7 +5,7 @@ by field (types, nullability), so the schema at /api/schema/ says exactly what a
 the schema-based tests hold every response to it.
 """
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -149,6 +149,19 @@ class DecisionResult(serializers.Serializer):
     account_id = serializers.CharField()
     test_account = serializers.BooleanField()
     decisions = Decision(many=True)
+
+
+# The path parameters as the URL patterns take them (`<slug:slug>`, `<int:number>`): an address
+# with anything else in their place matches no endpoint and is answered 404.
+SLUG = OpenApiParameter(
+    "slug",
+    {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+    OpenApiParameter.PATH,
+    description="The rule's slug, e.g. wildfire-aid-2024.",
+)
+NUMBER = OpenApiParameter(
+    "number", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The version's number: 1, 2, …"
+)
 
 
 def error(description):

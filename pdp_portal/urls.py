@@ -10,6 +10,9 @@ api_docs = csp_update(
     {"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, "'unsafe-inline'"], "img-src": [SWAGGER_CDN]}
 )(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
+# An unknown address under /api/ answers the API's JSON error, not the portal's page.
+handler404 = "pdp_portal.api.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("pdp_portal.api_urls")),

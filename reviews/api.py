@@ -29,6 +29,7 @@ def _version_for(request, slug, number):
 
 @extend_schema(
     operation_id="version_review",
+    parameters=[schema.SLUG, schema.NUMBER],
     request=ReviewRequest,
     responses=schema.responses(
         201,
@@ -70,6 +71,7 @@ class CommentRequest(serializers.Serializer):
 
 @extend_schema(
     operation_id="version_comment",
+    parameters=[schema.SLUG, schema.NUMBER],
     request=CommentRequest,
     responses=schema.responses(201, schema.Comment),
     description="Comment on a version without approving or rejecting it.",

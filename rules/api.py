@@ -99,6 +99,7 @@ def rules_collection(request):
 
 @extend_schema(
     operation_id="rule_status",
+    parameters=[schema.SLUG],
     responses=schema.responses(200, schema.RuleStatus),
     description="A rule's live pointers, versions and their checks.",
 )
@@ -110,6 +111,7 @@ def rule_detail(request, slug):
 
 @extend_schema(
     operation_id="version_detail",
+    parameters=[schema.SLUG, schema.NUMBER],
     responses=schema.responses(200, schema.VersionDetail),
     description="One version: document, checks, findings, reviews.",
 )
