@@ -57,6 +57,10 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # An HMAC of `hash` under the audit key, which the database does not hold (audit/signing.py):
+    # a row written without the key cannot carry a right one. Rows from before seals were sealed
+    # when they came in (migration 0005).
+    seal = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -215,3 +219,37 @@ class RefusalTally(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} → {self.status} ×{self.count}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's end: its last event, that event's hash and how many events
+    there were, at a time. Written by the worker every PDP_AUDIT_CHECKPOINT_SECONDS and on demand,
+    and exported to PDP_AUDIT_CHECKPOINT_FILE; `verify_audit` checks the history against the latest
+    one it is given, which shows a cut end or a rewritten history that the chain alone cannot.
+    """
+
+    last_event_id = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    events = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+        triggers = [
+            pgtrigger.Protect(name="audit_checkpoint_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self):
+        return f"checkpoint at event #{self.last_event_id} ({self.events} events)"
+
+    def statement(self):
+        """What the signature covers, as exported (with the signature beside it)."""
+        return {
+            "last_event": self.last_event_id,
+            "head_hash": self.head_hash,
+            "events": self.events,
+            "at": self.created_at.isoformat(),
+            "key_id": self.key_id,
+        }

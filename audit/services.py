@@ -1,10 +1,12 @@
 """Writing and verifying the audit history."""
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
 from django.conf import settings
@@ -18,7 +20,16 @@ from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import NotPermitted
 
-from .models import GENESIS_HASH, PAYLOAD_FIELDS, AuditEvent, ChainVerification, RefusalTally, hash_of_row
+from . import signing
+from .models import (
+    GENESIS_HASH,
+    PAYLOAD_FIELDS,
+    AuditCheckpoint,
+    AuditEvent,
+    ChainVerification,
+    RefusalTally,
+    hash_of_row,
+)
 
 # The client address of the request being served, set by the adapters (see `request_ip`).
 current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
@@ -61,6 +72,14 @@ def _stable(value: Any) -> Any:
     return value
 
 
+def _lock_chain() -> None:
+    """Serialize appends (and checkpoints) so every row links to the one committed before it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
+
+
 def record_event(
     action: str,
     *,
@@ -72,11 +91,7 @@ def record_event(
 ) -> AuditEvent:
     """Append one event to the chain. Call inside the service's transaction."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Serialize appends so every row links to the one committed before it.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        # On SQLite, transactions begin IMMEDIATE: the write lock is already ours.
+        _lock_chain()
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             actor=actor if not isinstance(actor, AnonymousUser) and getattr(actor, "pk", None) else None,
@@ -92,6 +107,7 @@ def record_event(
         if rule_slug:
             event.rule_slug = rule_slug
         event.hash = event.compute_hash()
+        event.seal = signing.seal(event.hash)
         event.save()
     return event
 
@@ -190,6 +206,8 @@ def verify_chain(
 ) -> tuple[int, list[str]]:
     """Walk the chain in order. Returns (checked_count, problems) where problems lists breaks.
 
+    Each event must link to the one before, hash to its stored hash, and carry the seal of that
+    hash under the audit key.
     `through`: stop at this event id (the events there were when a verification started).
     `progress(checked)` is called after every batch of `batch_size` events.
     """
@@ -197,10 +215,10 @@ def verify_chain(
     expected_prev = GENESIS_HASH
     count = 0
     # Plain rows rather than model instances: a long history verifies several times faster.
-    rows = AuditEvent.objects.order_by("id").values_list("pk", "hash", *PAYLOAD_FIELDS)
+    rows = AuditEvent.objects.order_by("id").values_list("pk", "hash", "seal", *PAYLOAD_FIELDS)
     if through is not None:
         rows = rows.filter(id__lte=through)
-    prev_index = 2 + PAYLOAD_FIELDS.index("prev_hash")
+    prev_index = 3 + PAYLOAD_FIELDS.index("prev_hash")
     after = None
     while True:
         # Batches read by id, each its own query: no read stays open between them, so the progress
@@ -209,17 +227,113 @@ def verify_chain(
         batch = list((rows if after is None else rows.filter(id__gt=after))[:batch_size])
         for row in batch:
             count += 1
-            pk, stored = row[0], row[1]
+            pk, stored, seal = row[0], row[1], row[2]
             if row[prev_index] != expected_prev:
                 problems.append(f"event #{pk}: prev_hash does not match the hash of the event before it")
-            if hash_of_row(row[2:]) != stored:
+            if hash_of_row(row[3:]) != stored:
                 problems.append(f"event #{pk}: stored hash does not match its content")
+            if not signing.seal_matches(stored, seal):
+                problems.append(f"event #{pk}: its seal is not the audit key's: it was written without the key")
             expected_prev = stored
         if batch and progress is not None:
             progress(count)
         if len(batch) < batch_size:
             return count, problems
         after = batch[-1][0]
+
+
+def write_checkpoint() -> AuditCheckpoint | None:
+    """Sign the chain's end now and export it: a new AuditCheckpoint, its line appended to
+    PDP_AUDIT_CHECKPOINT_FILE. None when the history is empty; the latest checkpoint when no event
+    has been added since it.
+    """
+    with transaction.atomic():
+        _lock_chain()  # the end cannot move while it is read
+        head = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
+        if head is None:
+            return None
+        latest = AuditCheckpoint.objects.order_by("-id").first()
+        if latest is not None and latest.last_event_id == head[0] and latest.key_id == signing.key_id():
+            return latest
+        checkpoint = AuditCheckpoint(
+            last_event_id=head[0],
+            head_hash=head[1],
+            events=AuditEvent.objects.filter(id__lte=head[0]).count(),
+            created_at=timezone.now(),
+            key_id=signing.key_id(),
+        )
+        checkpoint.signature = signing.sign(checkpoint.statement())
+        checkpoint.save()
+        # Exported before the commit: a line whose row then rolled back still states a true end.
+        path = Path(settings.PDP_AUDIT_CHECKPOINT_FILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as export:
+            export.write(json.dumps({**checkpoint.statement(), "signature": checkpoint.signature}) + "\n")
+    return checkpoint
+
+
+class CheckpointUnreadable(ValueError):
+    """An exported checkpoint file that cannot be read: its path and line are in the message."""
+
+
+def read_checkpoint_file(path: str | Path) -> dict[str, Any] | None:
+    """The latest checkpoint in an exported file (the one at the highest event), or None if it has none."""
+    latest: dict[str, Any] | None = None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointUnreadable(f"{path}: cannot be read ({exc}).") from exc
+    fields = {"last_event": int, "head_hash": str, "events": int, "at": str, "key_id": str, "signature": str}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            raise CheckpointUnreadable(f"{path}, line {number}: not a checkpoint ({exc}).") from exc
+        if not isinstance(entry, dict) or set(entry) != set(fields):
+            raise CheckpointUnreadable(f"{path}, line {number}: a checkpoint has exactly {', '.join(fields)}.")
+        if any(type(entry[name]) is not kind for name, kind in fields.items()):
+            raise CheckpointUnreadable(f"{path}, line {number}: a field has the wrong type.")
+        if latest is None or entry["last_event"] >= latest["last_event"]:
+            latest = entry
+    return latest
+
+
+def verify_against_checkpoint(checkpoint: dict[str, Any]) -> tuple[int, list[str]]:
+    """Check the history against a signed checkpoint: (events written since it, problems).
+
+    The signature must be the audit key's; the checkpoint's last event must still be there with the
+    hash it had, and as many events up to it as it counted. Rows cut from the end, a history
+    rehashed after an edit, and rows removed and rehashed all fail one of these.
+    """
+    statement = {name: value for name, value in checkpoint.items() if name != "signature"}
+    at, seq = checkpoint["at"], checkpoint["last_event"]
+    if checkpoint["key_id"] != signing.key_id():
+        return 0, [f"the checkpoint of {at} was signed with key {checkpoint['key_id']}, not this portal's audit key"]
+    if not signing.signature_matches(statement, checkpoint["signature"]):
+        return 0, [f"the checkpoint of {at} does not carry the audit key's signature: it was altered or forged"]
+    problems = []
+    head = AuditEvent.objects.filter(id=seq).values_list("hash", flat=True).first()
+    if head is None:
+        problems.append(f"event #{seq}, the last one the checkpoint of {at} signed, is gone: the history was cut")
+    elif head != checkpoint["head_hash"]:
+        problems.append(f"event #{seq} is not the one the checkpoint of {at} signed: the history was rewritten")
+    counted = AuditEvent.objects.filter(id__lte=seq).count()
+    if counted != checkpoint["events"]:
+        problems.append(
+            f"{counted} events up to #{seq}, where the checkpoint of {at} counted {checkpoint['events']}: "
+            "events were removed or added"
+        )
+    return AuditEvent.objects.filter(id__gt=seq).count(), problems
+
+
+def latest_checkpoint() -> dict[str, Any] | None:
+    """The latest checkpoint the database holds, as exported (its signature is checked when used)."""
+    checkpoint = AuditCheckpoint.objects.order_by("-last_event_id", "-id").first()
+    if checkpoint is None:
+        return None
+    return {**checkpoint.statement(), "signature": checkpoint.signature}
 
 
 def _lock_verifications() -> None:
@@ -292,6 +406,11 @@ def run_chain_verification(verification_id: int) -> ChainVerification | None:
 
     started = time.perf_counter()
     checked, problems = verify_chain(progress=progress, through=through)
+    # Against the latest checkpoint the database holds (the exported file is the stronger check:
+    # verify_audit), so a cut end shows on the panel too.
+    checkpoint = latest_checkpoint()
+    if checkpoint is not None and checkpoint["last_event"] <= through:
+        problems += verify_against_checkpoint(checkpoint)[1]
     duration = round(time.perf_counter() - started, 3)
     with transaction.atomic():
         verification = mine.select_for_update().first()
@@ -315,6 +434,7 @@ def run_chain_verification(verification_id: int) -> ChainVerification | None:
                 "problems": len(problems),
                 "duration_s": duration,
                 "verification": verification.pk,
+                **({"checkpoint": checkpoint["last_event"]} if checkpoint is not None else {}),
             },
         )
     return verification

@@ -17,3 +17,9 @@ def verify_chain_task(verification_id):
 @shared_task(name="audit.tasks.flush_refusal_tallies", **RETRY)
 def flush_refusal_tallies_task():
     return services.flush_refusal_tallies()
+
+
+@shared_task(name="audit.tasks.write_checkpoint", **RETRY)
+def write_checkpoint_task():
+    checkpoint = services.write_checkpoint()
+    return checkpoint.last_event_id if checkpoint else None

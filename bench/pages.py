@@ -257,6 +257,7 @@ def load_events(count, versions, releases, people):
     from django.utils import timezone
 
     from audit.models import GENESIS_HASH, AuditEvent
+    from audit.signing import seal
 
     rng, pool = random.Random(2024), list(versions.values())
     kinds, weights = [a[:2] for a in ACTIONS], [a[2] for a in ACTIONS]
@@ -295,6 +296,7 @@ def load_events(count, versions, releases, people):
             prev_hash=prev,
         )
         event.hash = prev = event.compute_hash()
+        event.seal = seal(event.hash)
         batch.append(event)
         if len(batch) == 5000 or j == count - 1:
             AuditEvent.objects.bulk_create(batch)

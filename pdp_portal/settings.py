@@ -248,6 +248,10 @@ elif CELERY_BROKER_URL.startswith("redis"):
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 60.0},
     "flush-refusal-tallies": {"task": "audit.tasks.flush_refusal_tallies", "schedule": 60.0},
+    "audit-checkpoint": {
+        "task": "audit.tasks.write_checkpoint",
+        "schedule": float(env.int("PDP_AUDIT_CHECKPOINT_SECONDS", default=300)),
+    },
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -278,6 +282,11 @@ PDP_STUCK_CHECK_SECONDS = env.int("PDP_STUCK_CHECK_SECONDS", default=300)
 PDP_CHECK_MAX_ATTEMPTS = env.int("PDP_CHECK_MAX_ATTEMPTS", default=3)
 # Identical refused requests from one person within this many seconds are one audit event and a count.
 PDP_REFUSAL_WINDOW_SECONDS = env.int("PDP_REFUSAL_WINDOW_SECONDS", default=60)
+# The audit key seals every event and signs the checkpoints of the chain's end (audit/signing.py).
+# Keep it, and the exported checkpoints, where the database and its administrators are not.
+PDP_AUDIT_KEY = env.str("PDP_AUDIT_KEY", default="")
+PDP_AUDIT_KEY_FILE = env.str("PDP_AUDIT_KEY_FILE", default=str(DATA_DIR / "audit_key"))
+PDP_AUDIT_CHECKPOINT_FILE = env.str("PDP_AUDIT_CHECKPOINT_FILE", default=str(DATA_DIR / "audit-checkpoints.jsonl"))
 
 LOGGING = {
     "version": 1,

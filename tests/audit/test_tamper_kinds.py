@@ -2,8 +2,8 @@
 
 Five kinds, each on a chain of six events, through the `verify_audit` command (which fails and names
 the first event the break shows at) and `verify_chain`. Two kinds cannot be seen from the chain alone
-and are not here: rows cut from its end, and a whole chain rehashed after an edit; they need an
-anchor kept outside the database.
+and are in test_checkpoints.py: rows cut from its end, and a whole chain rehashed after an edit; the
+checkpoints and the seals, signed with a key the database does not hold, show them.
 """
 
 import pgtrigger
@@ -41,7 +41,8 @@ def swapped_order(ids):
 
 def inserted_row(ids):
     # Make room between two events (ids are not hashed, so this alone breaks nothing), then forge one
-    # there that links correctly to the event before it and carries a correct hash of its own.
+    # there that links correctly to the event before it and carries a correct hash of its own, but
+    # not a true seal: that takes the audit key, which the database does not hold.
     for pk in reversed(ids):
         sql("UPDATE audit_auditevent SET id = %s WHERE id = %s", [pk * 10, pk])
     before = AuditEvent.objects.get(pk=ids[2] * 10)
@@ -59,10 +60,19 @@ def inserted_row(ids):
     forged.hash = hash_payload(forged.payload())
     sql(
         "INSERT INTO audit_auditevent (id, actor_name, action, outcome, target_type, target_id, target_repr,"
-        " rule_slug, data, created_at, prev_hash, hash) VALUES (%s, '', %s, 'done', '', '', 'v9', '', %s, %s, %s, %s)",
-        [ids[2] * 10 + 5, forged.action, '{"forged": true}', forged.created_at, forged.prev_hash, forged.hash],
+        " rule_slug, data, created_at, prev_hash, hash, seal)"
+        " VALUES (%s, '', %s, 'done', '', '', 'v9', '', %s, %s, %s, %s, %s)",
+        [
+            ids[2] * 10 + 5,
+            forged.action,
+            '{"forged": true}',
+            forged.created_at,
+            forged.prev_hash,
+            forged.hash,
+            "0" * 64,
+        ],
     )
-    return ids[3] * 10  # the forged row itself is consistent; the next one no longer links to its predecessor
+    return ids[2] * 10 + 5  # its hash is right and it links to the event before it, but its seal is not
 
 
 def rehashed_row(ids):
@@ -72,7 +82,7 @@ def rehashed_row(ids):
         "UPDATE audit_auditevent SET target_repr = 'v9', hash = %s WHERE id = %s",
         [hash_payload(event.payload()), ids[2]],
     )
-    return ids[3]
+    return ids[2]  # its seal is of the hash it had
 
 
 @pytest.mark.parametrize("tamper", [changed_field, deleted_row, swapped_order, inserted_row, rehashed_row])

@@ -23,12 +23,14 @@ def tamper(sql, params):
         cursor.execute(sql, params)
 
 
-def test_intact_chain_passes(history, capsys):
-    """On an untouched history the command succeeds and says how many events it checked."""
+def test_intact_chain_passes(history, capsys, settings, tmp_path):
+    """On an untouched history the command succeeds, says how many events it checked, and that without a
+    checkpoint a cut end would not show."""
+    settings.PDP_AUDIT_CHECKPOINT_FILE = str(tmp_path / "none.jsonl")
     call_command("verify_audit")
-    assert (
-        f"Audit chain intact: {len(history)} events verified; everyone's roles are on record."
-        in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        f"Audit chain intact: {len(history)} events verified; no checkpoint in {tmp_path / 'none.jsonl'}, "
+        "so events cut from the end would not show; everyone's roles are on record.\n"
     )
 
 
