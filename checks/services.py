@@ -70,7 +70,9 @@ def _start_check(
 
     `resuming` is the job's id when the broker gives the job back (its worker died holding it) or
     retries it: the attempt that left the check running under that job has ended, so its heartbeat,
-    however recent, does not keep this one out.
+    however recent, does not keep this one out. (Redis also gives back a job that outlives its
+    visibility timeout, set above the longest job; two attempts would then race, and only the
+    first to finish stores its outcome: _finish_check.)
     """
     with transaction.atomic():
         locked = _lock_check(check_id)
