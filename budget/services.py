@@ -320,7 +320,8 @@ def _appropriation(value: Any) -> Decimal:
         value = ""
     text = str(value).strip().replace(",", "").replace("_", "").removeprefix("$").strip()
     try:
-        amount = Decimal(text)
+        # ASCII only: Decimal() reads Arabic-Indic and full-width digits too ("١٢٣" as 123).
+        amount = Decimal(text) if text.isascii() else None
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
@@ -329,10 +330,11 @@ def _appropriation(value: Any) -> Decimal:
         )
     if amount < 0:
         raise InvalidInput(f"The appropriation cannot be negative ({text}).")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(f"The appropriation has at most two decimal places (cents); {text} has more.")
+    # Before the cents: 1e400 has too many digits to be rounded to cents (decimal.InvalidOperation).
     if amount > APPROPRIATION_MAX:
         raise InvalidInput(f"The appropriation is too large; at most {money(APPROPRIATION_MAX)} can be stored.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"The appropriation has at most two decimal places (cents); {text} has more.")
     return amount.quantize(Decimal("0.01"))
 
 

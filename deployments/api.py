@@ -6,7 +6,6 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from pdp_portal import permissions, schema
-from pdp_portal.api import IntegerField
 from pdp_portal.exceptions import NotPermitted
 from rules.representations import deployment_dict
 
@@ -14,9 +13,18 @@ from .decisions import decide
 from .services import promote, rollback
 
 
+class VersionNumber(serializers.IntegerField):
+    """A version number in ASCII digits: Python's int() would read "١" (Arabic-Indic one) as 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PromoteRequest(serializers.Serializer):
     environment = serializers.CharField(default="production")
-    version = IntegerField(
+    version = VersionNumber(
         required=False,
         allow_null=True,
         default=None,

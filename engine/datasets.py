@@ -4,7 +4,9 @@ A population has a header row and one row per (synthetic or sampled) person. Col
 inferred: integer, decimal, boolean (`true`/`false`, any case) and text; an empty cell is null.
 `weight` (how many people a row stands for), `id` and `county` are optional and have those
 meanings. Nothing is coerced silently: a CSV is read as text first, then every column is checked
-and cast, and anything ambiguous is refused with the line it happened on.
+and cast, and anything ambiguous is refused with the line it happened on. A number too large to
+hold (1e400) is refused, not stored as infinity, and so is text or a column name a spreadsheet
+would run as a formula (beginning with =, +, -, @, a tab or a carriage return).
 
 A file that cannot be read at all (empty, not UTF-8, no header, broken quoting, not Parquet) is
 refused for that one reason. Past that point every problem is looked for: a refusal names them all,
@@ -16,6 +18,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +43,8 @@ DTYPES = {INTEGER: pl.Int64, DECIMAL: pl.Float64, BOOLEAN: pl.Boolean, TEXT: pl.
 _INTEGER = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _LEADING_ZERO = r"^[+-]?0[0-9]"  # 02134, 007: codes, kept as text so their zeros survive
+# Text a spreadsheet would run as a formula when the population is opened or exported again.
+_FORMULA = r"^[=+\-@\t\r]"
 _CHUNK_BYTES = 1 << 24
 _BOM = b"\xef\xbb\xbf"
 
@@ -321,6 +326,11 @@ def _check_names(names: list[str], where: str, *, hint: str) -> None:
     for position, name in enumerate(names, start=1):
         if not name:
             raise InvalidDataset(f"{where} has no name for column {position}; every column needs a name.")
+        if re.match(_FORMULA, name):
+            raise InvalidDataset(
+                f"{where} names column {position} {name!r}, which begins with {name[0]!r}: a spreadsheet would "
+                "run it as a formula. Remove that first character."
+            )
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name in seen:
@@ -396,6 +406,11 @@ def _type_csv_columns(frame: pl.DataFrame, line_of: LineOf) -> tuple[pl.DataFram
     for name, kind in columns.items():
         if kind == INTEGER and typed[name].null_count() != cleaned[name].null_count():
             problems.add_rows(cleaned[name].is_not_null() & typed[name].is_null(), _too_large(cleaned[name], rows))
+        elif kind == DECIMAL and not typed[name].drop_nulls().is_finite().all():  # 1e400 reads as infinity
+            problems.add_rows(~typed[name].is_finite(), _not_finite(cleaned[name], rows))
+        elif kind == TEXT and name != "weight" and not counts[name]["decimal"]:
+            # Only all-text columns: a column with numbers among its text is refused as mixed already.
+            _check_formulas(cleaned[name], rows, problems)
     _check_special_columns(typed, columns, rows, problems)
     problems.refuse(names)
     return typed, columns
@@ -476,6 +491,21 @@ def _not_finite(values: pl.Series, rows: _Rows) -> Callable[[int], Problem]:
     return describe
 
 
+def _check_formulas(values: pl.Series, rows: _Rows, problems: _Problems) -> None:
+    """Text that begins with =, +, -, @, a tab or a carriage return: a spreadsheet would run it as a formula."""
+
+    def formula(index: int) -> Problem:
+        value = values[index]
+        return rows.problem(
+            f"The column {values.name!r} has {value!r} on {rows.text(index)}, which begins with {value[0]!r}: "
+            "a spreadsheet would run it as a formula. Remove that first character.",
+            index,
+            values.name,
+        )
+
+    problems.add_rows(values.str.contains(_FORMULA), formula)
+
+
 def _mixed_problems(values: pl.Series, rows: _Rows, problems: _Problems) -> None:
     """A column whose first value is a number and has text further down, or the other way round."""
     present = values.is_not_null()
@@ -526,6 +556,8 @@ def _read_parquet(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
         typed = frame[name].cast(DTYPES[kind])
         if kind == DECIMAL and not typed.drop_nulls().is_finite().all():
             problems.add_rows(~typed.is_finite(), _not_finite(typed, rows))
+        elif kind == TEXT:
+            _check_formulas(typed, rows, problems)
         columns[name] = kind
         series.append(typed)
     typed_frame = pl.DataFrame(series)

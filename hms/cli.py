@@ -86,6 +86,23 @@ def global_options(command: F) -> F:
     return command
 
 
+class VersionNumber(click.ParamType):
+    """A version number in ASCII digits: click's int would read "١" (Arabic-Indic one) as 1."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if not (text.isascii() and text.removeprefix("-").isdigit()):
+            self.fail(f"{value!r} is not a valid integer.", param, ctx)
+        return int(text)
+
+
+VERSION = VersionNumber()
+
+
 def env_name(text: str) -> str:
     return {"prod": "production", "stage": "staging"}.get(text, text)
 
@@ -214,7 +231,7 @@ def push(session: Session, file: Path, no_wait: bool, timeout: float) -> None:
 @click.option("--reject", is_flag=True)
 @click.option("--comment", default="")
 @click.option("--role", default=None, help="the sign-off to give, when you hold several")
-@click.option("--version", "number", type=int, default=None, metavar="N", help="review vN instead of the latest")
+@click.option("--version", "number", type=VERSION, default=None, metavar="N", help="review vN instead of the latest")
 @global_options
 @click.pass_obj
 def review(
@@ -270,7 +287,7 @@ def review(
 @click.option(
     "--version",
     "number",
-    type=int,
+    type=VERSION,
     default=None,
     metavar="N",
     help="deploy vN: the version on staging, or one live in that environment before (default: staging's)",

@@ -4,7 +4,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,15 +20,6 @@ class StrictJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         # One byte past the limit is enough to refuse; never read an unbounded body into memory.
         return parse_strict(stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b"")
-
-
-class IntegerField(serializers.IntegerField):
-    """An integer field that reads only ASCII digits: Python's int() would take "١" (Arabic-Indic one) as 1."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and not data.isascii():
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def error_body(code, message, details=None):

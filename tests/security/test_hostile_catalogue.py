@@ -12,20 +12,30 @@ stored state (tests/security/catalogue_support.stored) is the same after as befo
 a service made is in the audit history as refused, and nothing else is.
 """
 
+import io
 import json
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
+from budget.models import Dataset, Fund
+from hms import cli as hms_cli
+from hms.tokens import TokenStore
 from tests.api.conftest import token_for
 from tests.api.support import assert_error_body
 from tests.conftest import document, make_user
 
 from .catalogue_support import (
     Case,
+    HttpThroughTestClient,
     events_since,
+    form_errors,
     last_audit_id,
+    page_text,
     params,
     stored,
 )
@@ -422,3 +432,486 @@ def test_rest_decision_bodies_are_refused(case, api, db):
 def test_rest_token_bodies_are_refused(case, counsel):
     """The token endpoint reads only strict JSON: any other body is a 4xx, and no token is issued."""
     assert_body_refused(APIClient(), case)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: the rule upload form, by its text box and by its file field
+
+BY_ID = {case.id: case for case in DOCUMENTS}
+UPLOAD_AS_TEXT = [
+    BY_ID[id]
+    for id in (
+        "truncated", "trailing-comma", "single-quotes", "duplicate-nested", "nan", "1e400", "5000-digit-integer",
+        "10k-deep-arrays", "lone-surrogate-escape", "top-level-array", "rule-dot-dot-slash", "rule-rtl-override",
+        "rule-not-nfc", "over-1-mib",
+    )
+]  # fmt: skip
+UPLOAD_AS_FILE = [
+    BY_ID[id]
+    for id in (
+        "utf16-with-bom", "latin1-bytes", "lone-surrogate-bytes", "two-boms", "duplicate-top-level", "minus-1e400",
+        "10k-deep-objects", "null", "rule-absolute-path", "raw-nul-byte",
+    )
+]  # fmt: skip
+UPLOAD_FORM_ONLY = [
+    Case("text-with-a-nul-character", {"text": '{"rule": "a\x00"}'}, "Null characters are not allowed."),
+    Case("text-whitespace-only", {"text": "  \r\n  "}, "Choose a JSON file or paste the rule document."),
+    Case(
+        "file-and-text-both",
+        {"text": '{"rule": "a"}', "file": ("rule.json", b'{"rule": "b"}')},
+        "Choose a file or paste the JSON, not both",
+    ),
+    Case("file-over-1-mib", {"file": ("big.json", b" " * (MIB + 1))}, "the limit is 1,048,576 bytes (1 MiB)"),
+    Case("file-named-with-traversal", {"file": ("../../../etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")}, "Not valid JSON"),
+    Case("file-named-absolute", {"file": ("/etc/shadow.json", b'{"rule": "/etc/shadow"}')}, 'must name its rule in "rule"'),
+]  # fmt: skip
+
+
+def upload(client, fields):
+    data = dict(fields)
+    if "file" in data:
+        name, content = data["file"]
+        data["file"] = SimpleUploadedFile(name, content, content_type="application/json")
+    return client.post(reverse("rule-upload"), data)
+
+
+def assert_page_refusal(response, says, status=400):
+    assert response.status_code == status, (response.status_code, page_text(response)[:300])
+    assert says in page_text(response), page_text(response)[:2000]
+
+
+def portal_client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def assert_upload_refused(client, fields, case, *, reaches_service=True):
+    before, mark = stored(), last_audit_id()
+    assert_page_refusal(upload(client, fields), case.says)
+    assert_nothing_stored(before, mark, refused_by="rule.push" if reaches_service else None)
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_AS_TEXT))
+def test_upload_form_text_is_refused(case, drafter):
+    """A hostile document pasted into the upload form: a 400 page with the reason at the box; nothing stored."""
+    assert_upload_refused(portal_client(drafter), {"text": case.send.decode("utf-8")}, case)
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_AS_FILE))
+def test_upload_form_file_is_refused(case, drafter):
+    """A hostile document chosen as a file: a 400 page with the reason; nothing stored."""
+    assert_upload_refused(portal_client(drafter), {"file": ("rule.json", case.send)}, case)
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_FORM_ONLY))
+def test_upload_form_refuses_what_the_form_cannot_take(case, drafter):
+    """NUL characters, an empty box, both a file and text, an oversized file, odd file names: a 400 page; nothing stored."""
+    assert_upload_refused(portal_client(drafter), case.send, case, reaches_service=case.id.startswith("file-named"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: the rule page's comment, review and rollback forms
+
+SEEN = object()  # stands for the content hash the page shows
+NUL_REFUSED = "Null characters are not allowed."
+ON_THE_RULE_PAGE_IN_REVIEW = [
+    Case("comment-with-a-nul-character", ("version-comment", {"body": "a\x00b"}), NUL_REFUSED),
+    Case("comment-blank", ("version-comment", {"body": " \r\n\t "}), "Write the comment first: it is empty."),
+    Case("comment-5001-characters", ("version-comment", {"body": "x" * 5001}), "at most 5,000 are allowed"),
+    Case(
+        "reject-without-a-reason",
+        ("version-reject", {"expected_hash": SEEN, "role": "legal", "comment": "  "}),
+        "A rejection needs a comment saying why.",
+    ),
+    Case(
+        "approve-hash-65-characters",
+        ("version-approve", {"expected_hash": "a" * 65, "role": "legal"}),
+        "Ensure this value has at most 64 characters (it has 65).",
+    ),
+    Case("approve-role-with-a-nul", ("version-approve", {"expected_hash": SEEN, "role": "legal\x00"}), NUL_REFUSED),
+]
+ON_THE_RULE_PAGE_IN_PRODUCTION = [
+    Case("rollback-reason-blank", ("rule-rollback", {"reason": "   "}), "A rollback needs a reason."),
+    Case("rollback-reason-nul", ("rule-rollback", {"reason": "oops\x00"}), NUL_REFUSED),
+    Case("rollback-reason-2001", ("rule-rollback", {"reason": "x" * 2001}), "at most 2000 characters (it has 2001)"),
+    Case("rollback-to-traversal", ("rule-rollback", {"reason": "r", "to": "../v1"}), "Roll back to 'previous'"),
+    Case("rollback-to-arabic-indic-zero", ("rule-rollback", {"reason": "r", "to": "v٠"}), "Roll back to 'previous'"),
+    Case("rollback-to-21-characters", ("rule-rollback", {"reason": "r", "to": "v" * 21}), "at most 20 characters"),
+    Case(
+        "rollback-environment-traversal",
+        ("rule-rollback", {"reason": "r", "environment": "../../production"}),
+        "Unknown environment '../../production'",
+    ),
+]
+
+
+def post_on_rule_page(client, version, case):
+    name, fields = case.send
+    args = [version.rule.slug] if name == "rule-rollback" else [version.rule.slug, version.number]
+    data = {key: version.content_hash if value is SEEN else value for key, value in fields.items()}
+    return client.post(reverse(name, args=args), data)
+
+
+def assert_rule_page_refusal(client, version, case):
+    before, mark = stored(), last_audit_id()
+    assert_page_refusal(post_on_rule_page(client, version, case), case.says)
+    assert_nothing_stored(before, mark)
+
+
+@pytest.mark.parametrize("case", params(ON_THE_RULE_PAGE_IN_REVIEW))
+def test_rule_page_review_forms_refuse(case, in_review, counsel):
+    """A hostile comment or sign-off: the rule page again, 400, the problem at its field; nothing stored."""
+    assert_rule_page_refusal(portal_client(counsel), in_review, case)
+
+
+@pytest.mark.parametrize("case", params(ON_THE_RULE_PAGE_IN_PRODUCTION))
+def test_rule_page_rollback_form_refuses(case, in_production, release_manager):
+    """A hostile rollback: the rule page again, 400, the problem at its field; no pointer moves."""
+    assert_rule_page_refusal(portal_client(release_manager), in_production, case)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: every POST without its CSRF token is refused
+
+
+CSRF_REFUSED = "CSRF verification failed"
+WITHOUT_CSRF = [
+    Case("upload-without-csrf", ("rule-upload", [], {"text": '{"rule": "no-csrf"}'}, "drafter"), CSRF_REFUSED),
+    Case("comment-without-csrf", ("version-comment", [SLUG, 1], {"body": "hello"}, "counsel"), CSRF_REFUSED),
+    Case("approve-without-csrf", ("version-approve", [SLUG, 1], {"expected_hash": SEEN}, "counsel"), CSRF_REFUSED),
+    Case("dataset-without-csrf", ("dataset-list", [], {"name": "x"}, "budget_officer"), CSRF_REFUSED),
+    Case("fund-without-csrf", ("fund-list", [], {"code": "NO-CSRF"}, "budget_officer"), CSRF_REFUSED),
+    Case("logout-without-csrf", ("logout", [], {}, "drafter"), CSRF_REFUSED),
+    Case("api-session-push-without-csrf", ("api-rules", [], document(rule="no-csrf"), "drafter"), "CSRF Failed"),
+]
+
+
+@pytest.mark.parametrize("case", params(WITHOUT_CSRF))
+def test_posts_without_a_csrf_token_are_refused(case, in_review, request):
+    """A signed-in person's POST without the CSRF token is 403 saying so; nothing is stored."""
+    name, args, data, who = case.send
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(request.getfixturevalue(who))
+    if isinstance(data, dict):
+        data = {key: in_review.content_hash if value is SEEN else value for key, value in data.items()}
+        before, mark = stored(), last_audit_id()
+        response = client.post(reverse(name, args=args), data)
+    else:
+        before, mark = stored(), last_audit_id()
+        response = client.post(reverse(name, args=args), data, content_type=JSON)
+    assert_page_refusal(response, case.says, status=403)
+    assert_nothing_stored(before, mark)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: the dataset upload form (CSV and Parquet populations)
+
+FORMULA = "begins with"  # the refusal of a cell a spreadsheet would run as a formula
+NOT_FINITE = "only finite numbers are allowed"
+DATASETS = [
+    Case("formula-equals-cmd", b"id,county,weight\n1,=cmd|' /C calc'!A0,1\n", FORMULA),
+    Case("formula-hyperlink", b'id,note,weight\n1,"=HYPERLINK(""http://evil.example"",""x"")",1\n', FORMULA),
+    Case("formula-plus", b"id,note,weight\n1,+1+1,1\n", FORMULA),
+    Case("formula-minus", b"id,note,weight\n1,-2+3,1\n", FORMULA),
+    Case("formula-at", b"id,note,weight\n1,@SUM(A1:A9),1\n", FORMULA),
+    Case("formula-after-a-tab", b'id,note,weight\n1,"\t=1+1",1\n', FORMULA),
+    Case("formula-after-a-carriage-return", b'id,note,weight\n1,"\r=1+1",1\n', FORMULA),
+    Case("formula-in-the-header", b"id,=1+1,weight\n1,a,1\n", FORMULA),
+    Case("formula-among-good-rows", b"id,county,weight\n1,Lane,1\n2,Marion,1\n3,=2+5,1\n", FORMULA),
+    Case("weight-1e400", b"id,weight\n1,1\n2,1e400\n", NOT_FINITE),
+    Case("income-1e400", b"id,income,weight\n1,52000,1\n2,1e400,1\n", NOT_FINITE),
+    Case("income-minus-1e400", b"id,income,weight\n1,-1e400,1\n", NOT_FINITE),
+    Case("weight-nan", b"id,weight\n1,NaN\n", "The column 'weight' must be a number on every row: line 2 has 'NaN'"),
+    Case("weight-infinity", b"id,weight\n1,Infinity\n", "must be a number on every row"),
+    Case("weight-arabic-indic", "id,weight\n1,١٢٣\n".encode(), "must be a number on every row: line 2 has '١٢٣'"),
+    Case("age-arabic-indic", "id,age,weight\n1,40,1\n2,٤٠,1\n".encode(), "mixes numbers and text"),
+    Case("weight-negative", b"id,weight\n1,-5\n", "is negative"),
+    Case("nul-byte", b"id,county,weight\n1,La\x00ne,1\n", "NUL byte on line 2"),
+    Case("utf16", "id,county,weight\n1,Lane,1\n".encode("utf-16"), "is not UTF-8 text"),
+    Case("lone-surrogate-bytes", b"id,county,weight\n1,\xed\xa0\x80,1\n", "is not UTF-8 text"),
+    Case("latin1", b"id,county,weight\n1,Mal\xe9,1\n", "byte 0xE9 on line 2"),
+    Case("duplicate-header", b"id,age,age,weight\n1,2,3,1\n", "names the column 'age' twice"),
+    Case("header-only", b"id,weight\n", "has a header row but no data rows"),
+    Case("empty-file", b"", "The file is empty (0 bytes)."),
+    Case("ragged-row", b"id,weight\n1,1\n2\n", "wrong number of fields"),
+    Case("broken-quoting", b'id,note,weight\n1,"open,1\n', "the quoting is broken"),
+    Case("traversal-filename", b"id,weight\n1,1\n", "could not be read as Parquet", {"filename": "../../../x.parquet"}),
+    Case("executable-filename", b"id,weight\n1,1\n", "is neither", {"filename": "people.exe"}),
+    Case("over-the-size-limit", b"id,weight\n" + b"1,1\n" * 300, "the limit is 1,000 bytes", {"max": 1000}),
+    Case("name-blank", b"id,weight\n1,1\n", "Give the dataset a name", {"name": "   "}),
+    Case("name-201-characters", b"id,weight\n1,1\n", "at most 200 characters", {"name": "x" * 201}),
+    Case("name-with-a-nul", b"id,weight\n1,1\n", NUL_REFUSED, {"name": "Cen\x00sus"}),
+]
+
+
+@pytest.mark.parametrize("case", params(DATASETS))
+def test_dataset_upload_form_refuses(case, budget_officer, settings, tmp_path):
+    """A hostile population file or name: a 400 page saying what and where; no Dataset row and no file."""
+    settings.DATA_DIR = tmp_path
+    settings.PDP_DATASET_MAX_BYTES = case.extra.get("max", settings.PDP_DATASET_MAX_BYTES)
+    client = portal_client(budget_officer)
+    upload = SimpleUploadedFile(case.extra.get("filename", "people.csv"), case.send, content_type="text/csv")
+    before, mark = stored(), last_audit_id()
+    response = client.post(reverse("dataset-list"), {"name": case.extra.get("name", "Census"), "file": upload})
+    assert_page_refusal(response, case.says)
+    assert_nothing_stored(before, mark, refused_by="dataset.upload" if reaches_service(case) else None)
+    assert not Dataset.objects.exists() and not (tmp_path / "datasets").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: the fund forms (create and edit)
+
+NOT_AN_AMOUNT = "The appropriation must be an amount in dollars"
+TOO_LARGE = "The appropriation is too large"
+NOT_A_YEAR = "The fiscal year must be a year like 2025"
+NOT_A_CODE = "The fund code must be upper-case letters and digits"
+NEW_FUND = {"code": "DRF-FY2030", "name": "Disaster Relief", "appropriation": "1000000", "fiscal_year": "2030"}
+FUNDS = [
+    Case("appropriation-1e400", {"appropriation": "1e400"}, TOO_LARGE),
+    Case("appropriation-minus-1e400", {"appropriation": "-1e400"}, "cannot be negative"),
+    Case("appropriation-1e30", {"appropriation": "1e30"}, TOO_LARGE),
+    Case("appropriation-1e308", {"appropriation": "1e308"}, TOO_LARGE),
+    Case("appropriation-10-to-the-30", {"appropriation": "10^30"}, NOT_AN_AMOUNT),
+    Case("appropriation-31-digits", {"appropriation": "1" + "0" * 30}, TOO_LARGE),
+    Case("appropriation-nan", {"appropriation": "NaN"}, NOT_AN_AMOUNT),
+    Case("appropriation-signalling-nan", {"appropriation": "sNaN"}, NOT_AN_AMOUNT),
+    Case("appropriation-infinity", {"appropriation": "Infinity"}, NOT_AN_AMOUNT),
+    Case("appropriation-minus-infinity", {"appropriation": "-Infinity"}, NOT_AN_AMOUNT),
+    Case("appropriation-arabic-indic", {"appropriation": "١٢٣"}, NOT_AN_AMOUNT),
+    Case("appropriation-fullwidth", {"appropriation": "１２３"}, NOT_AN_AMOUNT),
+    Case("appropriation-hex", {"appropriation": "0x10"}, NOT_AN_AMOUNT),
+    Case("appropriation-fraction-of-a-cent", {"appropriation": "1.001"}, "at most two decimal places"),
+    Case("appropriation-41-characters", {"appropriation": "1" * 41}, "at most 40 characters"),
+    Case("fiscal-year-arabic-indic", {"fiscal_year": "٢٠٣٠"}, NOT_A_YEAR),
+    Case("fiscal-year-decimal", {"fiscal_year": "2030.0"}, NOT_A_YEAR),
+    Case("fiscal-year-1e3", {"fiscal_year": "2e3"}, NOT_A_YEAR),
+    Case("code-traversal", {"code": "../DRF"}, NOT_A_CODE),
+    Case("code-encoded-traversal", {"code": "%2e%2e%2fDRF"}, NOT_A_CODE),
+    Case("code-absolute-path", {"code": "/etc/passwd"}, NOT_A_CODE),
+    Case("code-rtl-override", {"code": "DRF\u202e-FY"}, NOT_A_CODE),
+    Case("code-zero-width-joiner", {"code": "DRF\u200d-FY"}, NOT_A_CODE),
+    Case("code-arabic-indic-digits", {"code": "DRF-FY٢٠٢٥"}, NOT_A_CODE),
+    Case("code-with-a-nul", {"code": "DRF\x00"}, NUL_REFUSED),
+    Case("code-51-characters", {"code": "D" * 51}, "at most 50 characters"),
+    Case("name-201-characters", {"name": "x" * 201}, "at most 200 characters"),
+]
+FUND_EDITS = [
+    Case("edit-appropriation-1e400", {"appropriation": "1e400"}, TOO_LARGE),
+    Case("edit-appropriation-arabic-indic", {"appropriation": "١٠٠٠"}, NOT_AN_AMOUNT),
+    Case("edit-appropriation-infinity", {"appropriation": "inf"}, NOT_AN_AMOUNT),
+    Case("edit-fiscal-year-arabic-indic", {"fiscal_year": "٢٠٢٦"}, NOT_A_YEAR),
+    Case("edit-name-with-a-nul", {"name": "Relief\x00"}, NUL_REFUSED),
+]
+
+
+def reaches_service(case):
+    return case.says != NUL_REFUSED and "characters" not in case.says
+
+
+@pytest.mark.parametrize("case", params(FUNDS))
+def test_fund_form_refuses(case, budget_officer):
+    """A hostile fund: a 400 page with the reason at its field; no fund is created; the refusal is audited."""
+    client = portal_client(budget_officer)
+    before, mark = stored(), last_audit_id()
+    response = client.post(reverse("fund-list"), {**NEW_FUND, **case.send})
+    assert_page_refusal(response, case.says)
+    assert_nothing_stored(before, mark, refused_by="fund.create" if reaches_service(case) else None)
+
+
+@pytest.mark.parametrize("case", params(FUND_EDITS))
+def test_fund_edit_form_refuses(case, budget_officer):
+    """A hostile change to a fund: a 400 page with the reason; the fund keeps its values; the refusal is audited."""
+    fund = Fund.objects.create(code="DRF-FY2025", name="Relief", appropriation=500, fiscal_year=2025)
+    client = portal_client(budget_officer)
+    fields = {"name": fund.name, "appropriation": "500.00", "fiscal_year": "2025", **case.send}
+    before, mark = stored(), last_audit_id()
+    response = client.post(reverse("fund-edit", args=[fund.pk]), fields)
+    assert_page_refusal(response, case.says)
+    assert_nothing_stored(before, mark, refused_by="fund.change" if reaches_service(case) else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: `hms`, its HTTP carried by Django's test client
+
+SERVER = "http://testserver"
+
+
+@pytest.fixture
+def hms(monkeypatch, tmp_path, capsys):
+    """hms.login(user) stores a token for `user`; hms.run(*args) → (exit code, stdout, stderr)."""
+    monkeypatch.setenv("HMS_CONFIG_DIR", str(tmp_path / "hms-config"))
+    monkeypatch.setenv("HMS_SERVER", SERVER)
+    monkeypatch.setattr("urllib.request.urlopen", HttpThroughTestClient())
+
+    class Hms:
+        @staticmethod
+        def login(user):
+            TokenStore().remember(SERVER, user.username, token_for(user))
+
+        @staticmethod
+        def run(*args, stdin=None):
+            if stdin is not None:
+                monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+            capsys.readouterr()
+            code = hms_cli.main([str(arg) for arg in args])
+            captured = capsys.readouterr()
+            return code, captured.out, captured.err
+
+    return Hms
+
+
+def cli(id, args, says, exit=1, stdin=None):
+    return Case(id, args, says, {"exit": exit, "stdin": stdin})
+
+
+CLI_PUSH_DOCUMENTS = [
+    BY_ID[id]
+    for id in (
+        "trailing-comma", "duplicate-top-level", "nan", "1e400", "5000-digit-integer", "10k-deep-arrays",
+        "utf16-with-bom", "top-level-array", "empty-body", "rule-dot-dot-slash", "rule-rtl-override",
+        "lone-surrogate-escape", "over-1-mib",
+    )
+]  # fmt: skip
+CLI_WITHOUT_STATE = [
+    cli("push-missing-file", ("rule", "push", "/no/such/folder/../rule.json"), "cannot read /no/such", exit=2),
+    cli("push-a-folder", ("rule", "push", "/"), "cannot read /", exit=2),
+    cli("deploy-version-1e400", ("rule", "deploy", SLUG, "--version", "1e400"), "'1e400' is not a valid integer", 2),
+    cli("deploy-version-arabic-indic", ("rule", "deploy", SLUG, "--version", "١"), "is not a valid integer", 2),
+    cli("deploy-env-traversal", ("rule", "deploy", SLUG, "--env", "../production"), "'../production' is not one of", 2),
+    cli("rollback-blank-reason", ("rule", "rollback", SLUG, "--reason", "   "), "a rollback needs --reason", 2),
+    cli("login-user-nul", ("login", "--user", "coun\x00sel", "--password-stdin"), "NUL character", stdin=PASSWORD),
+    cli("login-user-151", ("login", "--user", "c" * 151, "--password-stdin"), "username: Ensure", stdin=PASSWORD),
+    cli("login-user-rtl-override", ("login", "--user", "\u202elesnuoc", "--password-stdin"), "Unable to log in", stdin=PASSWORD),
+    cli("login-password-4097", ("login", "--user", "counsel", "--password-stdin"), "password: Ensure", stdin="x" * 4097),
+]  # fmt: skip
+CLI_IN_REVIEW = [
+    cli("review-slug-traversal", ("rule", "review", "../../auth/token", "--approve"), "hms: 404"),
+    cli("review-slug-encoded-traversal", ("rule", "review", "%2e%2e%2f", "--approve"), "hms: 404"),
+    cli("review-slug-nul", ("rule", "review", "wildfire\x00aid", "--approve"), "hms: 404"),
+    cli("review-slug-absolute", ("rule", "review", "/etc/passwd", "--approve"), "hms: 404"),
+    cli("review-version-negative", ("rule", "review", SLUG, "--approve", "--version", "-1"), "hms: 404"),
+    cli("review-role-traversal", ("rule", "review", SLUG, "--approve", "--role", "../legal"), "hms: 400 invalid_input"),
+    cli("review-comment-nul", ("rule", "review", SLUG, "--reject", "--comment", "no\x00"), "NUL character"),
+    cli("review-comment-5001", ("rule", "review", SLUG, "--reject", "--comment", "x" * 5001), "comment: Ensure"),
+]
+CLI_IN_PRODUCTION = [
+    cli("rollback-to-traversal", ("rule", "rollback", SLUG, "--to", "../v1", "--reason", "r"), "Roll back to 'previous'"),
+    cli("rollback-to-arabic-indic", ("rule", "rollback", SLUG, "--to", "v٠", "--reason", "r"), "Roll back to 'previous'"),
+    cli("rollback-reason-nul", ("rule", "rollback", SLUG, "--reason", "r\x00"), "NUL character"),
+    cli("rollback-reason-2001", ("rule", "rollback", SLUG, "--reason", "x" * 2001), "reason: Ensure"),
+    cli("deploy-version-negative", ("rule", "deploy", SLUG, "--version", "-1"), "version: Ensure"),
+    cli("deploy-note-2001", ("rule", "deploy", SLUG, "--note", "x" * 2001), "note: Ensure"),
+    cli("status-slug-traversal", ("rule", "status", "../../../admin"), "hms: 404"),
+]  # fmt: skip
+
+
+def assert_cli_refused(hms, args, says, *, exit=1, stdin=None, starts="hms: "):
+    """A non-zero exit, nothing on stdout, one line on stderr saying why; nothing stored."""
+    before, mark = stored(), last_audit_id()
+    code, out, err = hms.run(*args, stdin=stdin)
+    assert code == exit, (code, out, err)
+    assert out == "" and err.startswith(starts) and says in err and err.count("\n") == 1, err
+    assert_nothing_stored(before, mark)
+
+
+@pytest.mark.parametrize("case", params(CLI_PUSH_DOCUMENTS))
+def test_cli_push_refuses_the_document(case, hms, drafter, tmp_path):
+    """`hms rule push FILE` with a hostile document exits 1 with the portal's reason on stderr; nothing is stored."""
+    hms.login(drafter)
+    path = tmp_path / "rule.json"
+    path.write_bytes(case.send)
+    assert_cli_refused(hms, ("rule", "push", path), case.says, starts="hms: 400 invalid_document: ")
+
+
+@pytest.mark.parametrize("case", params(CLI_WITHOUT_STATE))
+def test_cli_refuses_hostile_arguments(case, hms, counsel):
+    """Unreadable files, invalid options and hostile names exit non-zero with one line on stderr; nothing is stored."""
+    assert_cli_refused(hms, case.send, case.says, exit=case.extra["exit"], stdin=case.extra["stdin"])
+
+
+@pytest.mark.parametrize("case", params(CLI_IN_REVIEW))
+def test_cli_review_refuses_hostile_arguments(case, hms, in_review, counsel):
+    """`hms rule review` with a hostile rule name, role or comment exits 1 saying why; nothing is stored."""
+    hms.login(counsel)
+    assert_cli_refused(hms, case.send, case.says, exit=case.extra["exit"])
+
+
+@pytest.mark.parametrize("case", params(CLI_IN_PRODUCTION))
+def test_cli_release_commands_refuse_hostile_arguments(case, hms, in_production, release_manager):
+    """`hms rule rollback/deploy/status` with hostile values exit 1 saying why; no pointer moves."""
+    hms.login(release_manager)
+    assert_cli_refused(hms, case.send, case.says, exit=case.extra["exit"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin: its forms and actions
+
+STRONG = "Hostile-catalogue-42"
+ENTER_A_VALID_USERNAME = "Enter a valid username"
+ADMIN_FORMS = [
+    Case("person-username-traversal", ("admin:auth_user_add", {"username": "../admin"}), ENTER_A_VALID_USERNAME),
+    Case("person-username-encoded", ("admin:auth_user_add", {"username": "%2e%2e%2fadmin"}), ENTER_A_VALID_USERNAME),
+    Case("person-username-absolute", ("admin:auth_user_add", {"username": "/root"}), ENTER_A_VALID_USERNAME),
+    Case("person-username-nul", ("admin:auth_user_add", {"username": "ad\x00min"}), NUL_REFUSED),
+    Case("person-username-151", ("admin:auth_user_add", {"username": "a" * 151}), "at most 150 characters"),
+    Case("person-username-rtl-override", ("admin:auth_user_add", {"username": "\u202enimda"}), ENTER_A_VALID_USERNAME),
+    Case("person-username-zero-width", ("admin:auth_user_add", {"username": "ad\u200dmin"}), ENTER_A_VALID_USERNAME),
+    Case("group-name-151", ("admin:auth_group_add", {"name": "g" * 151}), "at most 150 characters"),
+    Case("group-name-nul", ("admin:auth_group_add", {"name": "Ops\x00"}), NUL_REFUSED),
+    Case("dataset-name-nul", ("admin:budget_dataset_change", {"name": "Census\x00"}), NUL_REFUSED),
+    Case("dataset-name-201", ("admin:budget_dataset_change", {"name": "d" * 201}), "at most 200 characters"),
+    Case("dataset-name-blank", ("admin:budget_dataset_change", {"name": ""}), "This field is required."),
+    Case("test-account-nul", ("admin:deployments_testaccount_add", {"account_id": "A\x00"}), NUL_REFUSED),
+    Case("test-account-101", ("admin:deployments_testaccount_add", {"account_id": "a" * 101}), "at most 100 characters"),
+    Case("test-account-blank", ("admin:deployments_testaccount_add", {"account_id": ""}), "This field is required."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", params(ADMIN_FORMS))
+def test_admin_forms_refuse(case, superuser):
+    """A hostile value in an admin form is shown as that form's error; nothing is stored."""
+    name, fields = case.send
+    args = []
+    if name == "admin:budget_dataset_change":
+        dataset = Dataset.objects.create(
+            name="Census", path="datasets/x.parquet", format="csv", row_count=1, sha256="0" * 64, size_bytes=1
+        )
+        args = [dataset.pk]
+    if name == "admin:auth_user_add":
+        fields = {"usable_password": "true", "password1": STRONG, "password2": STRONG, **fields}
+    client = portal_client(superuser)
+    before, mark = stored(), last_audit_id()
+    response = client.post(reverse(name, args=args), fields)
+    assert response.status_code == 200, response.status_code  # the form again, not a redirect
+    assert any(case.says in message for message in form_errors(response)), form_errors(response)
+    assert_nothing_stored(before, mark)
+
+
+def test_admin_fund_add_is_refused(superuser):
+    """Funds change only on the portal: the admin's add form is 403, even for a hostile 1e400 appropriation."""
+    client = portal_client(superuser)
+    before, mark = stored(), last_audit_id()
+    fields = {"code": "DRF-X", "name": "x", "appropriation": "1e400", "fiscal_year": "2030"}
+    response = client.post(reverse("admin:budget_fund_add"), fields)
+    assert response.status_code == 403
+    assert_nothing_stored(before, mark)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [pytest.param("", id="rollback-action-reason-empty"), pytest.param(" \t ", id="rollback-action-reason-blank")],
+)
+def test_admin_rollback_action_refuses_without_a_reason(reason, in_production, superuser):
+    """The admin's Roll back action without a reason says so as an error; no pointer moves; the refusal is audited."""
+    from deployments.models import Release
+
+    release = Release.objects.get(rule__slug=SLUG, environment__name="production")
+    client = portal_client(superuser)
+    before, mark = stored(), last_audit_id()
+    data = {"action": "roll_back", "_selected_action": [release.pk], "confirm": "yes", "reason": reason}
+    response = client.post(reverse("admin:deployments_release_changelist"), data, follow=True)
+    assert response.status_code == 200
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert any("A rollback needs a reason." in message for message in errors), errors
+    assert_nothing_stored(before, mark, refused_by="release.rollback")
