@@ -6,7 +6,6 @@ from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 from engine.document import MAX_DOCUMENT_BYTES, parse_strict
 from engine.errors import DomainError
@@ -20,6 +19,12 @@ class StrictJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         # One byte past the limit is enough to refuse; never read an unbounded body into memory.
         return parse_strict(stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b"")
+
+
+# DRF's views read DEFAULT_PARSER_CLASSES, which names the parser above, the first time they are
+# imported: imported only once it is defined, they leave this module importable before them (the
+# middleware imports it when the portal starts, before any view).
+from rest_framework.views import exception_handler  # noqa: E402
 
 
 def error_body(code, message, details=None):
