@@ -42,7 +42,7 @@ POPULATION_ROWS = 200_000
 
 
 def slow_rule(slug):
-    """The wildfire example as rule `slug`, written so that its simulation takes a few seconds."""
+    """The wildfire example as rule `slug`, written so that its simulation takes a second or more."""
     document = json.loads((EXAMPLES / "wildfire-aid-2024.json").read_text())
     document["rule"] = slug
     document["eligibility"] = {
@@ -251,22 +251,30 @@ def check_events(version):
     return Counter(AuditEvent.objects.for_target(version).values_list("action", flat=True))
 
 
-ONCE = {"rule.push": 1, "check.lint": 1, "check.simulation": 1}
+ONCE = ("rule.push", "check.lint", "check.simulation")
 
 
 def lost_and_duplicated(version):
     """(lost, duplicated) for a pushed version whose checks should have run to the end exactly once.
 
-    Lost: a check missing or not finished, or a version not in review. Duplicated: any push, lint
-    or simulation recorded more than once for the version, or more than one check of a kind.
+    Lost (0 or 1): a check missing or not passed, no simulation result, the version not in review,
+    or its push, lint or simulation not in the history. Duplicated: each push, lint or simulation
+    recorded more than once for the version, and each check of a kind more than one.
     """
     from checks.models import CheckRun
 
     version.refresh_from_db()
     checks = Counter(version.checks.values_list("kind", flat=True))
-    finished = version.checks.filter(status=CheckRun.Status.PASSED).count()
-    lost = int(finished < 2 or version.status != "in_review" or not version.checks.get(kind="simulation").result)
+    passed = version.checks.filter(status=CheckRun.Status.PASSED).count()
+    simulation = version.checks.filter(kind=CheckRun.Kind.SIMULATION).first()
     events = check_events(version)
+    lost = int(
+        passed < 2
+        or simulation is None
+        or not simulation.result
+        or version.status != "in_review"
+        or any(events[action] == 0 for action in ONCE)
+    )
     duplicated = sum(max(0, events[action] - 1) for action in ONCE) + sum(max(0, n - 1) for n in checks.values())
     return lost, duplicated
 
