@@ -1,6 +1,10 @@
 """Fixtures of the fault tests: the test's own Redis and the workers it starts, all stopped at the end."""
 
+import shutil
+
 import pytest
+
+from tests.conftest import REQUIRE_SERVICES
 
 from .support import RedisServer, Worker
 
@@ -14,6 +18,11 @@ def worker_data_dir(tmp_path_factory):
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test's own, on a free port; the suite's shared Redis is never touched."""
+    if shutil.which("redis-server") is None:
+        message = "needs the redis-server program (apt-get install redis-server)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
     server = RedisServer(tmp_path / "redis").start()
     yield server
     server.kill()
