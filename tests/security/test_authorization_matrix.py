@@ -1,31 +1,33 @@
 """The authorisation matrix: every portal page and API endpoint × eight roles × own object and another's.
 
 Routes come from the URL resolver, so a view added without a row here fails
-`test_every_view_and_endpoint_is_in_the_matrix`. Each row of `MATRIX` says, per role, what the
-documented policy (pdp_portal/permissions.py, README, docs/api.md) allows:
+`test_every_view_and_endpoint_is_in_the_matrix`, and a method a route answers without a row fails
+`test_unlisted_methods_are_not_allowed`. Each row of `MATRIX_ROWS` says, per role, what the documented
+policy (pdp_portal/permissions.py, README, docs/api.md) allows:
 
-    ok     allowed: the surface's status (2xx, or a 302 to where the action leads), and a write happened
-    show   allowed read that shows the object (its title, name or note is in the body)
-    omit   allowed read that leaves the object out (a list that is not about it)
+    ok     allowed: the route's status (2xx, or a 302 to where the action leads), and the write happened
+    show   allowed read that shows the object (its name, title, short hash, label)
+    omit   allowed read that leaves the object out (a list of someone else's things)
     login  anonymous: a 302 to the sign-in page on the portal, 401 on the API
     deny   403
     hide   404: the object is not visible to this person
 
-A cell expected `x|y` is `x` on the own object and `y` on another's. The objects: a rule drafted by
-`drafter` ("own") and one by `drafter2` ("another's"), both with v1 in production, v2 on staging and
-v3 in review (tests/security/authz_world.py); for tokens, datasets, funds and verifications, the
-person's own and another person's. Routes that concern no object (sign-in, the upload form, the
-audit list) have one cell per role.
+A cell `x|y` is `x` on the own object and `y` on another's. On rule routes "own" is what `drafter`
+drafted and "another's" what `drafter2` drafted (a live rule and one in review each, built once for the
+module by tests/security/authz_world.py); on token, dataset, fund and verification routes it is the
+person's own and another person's. A route about no one object (sign-in, the upload form, the audit
+list) has one cell per role.
 
-Every refused cell also proves nothing leaked: the body holds no title, name or short content hash
-of either rule nor of the object asked for, the state (tests/api/support.py `state()` and more) is
-unchanged, and the audit history gained at most refusals. Every allowed write proves the write
-happened. Each cell runs in a savepoint over a world built once for the module.
+A refused cell also proves that nothing leaked: its body shows no rule to someone who may not read
+rules (anonymous, the system) and nothing of the token, dataset, fund or verification refused; the
+state (tests/api/support.py `state()` and more) is as before; the audit history gained only refusals.
+Each cell runs in a savepoint, so an allowed write is made for real, checked, and rolled back.
 
 What the policy says that a reader may not expect, written here on purpose: every portal role
-(drafters included) reads every rule, and any drafter may push a new version of any rule; being a
-superuser gives no sign-off and asks for no decisions; the system's token opens decisions only, and
-its account signed in on the portal has no portal role (403 on pages, 404 on rules).
+(drafters included) reads every rule, and any drafter may push a new version of any rule; a drafter's
+home lists only their own versions; a superuser pushes, promotes and rolls back but signs off nothing
+and asks for no decisions; the system's token opens decisions only, and its account signed in on the
+portal holds no portal role (403 on pages, 404 on rules).
 """
 
 from collections import Counter
@@ -58,61 +60,84 @@ from tokens.models import ApiToken
 
 # ------------------------------------------------------------------------------------------------
 # The matrix
-#
-# Columns:  anonymous  drafter  drafter2  legal  budget  release  superuser  system
 
+# fmt: off
+#                                     anonymous drafter   drafter2  legal     budget    release   superuser system
 MATRIX_ROWS = {
     # Signing in and out: open to everyone; someone signed in is sent home.
-    ("login", "GET"): (None, "ok ok ok ok ok ok ok ok"),
-    ("login", "POST"): (None, "ok ok ok ok ok ok ok ok"),
-    ("logout", "POST"): (None, "ok ok ok ok ok ok ok ok"),
+    ("login", "GET"):                "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("login", "POST"):               "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("logout", "POST"):              "ok        ok        ok        ok        ok        ok        ok        ok",
     # Each person's queue: a drafter's lists their own versions only; reviewers and release managers see both rules.
-    ("home", "GET"): ("rule", "login show|omit omit|show show show show show deny"),
-    ("environments", "GET"): ("rule", "login show show show show show show deny"),
-    ("rule-list", "GET"): ("rule", "login show show show show show show deny"),
-    ("rule-detail", "GET"): ("rule", "login show show show show show show hide"),
-    ("rule-compare", "GET"): ("rule", "login show show show show show show hide"),
-    ("version-checks", "GET"): ("rule", "login ok ok ok ok ok ok hide"),
+    ("home", "GET"):                 "login     show|omit omit|show show      show      show      show      deny",
+    ("environments", "GET"):         "login     show      show      show      show      show      show      deny",
+    ("rule-list", "GET"):            "login     show      show      show      show      show      show      deny",
+    ("rule-detail", "GET"):          "login     show      show      show      show      show      show      hide",
+    ("rule-compare", "GET"):         "login     show      show      show      show      show      show      hide",
+    ("version-checks", "GET"):       "login     ok        ok        ok        ok        ok        ok        hide",
     # Pushing takes the drafter role (superusers hold every global permission); any drafter may push any rule.
-    ("rule-upload", "GET"): (None, "login ok ok deny deny deny ok deny"),
-    ("rule-upload", "POST"): ("rule", "login ok ok deny deny deny ok deny"),
+    ("rule-upload", "GET"):          "login     ok        ok        deny      deny      deny      ok        deny",
+    ("rule-upload", "POST"):         "login     ok        ok        deny      deny      deny      ok        deny",
     # Sign-offs: Legal and Budget only; never the drafter, the release manager nor a superuser.
-    ("version-approve", "POST"): ("rule", "login deny deny ok ok deny deny hide"),
-    ("version-reject", "POST"): ("rule", "login deny deny ok ok deny deny hide"),
-    ("version-comment", "POST"): ("rule", "login ok ok ok ok ok ok hide"),
-    ("version-assign", "POST"): ("rule", "login deny deny deny deny ok ok hide"),
-    ("rule-promote", "POST"): ("rule", "login deny deny deny deny ok ok hide"),
-    ("rule-rollback", "POST"): ("rule", "login deny deny deny deny ok ok hide"),
+    ("version-approve", "POST"):     "login     deny      deny      ok        ok        deny      deny      hide",
+    ("version-reject", "POST"):      "login     deny      deny      ok        ok        deny      deny      hide",
+    ("version-comment", "POST"):     "login     ok        ok        ok        ok        ok        ok        hide",
+    ("version-assign", "POST"):      "login     deny      deny      deny      deny      ok        ok        hide",
+    ("rule-promote", "POST"):        "login     deny      deny      deny      deny      ok        ok        hide",
+    ("rule-rollback", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide",
     # The audit history: release managers and administrators.
-    ("audit-list", "GET"): (None, "login deny deny deny deny ok ok deny"),
-    ("audit-export", "GET"): (None, "login deny deny deny deny ok ok deny"),
-    ("audit-verify", "POST"): (None, "login deny deny deny deny ok ok deny"),
-    ("audit-verification", "GET"): ("verification", "login deny deny deny deny show show deny"),
+    ("audit-list", "GET"):           "login     deny      deny      deny      deny      ok        ok        deny",
+    ("audit-export", "GET"):         "login     deny      deny      deny      deny      ok        ok        deny",
+    ("audit-verify", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny",
+    ("audit-verification", "GET"):   "login     deny      deny      deny      deny      show      show      deny",
     # API tokens: everyone sees and revokes their own, never another's.
-    ("token-list", "GET"): ("token", "login show|omit show|omit show|omit show|omit show|omit show|omit show|omit"),
-    ("token-revoke", "POST"): ("token", "login ok|hide ok|hide ok|hide ok|hide ok|hide ok|hide ok|hide"),
+    ("token-list", "GET"):           "login     show|omit show|omit show|omit show|omit show|omit show|omit show|omit",
+    ("token-revoke", "POST"):        "login     ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide",
     # The budget office's pages: the Budget group and superusers.
-    ("dataset-list", "GET"): (None, "login deny deny deny ok deny ok deny"),
-    ("dataset-list", "POST"): (None, "login deny deny deny ok deny ok deny"),
-    ("dataset-default", "POST"): ("dataset", "login deny deny deny ok deny ok deny"),
-    ("fund-list", "GET"): (None, "login deny deny deny ok deny ok deny"),
-    ("fund-list", "POST"): (None, "login deny deny deny ok deny ok deny"),
-    ("fund-edit", "GET"): ("fund", "login deny deny deny show deny show deny"),
-    ("fund-edit", "POST"): ("fund", "login deny deny deny ok deny ok deny"),
+    ("dataset-list", "GET"):         "login     deny      deny      deny      ok        deny      ok        deny",
+    ("dataset-list", "POST"):        "login     deny      deny      deny      ok        deny      ok        deny",
+    ("dataset-default", "POST"):     "login     deny      deny      deny      ok        deny      ok        deny",
+    ("fund-list", "GET"):            "login     deny      deny      deny      ok        deny      ok        deny",
+    ("fund-list", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
+    ("fund-edit", "GET"):            "login     deny      deny      deny      show      deny      show      deny",
+    ("fund-edit", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
     # The API. Anonymous signs in with the drafter's name; the system's token opens decisions only.
-    ("api-token", "POST"): (None, "ok ok ok ok ok ok ok ok"),
-    ("api-token-revoke", "POST"): (None, "login ok ok ok ok ok ok deny"),
-    ("api-rules", "GET"): ("rule", "login show show show show show show deny"),
-    ("api-rules", "POST"): ("rule", "login ok ok deny deny deny ok deny"),
-    ("api-rule", "GET"): ("rule", "login show show show show show show deny"),
-    ("api-version", "GET"): ("rule", "login show show show show show show deny"),
-    ("api-review", "POST"): ("rule", "login deny deny ok ok deny deny deny"),
-    ("api-comment", "POST"): ("rule", "login ok ok ok ok ok ok deny"),
-    ("api-promote", "POST"): ("rule", "login deny deny deny deny ok ok deny"),
-    ("api-rollback", "POST"): ("rule", "login deny deny deny deny ok ok deny"),
-    ("api-decisions", "POST"): ("rule", "login deny deny deny deny show deny show"),
-    ("api-decisions-slash", "POST"): ("rule", "login deny deny deny deny show deny show"),
+    ("api-token", "POST"):           "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("api-token-revoke", "POST"):    "login     ok        ok        ok        ok        ok        ok        deny",
+    ("api-rules", "GET"):            "login     show      show      show      show      show      show      deny",
+    ("api-rules", "POST"):           "login     ok        ok        deny      deny      deny      ok        deny",
+    ("api-rule", "GET"):             "login     show      show      show      show      show      show      deny",
+    ("api-version", "GET"):          "login     show      show      show      show      show      show      deny",
+    ("api-review", "POST"):          "login     deny      deny      ok        ok        deny      deny      deny",
+    ("api-comment", "POST"):         "login     ok        ok        ok        ok        ok        ok        deny",
+    ("api-promote", "POST"):         "login     deny      deny      deny      deny      ok        ok        deny",
+    ("api-rollback", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny",
+    ("api-decisions", "POST"):       "login     deny      deny      deny      deny      show      deny      show",
+    ("api-decisions-slash", "POST"): "login     deny      deny      deny      deny      show      deny      show",
 }
+# fmt: on
+
+# What "own" and "another's" are on each route (see SURFACES); a route not named concerns no one object and
+# has one cell per role. The upload form (GET) concerns none; its POST pushes a version of the object's rule.
+OBJECT_OF = {
+    **dict.fromkeys(
+        """home environments rule-list rule-detail rule-compare version-checks rule-upload version-approve
+        version-reject version-comment version-assign rule-promote rule-rollback api-rules api-rule api-version
+        api-review api-comment api-promote api-rollback api-decisions api-decisions-slash""".split(),
+        "rule",
+    ),
+    "token-list": "token",
+    "token-revoke": "token",
+    "dataset-default": "dataset",
+    "fund-edit": "fund",
+    "audit-verification": "verification",
+}
+
+
+def object_kind(key):
+    """The kind of object a route is about ("rule", "token", ...), or None for a route about no one object."""
+    return None if key == ("rule-upload", "GET") else OBJECT_OF.get(key[0])
+
 
 # Left out of the matrix, and why:
 EXCLUDED_PREFIXES = (
@@ -475,7 +500,7 @@ def send(w, key, role, obj):
 
 def check_cell(w, key, role, obj):
     """Run one cell in a savepoint: (expected outcome, problems found, whether a problem is a leak)."""
-    kind, row = MATRIX_ROWS[key]
+    row, kind = MATRIX_ROWS[key], object_kind(key)
     surface = SURFACES[key]
     expected = expectation(row, role, obj)
     api = surface.url(w, "drafter", obj or "own").startswith("/api/")
@@ -571,7 +596,7 @@ def test_every_view_and_endpoint_is_in_the_matrix():
     assert routes - covered == set(), "routes without a row in the authorisation matrix"
     assert covered - routes == set(), "rows for routes that no longer exist"
     assert set(SURFACES) == set(MATRIX_ROWS)
-    for key, (_, row) in MATRIX_ROWS.items():
+    for key, row in MATRIX_ROWS.items():
         assert len(row.split()) == len(ROLES), key
         assert {part for cell in row.split() for part in cell.split("|")} <= {"ok", "show", "omit", *REFUSED}, key
 
@@ -601,8 +626,8 @@ def test_unlisted_methods_are_not_allowed(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize("key", list(MATRIX_ROWS), ids=[f"{n} {m}" for n, m in MATRIX_ROWS])
 def test_authorization_matrix(world, key):
-    """Every role gets on this route exactly what the matrix says, on its own object and on another's, and no refusal leaks."""
-    kind = MATRIX_ROWS[key][0]
+    """Each role gets on this route what the matrix says, on its own object and on another's; no refusal leaks."""
+    kind = object_kind(key)
     surface_kind = "api" if SURFACES[key].url(world, "drafter", "own").startswith("/api/") else "portal"
     failures = []
     for role in ROLES:
@@ -618,13 +643,73 @@ def test_authorization_matrix(world, key):
     assert failures == [], "\n".join(failures)
 
 
-ADMIN_PAGES = ("/admin/", "/admin/rules/rule/", "/admin/deployments/release/", "/admin/auth/user/")
+# The forms each page may offer: (page, rule of the object it shows, the route the form posts to).
+OFFERS = [
+    ("rule-detail", "live", "rule-promote"),
+    ("rule-detail", "live", "rule-rollback"),
+    ("rule-detail", "review", "version-approve"),
+    ("rule-detail", "review", "version-reject"),
+    ("rule-detail", "review", "version-assign"),
+    ("rule-detail", "review", "version-comment"),
+    ("environments", "live", "rule-promote"),
+]
+
+
+@pytest.mark.django_db
+def test_pages_offer_exactly_the_actions_the_matrix_allows(world):
+    """The rule page and the board offer a form exactly to those the matrix lets post it: none refused, none missing."""
+    problems = []
+    for role in sorted(SEES_RULES):
+        client = world.portal(role)
+        board = client.get(reverse("environments")).content
+        for obj in OBJECTS:
+            pages = {
+                which: client.get(reverse("rule-detail", args=[f.slug])).content
+                for which, f in world.rules[obj].items()
+            }
+            for page, which, route in OFFERS:
+                body = board if page == "environments" else pages[which]
+                offered = f'action="{SURFACES[(route, "POST")].url(world, role, obj)}"'.encode() in body
+                allowed = expectation(MATRIX_ROWS[(route, "POST")], role, obj) == "ok"
+                if offered != allowed:
+                    problems.append(f"{page} of {obj} as {role}: {route} {'offered' if offered else 'missing'}")
+    assert problems == []
+
+
+@pytest.mark.django_db
+def test_the_system_signed_in_gets_no_rule_over_the_api(world):
+    """The system's account on a session (not its limited token) reads no rule over the API and changes none."""
+    client = world.portal("system")
+    own = world.rules["own"]
+    before = snapshot()
+    answers = {
+        "list": client.get("/api/v1/rules/"),
+        "rule": client.get(f"/api/v1/rules/{own['live'].slug}/"),
+        "version": client.get(f"/api/v1/rules/{own['review'].slug}/versions/1/"),
+        "push": client.post("/api/v1/rules/", own["live"].document(3), content_type="application/json"),
+        "review": client.post(
+            f"/api/v1/rules/{own['review'].slug}/versions/1/reviews/",
+            {"decision": "approve", "expected_hash": own["review"].hashes[0], "role": "legal"},
+            content_type="application/json",
+        ),
+        "promote": client.post(f"/api/v1/rules/{own['live'].slug}/promote/", {}, content_type="application/json"),
+    }
+    statuses = {what: response.status_code for what, response in answers.items()}
+    assert statuses == {"list": 200, "rule": 404, "version": 404, "push": 403, "review": 404, "promote": 404}
+    assert answers["list"].json() == {"rules": []}
+    secrets = [fp for pair in world.rules.values() for f in pair.values() for fp in f.fingerprints]
+    assert [s for s in secrets for r in answers.values() if s.encode() in r.content] == []
+    assert snapshot() == before
+
+
 #                 anonymous     drafter     release manager (staff)  superuser
 ADMIN_MATRIX = {
     "/admin/": ("login", "login", 200, 200),
     "/admin/rules/rule/": ("login", "login", 403, 200),
     "/admin/deployments/release/": ("login", "login", 200, 200),
     "/admin/auth/user/": ("login", "login", 403, 200),
+    "/admin/tokens/apitoken/": ("login", "login", 403, 200),
+    "/admin/audit/auditevent/": ("login", "login", 403, 200),
 }
 
 
@@ -638,12 +723,16 @@ def test_admin_is_for_staff_and_each_sees_what_their_permissions_allow(world):
     for page, expected in ADMIN_MATRIX.items():
         for role, want in zip(("anonymous", "drafter", "release", "superuser"), expected, strict=True):
             response = world.portal(role).get(page)
-            TALLY.update({"cells": 1, "allowed" if want == 200 else "refused": 1, "surface admin": 1})
+            TALLY.update(
+                {"cells": 1, "allowed" if want == 200 else "refused": 1, "surface admin": 1, f"role {role}": 1}
+            )
             if want == "login":
                 if response.status_code != 302 or not response["Location"].startswith("/admin/login/"):
                     problems.append(f"{page} as {role}: {response.status_code} {response.get('Location')}")
             elif response.status_code != want:
                 problems.append(f"{page} as {role}: {response.status_code}, not {want}")
+            if want != 200 and response.status_code == 200:
+                TALLY["leaks"] += 1
             rules = [f for pair in world.rules.values() for f in pair.values()]
             if want != 200 and any(fp.encode() in response.content for f in rules for fp in f.fingerprints):
                 problems.append(f"{page} as {role} shows a rule")
