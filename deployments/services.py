@@ -9,6 +9,7 @@ from django.db import transaction
 
 from audit.services import record_event, refusals_recorded
 from engine.errors import DomainError, InvalidInput
+from engine.text import is_blank
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
 from reviews.models import Review
@@ -253,7 +254,7 @@ def rollback(
     started = time.perf_counter()
     data = {"environment": environment, "to": str(to), "reason": reason, "expected_from": expected_from}
     with refusals_recorded("release.rollback", actor=actor, target=rule, data=data):
-        if not (reason or "").strip():
+        if is_blank(reason):
             raise InvalidInput.at("reason", "A rollback needs a reason.")
         target = parse_target(str(to))
         env = _environment(environment)

@@ -8,6 +8,7 @@ from django.db import transaction
 from audit.services import record_event, refusals_recorded
 from checks.models import CheckRun
 from engine.errors import DomainError, InvalidInput
+from engine.text import is_blank
 from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReviewRefused, StaleApproval
@@ -141,7 +142,7 @@ def reject_version(
     """Reject a version in review. One rejection ends its review; a new version must be pushed."""
     data = {"role": role, "expected_hash": expected_hash}
     with refusals_recorded("review.reject", actor=actor, target=version, data=data):
-        if not (comment or "").strip():
+        if is_blank(comment):
             raise InvalidInput.at("comment", "A rejection needs a comment saying why.")
         with transaction.atomic():
             version = _locked_in_review(version, actor=actor, expected_hash=expected_hash)
@@ -181,7 +182,7 @@ def comment_on_version(version: RuleVersion, *, actor: User, body: str) -> Revie
     with refusals_recorded("review.comment", actor=actor, target=version, data={"length": len(text)}):
         if not permissions.can_comment(actor):
             raise NotPermitted("You may not comment on rules; your account has no role in the portal yet.")
-        if not text:
+        if is_blank(text):
             raise InvalidInput.at("body", "Write the comment first: it is empty.")
         if len(text) > COMMENT_MAX:
             raise InvalidInput.at(
