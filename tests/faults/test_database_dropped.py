@@ -106,6 +106,7 @@ def test_a_dropped_database_connection_answers_503_and_writes_nothing(client, dr
             assert response["Content-Type"].startswith("text/html")
             page = response.content.decode()
             assert '<html lang="en">' in page and "<title>Service unavailable" in page and MESSAGE in page
+        # A row the failed attempt left would be doubled by the person's retry (a second version).
         half_written = [now - then for now, then in zip(rows(), before, strict=True)]
         duplicated += sum(half_written)
         survived += half_written == [0, 0, 0, 0]
@@ -129,7 +130,7 @@ def test_a_dropped_database_connection_answers_503_and_writes_nothing(client, dr
         assert drop.fired, "the push never reached its check"
         judge(response, json_body=json_body, before=before)
 
-    # Nothing written before the drops went, and the push goes through once the database answers.
+    # Lost: an event written before the drops that is gone. The push goes through once the database answers.
     lost = len(set(events_before) - set(AuditEvent.objects.order_by("id").values_list("id", "hash")))
     assert client.post(reverse("rule-upload"), {"text": raw.decode()}).status_code == 302
     assert RuleVersion.objects.filter(rule__slug="fault-db-dropped").count() == 1
