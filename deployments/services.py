@@ -252,10 +252,14 @@ def rollback(
     rollback is refused, so two clicks on "Roll back" never step back twice.
     """
     started = time.perf_counter()
-    data = {"environment": environment, "to": str(to), "reason": reason, "expected_from": expected_from}
+    # PostgreSQL keeps no NUL character, not even in the record of a refusal.
+    shown = reason.replace("\x00", "\\u0000") if isinstance(reason, str) else reason
+    data = {"environment": environment, "to": str(to), "reason": shown, "expected_from": expected_from}
     with refusals_recorded("release.rollback", actor=actor, target=rule, data=data):
         if is_blank(reason):
             raise InvalidInput.at("reason", "A rollback needs a reason.")
+        if "\x00" in reason:
+            raise InvalidInput.at("reason", "The reason contains a NUL character (\\u0000), which is not allowed.")
         target = parse_target(str(to))
         env = _environment(environment)
         if not permissions.can_rollback(actor):

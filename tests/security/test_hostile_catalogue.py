@@ -930,10 +930,11 @@ def test_admin_fund_add_is_refused(superuser):
         pytest.param("", id="rollback-action-reason-empty"),
         pytest.param(" \t ", id="rollback-action-reason-blank"),
         pytest.param("\u200b\u200d", id="rollback-action-reason-zero-width"),
+        pytest.param("oops\x00", id="rollback-action-reason-nul"),
     ],
 )
 def test_admin_rollback_action_refuses_without_a_reason(reason, in_production, superuser):
-    """The admin's Roll back action without a reason says so as an error; no pointer moves; the refusal is audited."""
+    """The admin's Roll back action without a readable reason says so as an error; no pointer moves; it is audited."""
     from deployments.models import Release
 
     release = Release.objects.get(rule__slug=SLUG, environment__name="production")
@@ -943,5 +944,6 @@ def test_admin_rollback_action_refuses_without_a_reason(reason, in_production, s
     response = client.post(reverse("admin:deployments_release_changelist"), data, follow=True)
     assert response.status_code == 200
     errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
-    assert any("A rollback needs a reason." in message for message in errors), errors
+    expected = "contains a NUL character" if "\x00" in reason else "A rollback needs a reason."
+    assert any(expected in message for message in errors), errors
     assert_nothing_stored(before, mark, refused_by="release.rollback")
