@@ -9,7 +9,8 @@ promotion of v2 or a rollback of v1 on the live rule, a push of its v3.
 
 Besides them: each person's own API token (the system's is limited to decisions, issued by
 `manage.py issue_token`), a signed-in session per person, a dataset and a fund of the budget
-office's and of the superuser's, and a finished chain verification asked for by each.
+office's and of the superuser's, and a finished chain verification asked for by the release manager
+and by the superuser.
 """
 
 import io
@@ -59,7 +60,7 @@ POPULATION_CSV = (
 
 @dataclass
 class RuleFacts:
-    """One of the two rules: what identifies it, and what of it must never show in a refusal."""
+    """One of the four rules: what identifies it, and what of it a refusal may not show."""
 
     slug: str
     title: str
@@ -82,6 +83,8 @@ class RuleFacts:
 
 @dataclass
 class World:
+    """What the module built, and a client for each role."""
+
     users: dict  # role → User (no entry for anonymous)
     rules: dict  # "own"/"another's" → {"live": RuleFacts, "review": RuleFacts}
     sessions: dict  # role → session key
