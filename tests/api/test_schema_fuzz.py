@@ -1,19 +1,20 @@
 """The REST API answers as its OpenAPI schema says, whatever a client sends (schemathesis, in-process).
 
 The schema the portal serves at /api/schema/ is loaded and every operation in it (schemathesis leaves
-out the schema document itself) is called with generated requests, first data that fits the schema,
-then data that does not, as each kind of caller: a drafter, counsel, a budget officer, a release
-manager, a person with no role, a payment system whose token is limited to decisions, and nobody
-(no credentials, or made-up ones). The rule `wildfire-aid-2024` has v1 live in production, v2 live
-on staging and v3 in review; about half the requests name it and those versions, so they reach real
-objects rather than a 404, and some carry a body that succeeds for the right caller (a push, a
-sign-off, a comment, a promotion, a rollback, a decision, a login). Every request starts from that
-same state: it runs in a savepoint that is rolled back after it.
+out the schema document itself) is called as each kind of caller: a drafter, counsel, a budget
+officer, a release manager, a person with no role, a payment system whose token is limited to
+decisions, and nobody (no credentials, or made-up ones). The database holds wildfire-aid-2024 with v1
+live in production and v2 approved and live on staging, wildfire-recovery-tiered with v1 in review,
+and wildfire-aid-2025 whose v1 failed its lint. Each operation first gets one request naming each of
+these objects and each request that succeeds for the right caller (a login, a push, a sign-off, a
+comment, a promotion, a rollback, a decision), then generated ones: data that fits the schema, about
+half of it naming the real objects rather than ones that do not exist, and data that does not fit.
+Every request starts from the same state: it runs in a savepoint rolled back after it.
 
 No answer may be a server error, and each must be documented: its status, its content type and its
-body's shape. Generation is derandomized and bounded (EXAMPLES per operation, caller and kind of
-data), so a run makes the same requests every time and takes well under a minute.
-PDP_FUZZ_SCALE=10 makes ten times as many, for a deeper search on a laptop.
+body's shape. Each caller must succeed at exactly what its role allows. Generation is derandomized
+and bounded (EXAMPLES per operation, caller and kind of data), so a run makes the same requests every
+time and takes well under a minute; PDP_FUZZ_SCALE=10 makes ten times as many, for a deeper search.
 """
 
 import io
@@ -29,7 +30,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -41,11 +42,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.conftest import approve_by_both, document, push_and_check
 from tests.deployments.support import PASSWORD
 from tokens.services import issue_token
 
 SLUG = "wildfire-aid-2024"
+IN_REVIEW = "wildfire-recovery-tiered"
+LINT_FAILED = "wildfire-aid-2025"
 ROLES = ("drafter", "counsel", "budget_officer", "release_manager", "outsider", "system", "anonymous")
 CHECKS = {
     "server errors": not_a_server_error,
@@ -53,9 +57,21 @@ CHECKS = {
     "undocumented statuses": status_code_conformance,
     "undocumented content types": content_type_conformance,
 }
+# What each caller can do (tests/api/test_permission_matrix.py has why), so what must answer 2xx at least once:
+# the fuzzing reached real objects. Anything else answering 2xx would be a leak.
+READ = {"auth_token", "auth_token_revoke", "rules_list", "rule_status", "version_detail", "version_comment"}
+SUCCEEDS = {
+    "drafter": READ | {"rules_push"},
+    "counsel": READ | {"version_review"},
+    "budget_officer": READ | {"version_review"},
+    "release_manager": READ | {"rule_promote", "rule_rollback", "decisions"},
+    "outsider": {"auth_token", "auth_token_revoke", "rules_list"},  # a list of the nothing they may see
+    "system": {"auth_token", "decisions"},  # its token opens nothing else, not even its own revocation
+    "anonymous": {"auth_token"},
+}
 SCALE = int(os.environ.get("PDP_FUZZ_SCALE", "1"))
 # Generated requests per operation, caller and kind of data.
-EXAMPLES = {GenerationMode.POSITIVE: 8 * SCALE, GenerationMode.NEGATIVE: 4 * SCALE}
+EXAMPLES = {GenerationMode.POSITIVE: 6 * SCALE, GenerationMode.NEGATIVE: 3 * SCALE}
 FUZZING = settings(
     derandomize=True,  # the same requests on every run
     database=None,  # and none replayed from an earlier run's failures
@@ -95,11 +111,13 @@ def tally(request):
 
 @pytest.fixture
 def world(in_production, drafter, counsel, budget_officer, release_manager, outsider, system):
-    """v1 live in production, v2 approved and live on staging, v3 in review, and each caller's token."""
+    """wildfire-aid-2024 v1 live in production and v2 approved, live on staging; wildfire-recovery-tiered v1
+    in review; wildfire-aid-2025 v1 failed its lint; and each caller's token."""
     v2 = push_and_check(document(title="Wildfire Relief Payment 2024 (amended)"), actor=drafter)
     approve_by_both(v2, counsel, budget_officer)
-    v3 = push_and_check(document(title="Wildfire Relief Payment 2024 (second amendment)"), actor=drafter)
-    assert (v2.status, v3.status) == ("approved", "in_review")
+    in_review = push_and_check((EXAMPLES_DIR / f"{IN_REVIEW}.json").read_bytes(), actor=drafter)
+    lint_failed = push_and_check(document(rule=LINT_FAILED, title="Wildfire Relief Payment 2025"), actor=drafter)
+    assert (v2.status, in_review.status, lint_failed.status) == ("approved", "in_review", "lint_failed")
     people = {
         "drafter": drafter,
         "counsel": counsel,
@@ -113,7 +131,7 @@ def world(in_production, drafter, counsel, budget_officer, release_manager, outs
     call_command("issue_token", system.username, "--scope", "decisions", stdout=key, stderr=io.StringIO())
     tokens["system"] = key.getvalue().strip()
     tokens["anonymous"] = None
-    return {"v3": v3, "tokens": tokens}
+    return {"in_review": in_review, "tokens": tokens}
 
 
 @pytest.fixture
@@ -134,14 +152,14 @@ def app():
 
 def real_objects(operation_id, world):
     """Path parameters that name real objects, and (path parameters, body) that succeed for the right caller."""
-    hash_v3 = world["v3"].content_hash
-    rule = {"slug": SLUG}
-    versions = [{"slug": SLUG, "number": n} for n in (1, 2, 3)]
-    in_review = versions[2]
+    hash_in_review = world["in_review"].content_hash
+    rule, in_review = {"slug": SLUG}, {"slug": IN_REVIEW, "number": 1}
+    rules = [rule, {"slug": IN_REVIEW}, {"slug": LINT_FAILED}]
+    versions = [{"slug": SLUG, "number": 1}, {"slug": SLUG, "number": 2}, in_review, {"slug": LINT_FAILED, "number": 1}]
     paths = {
-        "rule_status": [rule],
-        "rule_promote": [rule],
-        "rule_rollback": [rule],
+        "rule_status": rules,
+        "rule_promote": rules,
+        "rule_rollback": rules,
         "version_detail": versions,
         "version_comment": versions,
         "version_review": versions,
@@ -149,9 +167,10 @@ def real_objects(operation_id, world):
     working = {
         "version_comment": [(in_review, {"body": "Checked the thresholds."})],
         "version_review": [
-            (in_review, {"decision": "approve", "expected_hash": hash_v3}),
-            (in_review, {"decision": "reject", "expected_hash": hash_v3, "comment": "Too generous."}),
+            (in_review, {"decision": "approve", "expected_hash": hash_in_review}),
+            (in_review, {"decision": "reject", "expected_hash": hash_in_review, "comment": "Too generous."}),
         ],
+        # v2 from staging to production; v1 again, which production serves already.
         "rule_promote": [(rule, {}), (rule, {"environment": "production", "version": 1, "note": "Again."})],
         "rule_rollback": [
             (rule, {"reason": "Paused by Congress."}),
@@ -161,7 +180,7 @@ def real_objects(operation_id, world):
             (None, {"account_id": "acct-1", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": True}}),
             (None, {"account_id": "acct-2", "citizen": {"age": "forty"}}),
         ],
-        "rules_push": [(None, json.loads(document(title="Wildfire Relief Payment 2024 (third amendment)")))],
+        "rules_push": [(None, json.loads(document(title="Wildfire Relief Payment 2024 (second amendment)")))],
         "auth_token": [
             (None, {"username": "counsel", "password": PASSWORD}),
             (None, {"username": "counsel", "password": "not the password"}),
@@ -182,35 +201,42 @@ def negatable(operation):
     return constrained or any(len(part) for part in (operation.query, operation.body))
 
 
-def strategy_for(operation, mode, world):
-    """Generated requests, about half of them naming real objects and, fitting the schema, some that succeed."""
+def explicit_requests(operation, world):
+    """The requests made first, every time: one naming each real object, and each that succeeds for the right caller."""
     paths, working = real_objects(operation.definition.raw["operationId"], world)
-    real = []
-    if mode is GenerationMode.POSITIVE or len(operation.body):
-        # With the path parameters fixed, only a body is left for data that does not fit.
-        real += [operation.as_strategy(mode, path_parameters=path) for path in paths]
-    if mode is GenerationMode.POSITIVE:
-        real += [
-            operation.as_strategy(mode, path_parameters=path, body=body, media_type="application/json")
-            for path, body in working
-        ]
+    cases = [operation.Case(path_parameters=path) for path in paths]
+    cases += [
+        operation.Case(path_parameters=path or {}, body=body, media_type="application/json") for path, body in working
+    ]
+    if not (operation.path_parameters or operation.query or len(operation.body)):
+        cases.append(operation.Case())  # it takes nothing: the one request there is
+    return cases
+
+
+def generated_requests(operation, mode, world):
+    """Generated requests, about half of them naming real objects (where the data that does not fit can be a body)."""
+    paths, _ = real_objects(operation.definition.raw["operationId"], world)
     generated = operation.as_strategy(mode)
+    if mode is GenerationMode.NEGATIVE and not len(operation.body):
+        paths = []  # with the path parameters fixed, nothing would be left not to fit
+    real = [operation.as_strategy(mode, path_parameters=path) for path in paths]
     return st.one_of(st.one_of(*real), generated) if real else generated
 
 
-def fuzz(operation, mode, *, role, world, tally, found):
-    """Send EXAMPLES[mode] generated requests to the operation as `role`; count them, collect each failure."""
+def fuzz(operation, mode, *, role, world, tally, found, succeeded):
+    """Send the requests to the operation as `role`; count them, collect each failure and each success."""
     token = world["tokens"][role]
     # A caller's own token replaces the credentials schemathesis makes up; nobody sends those, or none.
     headers = {"Authorization": f"Token {token}"} if token else None
+    operation_id = operation.definition.raw["operationId"]
 
-    @settings(FUZZING, max_examples=EXAMPLES[mode])
-    @given(case=strategy_for(operation, mode, world))
-    def run(case):
+    def send(case):
         with transaction.atomic():
             response = case.call(headers=headers)
             tally.cases += 1
             tally.statuses[response.status_code] += 1
+            if response.status_code < 300:
+                succeeded.add(operation_id)
             for name, check in CHECKS.items():
                 try:
                     case.validate_response(response, checks=[check], headers=headers)
@@ -219,25 +245,31 @@ def fuzz(operation, mode, *, role, world, tally, found):
                     found.append(f"{role}, {mode.value} data: {name}\n{failure}")
             transaction.set_rollback(True)
 
+    test = given(case=generated_requests(operation, mode, world))(send)
+    if mode is GenerationMode.POSITIVE:
+        for case in explicit_requests(operation, world):
+            test = example(case=case)(test)
     try:
-        run()
+        settings(FUZZING, max_examples=EXAMPLES[mode])(test)()
     except Unsatisfiable:
         tally.unsatisfiable.add((operation.label, mode.value))
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_answer_is_documented(role, world, app, tally):
-    """No generated request, from any caller, gets a server error or an answer the schema does not describe."""
+    """No request, from any caller, gets a server error or an answer the schema does not describe; each caller
+    succeeds at exactly what its role allows."""
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
-    started, found = time.monotonic(), []
+    started, found, succeeded = time.monotonic(), [], set()
     for result in schema.get_all_operations():
         operation = result.ok()
         tally.operations.add(operation.label)
         tally.pairs += 1
         for mode in EXAMPLES:
             if mode is GenerationMode.POSITIVE or negatable(operation):
-                fuzz(operation, mode, role=role, world=world, tally=tally, found=found)
+                fuzz(operation, mode, role=role, world=world, tally=tally, found=found, succeeded=succeeded)
     tally.roles.add(role)
     tally.seconds += time.monotonic() - started
-    assert not tally.unsatisfiable, f"no data could be generated for {sorted(tally.unsatisfiable)}"
     assert not found, f"{len(found)} failures:\n\n" + "\n\n".join(found)
+    assert not tally.unsatisfiable, f"no data could be generated for {sorted(tally.unsatisfiable)}"
+    assert succeeded == SUCCEEDS[role]
