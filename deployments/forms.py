@@ -5,10 +5,19 @@ from django import forms
 from portal.forms import USWDSForm
 
 
+class VersionField(forms.IntegerField):
+    """A version number in ASCII digits: Django's int() would read "١" (Arabic-Indic one) as 1."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class PromoteForm(forms.Form):
     # Without a version: the one on staging goes to production. With one: deploy it again there.
     environment = forms.CharField(max_length=30, required=False)
-    version = forms.IntegerField(min_value=1, max_value=999_999_999, required=False)
+    version = VersionField(min_value=1, max_value=999_999_999, required=False)
     note = forms.CharField(max_length=2000, required=False)
     back = forms.CharField(max_length=20, required=False)
 

@@ -596,6 +596,29 @@ def test_rule_page_rollback_form_refuses(case, in_production, release_manager):
     assert_rule_page_refusal(portal_client(release_manager), in_production, case)
 
 
+# The rule page's and the board's Promote and Deploy again buttons answer with the page they came
+# from and a message (their fields are hidden, so a hostile value is a forged request).
+PROMOTE_BUTTON = [
+    Case("promote-version-arabic-indic", {"environment": "production", "version": "١"}, "Enter a whole number."),
+    Case("promote-version-1e400", {"environment": "production", "version": "1e400"}, "Enter a whole number."),
+    Case("promote-version-zero", {"environment": "production", "version": "0"}, "greater than or equal to 1"),
+    Case("promote-environment-traversal", {"environment": "../production", "version": "1"}, "Unknown environment"),
+    Case("promote-note-2001", {"environment": "production", "version": "1", "note": "x" * 2001}, "at most 2000"),
+]
+
+
+@pytest.mark.parametrize("case", params(PROMOTE_BUTTON))
+def test_promote_button_refuses(case, rolled_back, release_manager):
+    """A forged Deploy again: back to the rule page with the reason as an error message; no pointer moves."""
+    client = portal_client(release_manager)
+    before, mark = stored(), last_audit_id()
+    response = client.post(reverse("rule-promote", args=[SLUG]), case.send, follow=True)
+    assert response.redirect_chain and response.status_code == 200
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert any(case.says in message for message in errors), errors
+    assert_nothing_stored(before, mark)
+
+
 # ---------------------------------------------------------------------------------------------
 # Portal: every POST without its CSRF token is refused
 
