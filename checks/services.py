@@ -4,13 +4,18 @@ The database, not the broker, is each check's truth: a job claims its check, rep
 it and finishes it under a lock, so a re-delivered, late or cancelled job changes nothing.
 """
 
+import contextlib
+import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import record_event
@@ -24,6 +29,8 @@ from pdp_portal.celery import enqueue_on_commit
 from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import CheckRun
+
+logger = logging.getLogger(__name__)
 
 
 def _enqueue(check: CheckRun) -> None:
@@ -80,7 +87,7 @@ def _start_check(
             return None  # re-delivered after it finished, or cancelled: nothing to do
         check, version = locked
         now = timezone.now()
-        fresh = now - timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+        fresh = now - timedelta(seconds=settings.PDP_DEAD_WORKER_SECONDS)
         taken_over = resuming is not None and resuming == check.task_id
         if (
             check.status == CheckRun.Status.RUNNING
@@ -161,6 +168,36 @@ def _finish_check(
         return check
 
 
+@contextlib.contextmanager
+def _beating(check: CheckRun) -> Iterator[None]:
+    """While a job works, beat its check's heartbeat every PDP_HEARTBEAT_SECONDS from a thread of its own.
+
+    A stage that reports no progress for a while (reading a large population) still beats, so a
+    heartbeat older than PDP_DEAD_WORKER_SECONDS means the worker is gone, and the sweeper re-queues
+    the check then rather than after PDP_STUCK_CHECK_SECONDS.
+    """
+    stop = threading.Event()
+    mine = CheckRun.objects.filter(pk=check.pk, status=CheckRun.Status.RUNNING, started_at=check.started_at)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.PDP_HEARTBEAT_SECONDS):
+                try:
+                    mine.update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:  # a missed beat is not the job's failure; the next one may land
+                    logger.warning("check %s: heartbeat not written: %s", check.pk, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"check-{check.pk}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_lint(check_id: int, *, resuming: str | None = None) -> CheckRun | None:
     """Lint a queued version. Idempotent: a finished or cancelled check is left as it is.
 
@@ -171,12 +208,13 @@ def run_lint(check_id: int, *, resuming: str | None = None) -> CheckRun | None:
         return None
     check, version = claimed
     started = time.perf_counter()
-    dataset = ensure_default_dataset()
-    findings = lint_document(
-        version.parsed(),
-        columns=list(dataset.columns),
-        live=live_rules(exclude=version.rule),
-    )
+    with _beating(check):
+        dataset = ensure_default_dataset()
+        findings = lint_document(
+            version.parsed(),
+            columns=list(dataset.columns),
+            live=live_rules(exclude=version.rule),
+        )
     return _finish_check(
         check_id,
         started=started,
@@ -238,6 +276,11 @@ def run_simulation(check_id: int, *, resuming: str | None = None) -> CheckRun | 
         return None
     check, version = claimed
     started = time.perf_counter()
+    with _beating(check):
+        return _simulate_check(check_id, version, started)
+
+
+def _simulate_check(check_id: int, version: RuleVersion, started: float) -> CheckRun | None:
     document = version.parsed()
     dataset = ensure_default_dataset()
     own, others = comparison_rules(document)
@@ -279,19 +322,27 @@ def run_simulation(check_id: int, *, resuming: str | None = None) -> CheckRun | 
     )
 
 
-def sweep_stuck_checks(*, older_than: float | None = None) -> tuple[list[int], list[int]]:
-    """Re-queue checks left queued or running too long (a lost message or a dead worker).
+def sweep_stuck_checks(
+    *, older_than: float | None = None, silent_for: float | None = None
+) -> tuple[list[int], list[int]]:
+    """Re-queue checks left queued too long (a lost message: `older_than`, PDP_STUCK_CHECK_SECONDS) or
+    running with no heartbeat for `silent_for` (PDP_DEAD_WORKER_SECONDS: its worker is gone).
 
     A check past its attempt limit fails, and its version with it. Returns the ids touched.
     """
     older_than = older_than if older_than is not None else settings.PDP_STUCK_CHECK_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=older_than)
+    silent_for = silent_for if silent_for is not None else settings.PDP_DEAD_WORKER_SECONDS
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than)
+    dead = now - timedelta(seconds=silent_for)
     requeued: list[int] = []
     failed: list[int] = []
     candidates = list(
-        CheckRun.objects.filter(status__in=[CheckRun.Status.QUEUED, CheckRun.Status.RUNNING], queued_at__lt=cutoff)
-        .exclude(status=CheckRun.Status.RUNNING, heartbeat_at__gte=cutoff)
-        .values_list("pk", flat=True)
+        CheckRun.objects.filter(
+            Q(status=CheckRun.Status.QUEUED, queued_at__lt=cutoff)
+            | Q(status=CheckRun.Status.RUNNING, heartbeat_at__lt=dead)
+            | Q(status=CheckRun.Status.RUNNING, heartbeat_at__isnull=True, queued_at__lt=dead)
+        ).values_list("pk", flat=True)
     )
     if not candidates:
         return requeued, failed
@@ -301,10 +352,10 @@ def sweep_stuck_checks(*, older_than: float | None = None) -> tuple[list[int], l
             if locked is None:
                 continue
             check, version = locked
-            still_stuck = check.status == CheckRun.Status.QUEUED or (
-                check.status == CheckRun.Status.RUNNING and (check.heartbeat_at is None or check.heartbeat_at < cutoff)
+            still_stuck = (check.status == CheckRun.Status.QUEUED and check.queued_at < cutoff) or (
+                check.status == CheckRun.Status.RUNNING and (check.heartbeat_at or check.queued_at) < dead
             )
-            if not still_stuck or check.queued_at >= cutoff:
+            if not still_stuck:
                 continue  # it moved on while we looked
             if check.attempts >= settings.PDP_CHECK_MAX_ATTEMPTS:
                 check.status = CheckRun.Status.FAILED

@@ -246,7 +246,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # Longer than the longest job, so an unacknowledged job comes back after a worker dies.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 60.0},
+    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 10.0},
     "flush-refusal-tallies": {"task": "audit.tasks.flush_refusal_tallies", "schedule": 60.0},
     "audit-checkpoint": {
         "task": "audit.tasks.write_checkpoint",
@@ -277,8 +277,12 @@ PDP_DRAFTER_GROUP = "Drafters"
 PDP_RELEASE_GROUP = "ReleaseManagers"
 # Other systems (payment systems) that ask for decisions over the API.
 PDP_SYSTEMS_GROUP = "Systems"
-# A check still queued or running after this long is re-queued by the sweeper.
+# A check still queued after this long (its message lost) is re-queued by the sweeper.
 PDP_STUCK_CHECK_SECONDS = env.int("PDP_STUCK_CHECK_SECONDS", default=300)
+# A running check's job beats its heartbeat this often; one silent for PDP_DEAD_WORKER_SECONDS has
+# lost its worker and is re-queued by the sweeper (every 10 s).
+PDP_HEARTBEAT_SECONDS = env.float("PDP_HEARTBEAT_SECONDS", default=10.0)
+PDP_DEAD_WORKER_SECONDS = env.int("PDP_DEAD_WORKER_SECONDS", default=30)
 PDP_CHECK_MAX_ATTEMPTS = env.int("PDP_CHECK_MAX_ATTEMPTS", default=3)
 # Identical refused requests from one person within this many seconds are one audit event and a count.
 PDP_REFUSAL_WINDOW_SECONDS = env.int("PDP_REFUSAL_WINDOW_SECONDS", default=60)

@@ -119,3 +119,38 @@ def test_repeated_loss_ends_in_failure(push_queued, drafter, settings, django_ca
         {"requeued": [lint.pk], "failed": []},
         {"requeued": [], "failed": [lint.pk]},
     ]
+
+
+def test_a_running_check_silent_past_the_dead_worker_threshold_is_requeued(
+    push_queued, drafter, django_capture_on_commit_callbacks, settings
+):
+    """Queued a minute ago, running, heartbeat 40 s old: its worker is gone, and it is re-queued now, not after
+    PDP_STUCK_CHECK_SECONDS."""
+    settings.PDP_STUCK_CHECK_SECONDS, settings.PDP_DEAD_WORKER_SECONDS = 300, 30
+    version = push_queued(actor=drafter)
+    lint = version.checks.get()
+    silent = timezone.now() - dt.timedelta(seconds=40)
+    age(lint, seconds=60, status="running", attempts=1, heartbeat_at=silent, started_at=silent)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert sweep_stuck_checks() == ([lint.pk], [])
+    assert len(callbacks) == 1
+    assert CheckRun.objects.get(pk=lint.pk).status == "queued"
+
+
+def test_a_running_check_that_beat_recently_is_left_alone(push_queued, drafter, settings):
+    """Queued ten minutes ago, still running, heartbeat 20 s old: alive, however long it has run."""
+    settings.PDP_STUCK_CHECK_SECONDS, settings.PDP_DEAD_WORKER_SECONDS = 300, 30
+    version = push_queued(actor=drafter)
+    lint = version.checks.get()
+    beat = timezone.now() - dt.timedelta(seconds=20)
+    age(lint, seconds=600, status="running", attempts=1, heartbeat_at=beat, started_at=beat)
+    assert sweep_stuck_checks() == ([], [])
+    assert CheckRun.objects.get(pk=lint.pk).status == "running"
+
+
+def test_the_sweeper_runs_often_enough_to_notice_a_dead_worker_in_time(settings):
+    """Beat runs the sweeper at least three times within the dead-worker threshold, and jobs beat well inside it."""
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-stuck-checks"]
+    assert entry["task"] == "checks.tasks.sweep_stuck_checks"
+    assert entry["schedule"] * 3 <= settings.PDP_DEAD_WORKER_SECONDS
+    assert settings.PDP_HEARTBEAT_SECONDS * 3 <= settings.PDP_DEAD_WORKER_SECONDS

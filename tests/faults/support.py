@@ -158,6 +158,8 @@ class Worker:
             "PDP_QUEUE": celery_app.conf.task_default_queue,
             "PDP_DATA_DIR": str(self.data_dir),
             "PDP_POPULATION_ROWS": str(POPULATION_ROWS),
+            # Beats well inside the dead-worker threshold the tests give their sweeper.
+            "PDP_HEARTBEAT_SECONDS": "0.5",
             "PYTHONUNBUFFERED": "1",
         }
         for name in ("PYTEST_XDIST_WORKER", "CELERY_TASK_ALWAYS_EAGER", "PDP_FAULTS_VISIBILITY_TIMEOUT"):

@@ -7,7 +7,7 @@ a Redis of the test's own:
    to the broker at once (task_acks_late, task_reject_on_worker_lost) and runs it again;
 2. the whole worker is killed (main and pool process): nothing gives the job back within the test
    (production's 15-minute visibility timeout), so the sweeper re-queues the check, whose heartbeat
-   has stopped, and a new worker runs it;
+   has stopped (PDP_DEAD_WORKER_SECONDS), and a new worker runs it;
 3. the whole worker is killed and a new one starts with a 3 s visibility timeout: Redis gives the
    unacknowledged job back by itself, with no sweeper.
 """
@@ -59,7 +59,9 @@ def test_a_worker_killed_during_a_simulation_loses_and_doubles_nothing(
     """Each kill -9 during a simulation ends with the check passed once, one simulation event and a whole chain."""
     require_postgres()
     ensure_environments()
-    settings.PDP_STUCK_CHECK_SECONDS = 1  # what the sweeper of fault 2 (run here, as beat would) waits
+    # The sweeper of fault 2 (run here, as beat would) takes a check whose heartbeat is silent this
+    # long for one whose worker is gone; the workers beat every PDP_HEARTBEAT_SECONDS (support.py).
+    settings.PDP_DEAD_WORKER_SECONDS = 2
     versions = []
     with publishing_to(own_redis.url):
         first = start_worker(own_redis.url)
