@@ -81,6 +81,9 @@ def test_roll_back_deploy_again_and_roll_back_to_a_named_version(people, portal,
     page = admin.page
     admin.goto(f"/rules/{SLUG}/")
     expect(page.locator("#release-sync")).to_contain_text("In sync: staging and production both serve v2.")
+    # No Promote button, and one line says why instead.
+    expect(page.locator("#promote-why")).to_have_text("Nothing to promote.")
+    expect(page.get_by_role("button", name="Promote to production")).to_have_count(0)
 
     # 1. Roll back: production, which serves something, is chosen already; the window names the move.
     form = rollback_form(page)
