@@ -71,7 +71,7 @@ SUCCEEDS = {
 }
 SCALE = int(os.environ.get("PDP_FUZZ_SCALE", "1"))
 # Generated requests per operation, caller and kind of data.
-EXAMPLES = {GenerationMode.POSITIVE: 6 * SCALE, GenerationMode.NEGATIVE: 3 * SCALE}
+EXAMPLES = {GenerationMode.POSITIVE: 5 * SCALE, GenerationMode.NEGATIVE: 2 * SCALE}
 FUZZING = settings(
     derandomize=True,  # the same requests on every run
     database=None,  # and none replayed from an earlier run's failures
@@ -132,6 +132,12 @@ def world(in_production, drafter, counsel, budget_officer, release_manager, outs
     tokens["system"] = key.getvalue().strip()
     tokens["anonymous"] = None
     return {"in_review": in_review, "tokens": tokens}
+
+
+@pytest.fixture(autouse=True)
+def _login_rate(settings):
+    """A lower limit on token requests, so that each caller's fuzzing meets the throttle's 429 too."""
+    settings.PDP_LOGIN_RATE = "5/min"
 
 
 @pytest.fixture
