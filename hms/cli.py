@@ -20,6 +20,8 @@ from hms.output import CHECKS, Output, check_lines, findings_of, versions_table
 from hms.tokens import TokenStore
 
 POLL_INTERVAL_S = 0.2
+# The largest rule document the portal takes (engine/document.py, which hms may not import).
+MAX_DOCUMENT_BYTES = 1024 * 1024
 FINISHED = ("passed", "failed", "cancelled")
 EXIT_INTERRUPTED = 130
 
@@ -163,9 +165,17 @@ def push(session: Session, file: Path, no_wait: bool, timeout: float) -> None:
     """Upload a rule document and wait for its checks."""
     out = session.out
     try:
-        raw = file.read_bytes()
+        # At most one byte past the portal's limit: enough to refuse a file that is too large
+        # (even an endless one such as /dev/zero) without reading it all.
+        with file.open("rb") as source:
+            raw = source.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise HmsError(f"cannot read {file}: {exc.strerror or exc}", exit_code=EXIT_USAGE) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise HmsError(
+            f"{file} is larger than the portal's limit of {MAX_DOCUMENT_BYTES:,} bytes (1 MiB); nothing was sent.",
+            exit_code=EXIT_USAGE,
+        )
     client = session.client()
     started = time.monotonic()
     version = client.post("/rules/", raw=raw)

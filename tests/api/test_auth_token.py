@@ -30,10 +30,11 @@ def test_each_login_gets_a_token_of_its_own(counsel):
     assert ApiToken.objects.live().filter(user=counsel).count() == 2
 
 
-def test_form_encoded_login(counsel):
-    """The token endpoint also takes a form body (what simple clients send)."""
+def test_a_form_encoded_login_is_refused_as_415(counsel):
+    """The token endpoint reads JSON only, as strictly as the rest of the API: a form body is 415 and no token."""
     response = APIClient().post("/api/v1/auth/token/", {"username": "counsel", "password": PASSWORD})
-    assert response.status_code == 200
+    assert_error_body(response, 415, "unsupported_media_type")
+    assert not ApiToken.objects.exists()
 
 
 def test_wrong_password_is_400_with_json_error(counsel):

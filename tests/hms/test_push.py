@@ -6,6 +6,9 @@ import time
 
 import pytest
 
+from engine.document import MAX_DOCUMENT_BYTES as ENGINE_MAX_DOCUMENT_BYTES
+from hms.cli import MAX_DOCUMENT_BYTES
+from rules.models import RuleVersion
 from tests.conftest import document
 from tests.hms.conftest import EXAMPLES
 
@@ -107,6 +110,34 @@ def test_a_missing_file_is_a_usage_error(cli, login, drafter, tmp_path):
 
     assert result.code == 2
     assert result.err.startswith(f"hms: cannot read {tmp_path / 'nope.json'}")
+
+
+def test_an_endless_file_is_refused_after_the_portals_limit(cli, login, drafter):
+    """hms rule push /dev/zero reads one byte past the 1 MiB limit, sends nothing, and says so in one line."""
+    login(drafter)
+    before = RuleVersion.objects.count()
+
+    result = cli("rule", "push", "/dev/zero")
+
+    assert result.code == 2
+    assert (
+        result.err == "hms: /dev/zero is larger than the portal's limit of 1,048,576 bytes (1 MiB); nothing was sent.\n"
+    )
+    assert RuleVersion.objects.count() == before
+
+
+def test_a_file_one_byte_over_the_limit_is_refused_and_one_at_it_is_sent(cli, login, drafter, tmp_path):
+    """The limit is the portal's own: a document of exactly MAX_DOCUMENT_BYTES reaches the portal, one more byte does not."""
+    assert MAX_DOCUMENT_BYTES == ENGINE_MAX_DOCUMENT_BYTES
+    login(drafter)
+    at_limit, over = tmp_path / "at.json", tmp_path / "over.json"
+    padding = MAX_DOCUMENT_BYTES - len(document())
+    at_limit.write_bytes(document()[:-1] + b" " * padding + b"}")
+    over.write_bytes(document()[:-1] + b" " * (padding + 1) + b"}")
+
+    assert cli("rule", "push", over).err.startswith(f"hms: {over} is larger than the portal's limit")
+    result = cli("rule", "push", at_limit, "--no-wait")
+    assert result.code == 0, result.err
 
 
 @pytest.fixture

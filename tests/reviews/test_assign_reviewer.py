@@ -2,13 +2,18 @@
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from guardian.models import UserObjectPermission
 
+from audit.models import RefusalTally
+from audit.services import flush_refusal_tallies
 from engine.errors import InvalidInput
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
@@ -396,13 +401,18 @@ def test_get_is_not_allowed(client, in_review, release_manager):
 
 
 def test_a_non_administrator_probing_people_learns_nothing_and_is_recorded(client, in_review, drafter):
-    """A drafter posting the form gets 403 whether the person exists or not, and the attempt is recorded."""
+    """A drafter posting the form gets 403 whether the person exists or not; the first attempt is an event, the
+    repeats within the refusal window a count on it, written as one event when the window closes."""
     client.force_login(drafter)
+    before = pipeline_events().count()
     for reviewer in (99_999, drafter.pk, "not-a-number"):
-        before = pipeline_events().count()
         assert _post(client, in_review, reviewer=reviewer, role="legal").status_code == 403
-        assert pipeline_events().count() == before + 1
-        assert (last_event().action, last_event().outcome) == ("portal.refused", "refused")
+    assert pipeline_events().count() == before + 1
+    assert (last_event().action, last_event().outcome) == ("portal.refused", "refused")
+    assert RefusalTally.objects.get(actor=drafter).count == 3
+    RefusalTally.objects.update(first_at=timezone.now() - timedelta(seconds=settings.PDP_REFUSAL_WINDOW_SECONDS + 1))
+    flush_refusal_tallies()
+    assert (last_event().action, last_event().data["repeats"]) == ("portal.refused.repeated", 2)
     assert not ReviewAssignment.objects.exists()
 
 
