@@ -69,6 +69,15 @@ def get_rule_for_user(user: PortalUser, slug: str) -> "Rule":
     return rule
 
 
+def is_system_account(user: PortalUser) -> bool:
+    """A payment system's account: in the Systems group with no portal role. Its tokens are for decisions only,
+    however it signs in."""
+    if not user.is_authenticated:
+        return False
+    in_systems = any(g.name == settings.PDP_SYSTEMS_GROUP for g in user.groups.all())
+    return in_systems and not role_names(user) and not user.is_superuser
+
+
 def can_push(user: PortalUser) -> bool:
     return user.is_active and user.has_perm("rules.add_ruleversion")
 

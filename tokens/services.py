@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, record_event, refusals_recorded
+from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
 
 from .models import ApiToken, Scope, hash_key
@@ -26,6 +27,8 @@ def issue_token(
             raise NotPermitted("Only an administrator may issue a token for someone else.")
         if scope not in Scope.values:
             raise NotPermitted(f"Unknown scope {scope!r}; the scopes are {', '.join(Scope.values)}.")
+        if permissions.is_system_account(user):
+            scope = Scope.DECISIONS  # a payment system asks for decisions and nothing else, even with a password
         days = settings.PDP_TOKEN_TTL_DAYS if days is None else days
         key = ApiToken.new_key()
         with transaction.atomic():

@@ -93,6 +93,29 @@ def test_a_system_token_opens_decisions_only(system, in_production, capsys):
     assert "limited to decisions only" in response.json()["error"]["message"]
 
 
+def test_a_system_signing_in_with_a_password_gets_a_decisions_token_only(system, in_production):
+    """A Systems account with a password gets, from POST /auth/token/, a token for decisions and nothing else."""
+    system.set_password("pw-for-the-system-1")
+    system.save(update_fields=["password"])
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "payments", "password": "pw-for-the-system-1"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["scope"] == "decisions"
+    assert last("token.issue").data["scope"] == "decisions"
+    client = with_key(response.json()["token"])
+    assert (
+        client.post("/api/v1/decisions", {"account_id": "acct-1", "citizen": ADULT}, format="json").status_code == 200
+    )
+    assert_error_body(client.get("/api/v1/rules/"), 403, "permission_denied")
+
+
+def test_a_person_in_systems_with_a_portal_role_keeps_a_full_token(counsel):
+    """Someone who also holds a portal role is a person, not a system: their own token is full."""
+    make_user("counsel", settings.PDP_SYSTEMS_GROUP)
+    token, _ = issue_token(counsel, actor=counsel, name="laptop")
+    assert token.scope == "full"
+
+
 def test_the_command_refuses_an_unknown_name(db):
     with pytest.raises(CommandError, match="No person or system named 'nobody'"):
         call_command("issue_token", "nobody")
