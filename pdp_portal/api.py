@@ -1,7 +1,10 @@
 """The REST API's shared adapters: strict JSON bodies and JSON errors."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.template import loader
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import BaseParser
@@ -56,6 +59,23 @@ def api_exception_handler(exc, context):
     code = getattr(exc, "default_code", "error")
     response.data = error_body(code, message, details)
     return response
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view reads it: one too large (DATA_UPLOAD_MAX_MEMORY_SIZE, e.g. a pasted
+    document of several MiB) or with too many fields says so; anything else is the generic refusal. JSON under /api/."""
+    if isinstance(exception, RequestDataTooBig):
+        message = (
+            f"The request is larger than the portal takes ({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes); "
+            f"a rule document may be at most {MAX_DOCUMENT_BYTES:,} bytes (1 MiB). Nothing was stored."
+        )
+    elif isinstance(exception, TooManyFieldsSent):
+        message = "The request has more fields than the portal takes. Nothing was stored."
+    else:
+        message = "The request could not be read. Nothing was stored."
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", message), status=400)
+    return HttpResponseBadRequest(loader.get_template("400.html").render({"message": message}))
 
 
 def not_found(request, exception):

@@ -12,6 +12,8 @@ api_docs = csp_update(
 
 # An unknown address under /api/ answers the API's JSON error, not the portal's page.
 handler404 = "pdp_portal.api.not_found"
+# A request refused before any view reads it (too large, too many fields) says why.
+handler400 = "pdp_portal.api.bad_request"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -518,16 +518,7 @@ def test_upload_form_file_is_refused(case, drafter):
 
 @pytest.mark.parametrize(
     "case",
-    params(
-        UPLOAD_FORM_ONLY,
-        **{
-            "text-over-upload-memory-limit": pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="a body over DATA_UPLOAD_MAX_MEMORY_SIZE gets the generic 400 page, which does not say why",
-            )
-        },
-    ),
+    params(UPLOAD_FORM_ONLY),
 )
 def test_upload_form_refuses_what_the_form_cannot_take(case, drafter):
     """NUL characters, an empty box, both a file and text, an oversized file, odd file names: a 400 page; nothing stored."""
