@@ -5,6 +5,7 @@ it and finishes it under a lock, so a re-delivered, late or cancelled job change
 """
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -118,6 +119,19 @@ def _finish_check(
     failed_status: str,
 ) -> CheckRun | None:
     """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
+    if result and not _finite(result):
+        # Figures that overflowed (a weight near the largest double) cannot be stored as JSON, and
+        # would mean nothing: the check fails with the cause instead.
+        findings = [
+            *findings,
+            finding(
+                "FIGURES_OVERFLOW",
+                ERROR,
+                "The simulation's figures overflowed: a payment or a population weight is too large to add up. "
+                "Check the rule's amounts and the population's weights.",
+            ),
+        ]
+        result = None
     with transaction.atomic():
         locked = _lock_check(check_id)
         if locked is None or locked[0].status != CheckRun.Status.RUNNING:
@@ -196,6 +210,35 @@ def _beating(check: CheckRun) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
+def _finite(result: dict[str, Any]) -> bool:
+    try:
+        json.dumps(result, allow_nan=False)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def fail_check(check_id: int, *, error: BaseException) -> CheckRun | None:
+    """Fail a running check whose job stopped on an error it would meet again (not the database's), at once
+    and with the cause, instead of leaving it to be retried until CHECK_ABANDONED. Its version fails with it."""
+    kind = CheckRun.objects.filter(pk=check_id).values_list("kind", flat=True).first()
+    if kind is None:
+        return None
+    lint = kind == CheckRun.Kind.LINT
+    message = (
+        f"The {kind} job stopped on an error it would meet again, so it was not retried: "
+        f"{type(error).__name__}: {str(error)[:300] or 'no message'}. "
+        "Push a corrected version; if the document looks right, an administrator finds the details in the worker's log."
+    )
+    return _finish_check(
+        check_id,
+        started=time.perf_counter(),
+        findings=[finding("CHECK_ERROR", ERROR, message)],
+        next_status=VersionStatus.SIMULATING if lint else VersionStatus.IN_REVIEW,
+        failed_status=VersionStatus.LINT_FAILED if lint else VersionStatus.SIMULATION_FAILED,
+    )
 
 
 def run_lint(check_id: int, *, resuming: str | None = None) -> CheckRun | None:

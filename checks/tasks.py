@@ -1,5 +1,7 @@
 """Celery tasks: thin, taking ids, owning only the retry policy. The services are idempotent."""
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -8,6 +10,9 @@ from django.db import OperationalError
 from deployments.services import catch_up_staging
 
 from . import services
+from .models import CheckRun
+
+logger = logging.getLogger(__name__)
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "max_retries": 5}
 
@@ -24,16 +29,27 @@ def _resuming(request: Any) -> str | None:
     return request.id if redelivered or request.retries else None
 
 
+def _run(job: Callable[..., CheckRun | None], task: Task, check_id: int) -> str:
+    """Run one check's job. A lost database connection is retried (RETRY); any other error would happen
+    again on every attempt, so the check fails at once with its cause rather than after its attempts."""
+    try:
+        check = job(check_id, resuming=_resuming(task.request))
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("check %s: %s failed", check_id, task.name)
+        check = services.fail_check(check_id, error=exc)
+    return check.status if check else "skipped"
+
+
 @shared_task(name="checks.tasks.run_lint", bind=True, acks_late=True, **RETRY)
 def run_lint_task(self: Task, check_id: int) -> str:
-    check = services.run_lint(check_id, resuming=_resuming(self.request))
-    return check.status if check else "skipped"
+    return _run(services.run_lint, self, check_id)
 
 
 @shared_task(name="checks.tasks.run_simulation", bind=True, acks_late=True, **RETRY)
 def run_simulation_task(self: Task, check_id: int) -> str:
-    check = services.run_simulation(check_id, resuming=_resuming(self.request))
-    return check.status if check else "skipped"
+    return _run(services.run_simulation, self, check_id)
 
 
 @shared_task(name="checks.tasks.sweep_stuck_checks")

@@ -10,11 +10,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .document import schema_errors
+from .document import json_path, schema_errors
 from .logic.evaluate import CompiledRule, EvaluationError, is_number
 from .logic.validate import analyse
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+
+# No figure in a rule comes near a quadrillion (dollars, people, thresholds). Larger ones are refused
+# at lint: summed over a population they can overflow a double, and the simulation's figures with it.
+MAX_MAGNITUDE = 10**15
 
 # {"code", "severity", "message", "path"}
 Finding = dict[str, str]
@@ -50,6 +54,10 @@ def lint_document(
     findings = [finding("SCHEMA", ERROR, message, path) for path, message in schema_errors(document)]
     if findings:
         return findings  # later checks read fields the schema has not vouched for
+
+    findings = _magnitude_findings(document)
+    if findings:
+        return findings  # the logic, the tests and the simulation would compute with them
 
     variables: set[str] = set()
     for part in ("eligibility", "amount"):
@@ -95,6 +103,34 @@ def lint_document(
     findings.extend(_duplicate_findings(document, live))
     findings.extend(_conflict_findings(document, live))
     return findings
+
+
+def _magnitude_findings(document: dict[str, Any]) -> list[Finding]:
+    """Every number in the document, the logic and the tests included, larger than MAX_MAGNITUDE in size."""
+    found = []
+    stack: list[tuple[Any, list[int | str]]] = [(document, [])]
+    while stack:
+        node, parts = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((value, [*parts, key]) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((value, [*parts, index]) for index, value in reversed(list(enumerate(node))))
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and abs(node) > MAX_MAGNITUDE:
+            if isinstance(node, float):
+                shown = f"{node:.3g}"
+            else:
+                digits = len(str(abs(node)))
+                shown = f"{node:,}" if digits <= 24 else f"A number of {digits:,} digits"
+            found.append(
+                finding(
+                    "NUMBER_TOO_LARGE",
+                    ERROR,
+                    f"{shown} is larger than the largest figure a rule may hold, {MAX_MAGNITUDE:,} (a quadrillion): "
+                    "amounts, costs and thresholds summed over a population would overflow.",
+                    json_path(parts),
+                )
+            )
+    return found
 
 
 def _inputs_findings(document: dict[str, Any], variables: set[str], columns: Collection[str] | None) -> list[Finding]:
