@@ -30,7 +30,8 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -72,7 +73,7 @@ SUCCEEDS = {
 SCALE = int(os.environ.get("PDP_FUZZ_SCALE", "1"))
 # Generated requests per operation, caller and kind of data.
 EXAMPLES = {GenerationMode.POSITIVE: 5 * SCALE, GenerationMode.NEGATIVE: 2 * SCALE}
-FUZZING = settings(
+FUZZING = hypothesis_settings(
     derandomize=True,  # the same requests on every run
     database=None,  # and none replayed from an earlier run's failures
     deadline=timedelta(seconds=5),
@@ -256,7 +257,7 @@ def fuzz(operation, mode, *, role, world, tally, found, succeeded):
         for case in explicit_requests(operation, world):
             test = example(case=case)(test)
     try:
-        settings(FUZZING, max_examples=EXAMPLES[mode])(test)()
+        hypothesis_settings(FUZZING, max_examples=EXAMPLES[mode])(test)()
     except Unsatisfiable:
         tally.unsatisfiable.add((operation.label, mode.value))
 
