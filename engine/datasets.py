@@ -45,6 +45,9 @@ _DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _LEADING_ZERO = r"^[+-]?0[0-9]"  # 02134, 007: codes, kept as text so their zeros survive
 # Text a spreadsheet would run as a formula when the population is opened or exported again.
 _FORMULA = r"^[=+\-@\t\r]"
+# A population has a few dozen columns; a file with thousands is refused by its header, before any
+# row is read (20,000 columns held a request for minutes).
+MAX_COLUMNS = 500
 _CHUNK_BYTES = 1 << 24
 _BOM = b"\xef\xbb\xbf"
 
@@ -194,6 +197,7 @@ def _read_csv(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
             "The file's lines end in a bare carriage return (old Mac style); save it with ordinary line endings."
         )
     quoted = b'"' in raw
+    _check_column_count(_header_width(text if quoted else raw.split(b"\n", 1)[0].decode("utf-8", "replace")))
     if quoted:
         header, counts, line_of, blank = _quoted_records(text)
     else:
@@ -224,6 +228,19 @@ def _read_csv(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
         raise InvalidDataset("The file has a header row but no data rows.")
     frame = _strings_frame(raw, text, quoted, names, counts.size)
     return _type_csv_columns(frame, line_of)
+
+
+def _header_width(text: str) -> int:
+    """How many columns the first record names (quoted fields may hold commas and line breaks)."""
+    return len(next(csv.reader(io.StringIO(text)), []))
+
+
+def _check_column_count(count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise InvalidDataset(
+            f"The file has {count:,} columns; a population may have at most {MAX_COLUMNS:,}. "
+            "Keep the columns the rules read (and id, county and weight)."
+        )
 
 
 def _decode(raw: bytes) -> str:
@@ -538,6 +555,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _read_parquet(data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
     try:
+        _check_column_count(len(pl.read_parquet_schema(io.BytesIO(data))))
         frame = pl.read_parquet(io.BytesIO(data))
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise InvalidDataset(f"The file could not be read as Parquet: {_first_line(exc)}.") from None
