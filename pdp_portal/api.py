@@ -1,4 +1,4 @@
-"""The REST API's shared adapters: strict JSON bodies and JSON errors."""
+"""The REST API's shared adapters: JSON errors (the strict JSON parser is pdp_portal/parsers.py)."""
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -7,27 +7,11 @@ from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.template import loader
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
-from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
-from engine.document import MAX_DOCUMENT_BYTES, parse_strict
+from engine.document import MAX_DOCUMENT_BYTES
 from engine.errors import DomainError
-
-
-class StrictJSONParser(BaseParser):
-    """JSON bodies parsed as strictly as rule documents: no duplicate keys, NaN, or deep nesting."""
-
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        # One byte past the limit is enough to refuse; never read an unbounded body into memory.
-        return parse_strict(stream.read(MAX_DOCUMENT_BYTES + 1) if stream is not None else b"")
-
-
-# DRF's views read DEFAULT_PARSER_CLASSES, which names the parser above, the first time they are
-# imported: imported only once it is defined, they leave this module importable before them (the
-# middleware imports it when the portal starts, before any view).
-from rest_framework.views import exception_handler  # noqa: E402
 
 
 def error_body(code, message, details=None):

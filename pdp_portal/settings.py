@@ -207,7 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "tokens.authentication.TokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pdp_portal.api.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["pdp_portal.api.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["pdp_portal.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -17,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from engine.errors import DomainError, InvalidInput
 from pdp_portal import schema
-from pdp_portal.api import StrictJSONParser
+from pdp_portal.parsers import StrictJSONParser
 
 from .models import ApiToken
 from .services import issue_token, revoke_token

@@ -815,12 +815,14 @@ CLI_PUSH_DOCUMENTS = [
     for id in (
         "trailing-comma", "duplicate-top-level", "nan", "1e400", "5000-digit-integer", "10k-deep-arrays",
         "utf16-with-bom", "top-level-array", "empty-body", "rule-dot-dot-slash", "rule-rtl-override",
-        "lone-surrogate-escape", "over-1-mib",
+        "lone-surrogate-escape",
     )
 ]  # fmt: skip
 CLI_WITHOUT_STATE = [
     cli("push-missing-file", ("rule", "push", "/no/such/folder/../rule.json"), "cannot read /no/such", exit=2),
     cli("push-a-folder", ("rule", "push", "/"), "cannot read /", exit=2),
+    # Larger than the portal takes: refused before anything is sent, an endless file included.
+    cli("push-dev-zero", ("rule", "push", "/dev/zero"), "larger than the portal's limit of 1,048,576 bytes", exit=2),
     cli("deploy-version-1e400", ("rule", "deploy", SLUG, "--version", "1e400"), "'1e400' is not a valid integer", 2),
     cli("deploy-version-arabic-indic", ("rule", "deploy", SLUG, "--version", "١"), "is not a valid integer", 2),
     cli("deploy-env-traversal", ("rule", "deploy", SLUG, "--env", "../production"), "'../production' is not one of", 2),
