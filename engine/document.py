@@ -21,6 +21,9 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 # The longest integer a double can hold is 309 digits (1.8e308); a longer one is refused before Python reads it.
 MAX_INTEGER_DIGITS = 309
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+# Words the portal's own addresses use where a rule's identifier goes (/rules/upload/): a rule by
+# that name could never be reached, so none may take it.
+RESERVED_RULE_IDS = frozenset({"upload"})
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

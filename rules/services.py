@@ -10,7 +10,7 @@ from django.db.models import Max
 from audit.services import record_event, refusals_recorded
 from checks.services import cancel_open_checks, queue_lint
 from deployments.services import create_release_pointers
-from engine.document import SLUG_PATTERN, canonical_text, content_hash, parse_strict
+from engine.document import RESERVED_RULE_IDS, SLUG_PATTERN, canonical_text, content_hash, parse_strict
 from engine.errors import InvalidDocument
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
@@ -43,6 +43,11 @@ def push_rule_version(raw: bytes, *, actor: User) -> RuleVersion:
             raise InvalidDocument(
                 "The document must name its rule in \"rule\": lower-case letters, digits, '-' or '_', "
                 "starting with a letter or digit, at most 100 characters."
+            )
+        if slug in RESERVED_RULE_IDS:
+            raise InvalidDocument(
+                f"{slug!r} cannot name a rule: the portal's own page /rules/{slug}/ takes that address. "
+                f"Choose another identifier, e.g. '{slug}-rule'."
             )
         canonical = canonical_text(document)
         digest = content_hash(canonical)

@@ -6,7 +6,7 @@ import pytest
 from guardian.models import GroupObjectPermission
 
 from checks.models import CheckRun
-from engine.document import canonical_text, content_hash
+from engine.document import RESERVED_RULE_IDS, canonical_text, content_hash
 from engine.errors import InvalidDocument
 from pdp_portal import permissions
 from pdp_portal.exceptions import InvalidTransition, NotPermitted
@@ -195,3 +195,33 @@ def test_nul_character_in_the_title_is_refused_or_kept(drafter, django_capture_o
         return
     assert Rule.objects.get(pk=version.rule_id).title == "a\x00b"
     assert '"a\\u0000b"' in version.document
+
+
+def test_a_rule_named_after_a_portal_page_is_refused(drafter):
+    """A rule named "upload" could never be reached (/rules/upload/ is the upload page): refused, nothing stored."""
+    with pytest.raises(InvalidDocument, match="the portal's own page /rules/upload/ takes that address"):
+        push_rule_version(document(rule="upload"), actor=drafter)
+    assert not Rule.objects.exists()
+    assert pipeline_events().get(action="rule.push").outcome == "refused"
+
+
+def test_every_fixed_word_under_rules_is_reserved():
+    """Each fixed address directly under /rules/ in the portal and the API is a reserved rule identifier."""
+    from django.urls import URLResolver, get_resolver
+
+    def routes(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from routes(pattern, route)
+            else:
+                yield route
+
+    fixed = set()
+    for route in routes(get_resolver()):
+        for root in ("rules/", "api/v1/rules/"):
+            rest = route.removeprefix(root)
+            if route.startswith(root) and rest.count("/") == 1 and rest.endswith("/") and "<" not in rest:
+                fixed.add(rest.rstrip("/"))
+    assert "upload" in fixed
+    assert fixed <= RESERVED_RULE_IDS, fixed
