@@ -176,6 +176,10 @@ COMMON_ERRORS = {
     404: error("No such object, or you may not see it."),
     405: error("The method is not allowed here."),
     415: error("The body's content type is not JSON."),
+    503: error(
+        "The database cannot be reached (code database_unavailable); nothing was written. "
+        "Retry after the seconds the Retry-After header gives."
+    ),
 }
 
 

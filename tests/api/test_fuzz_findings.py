@@ -60,3 +60,20 @@ def test_the_schema_gives_path_parameters_as_the_addresses_take_them(db, client)
                 assert parameter["schema"] == expected, (path, parameter)
                 assert parameter.get("description"), (path, parameter)
     assert seen == {"slug", "number"}
+
+
+def test_every_operation_documents_the_database_unavailable_answer(db, client):
+    """Each operation lists 503 with the error body, which the portal answers when the database is lost
+    (pdp_portal/middleware.py; tests/faults/test_database_dropped.py)."""
+    schema = client.get(reverse("schema"), {"format": "json"}).json()
+    operations = [
+        op
+        for path, ops in schema["paths"].items()
+        if path.startswith("/api/v1/")  # not the schema's own page
+        for op in ops.values()
+        if isinstance(op, dict)
+    ]
+    assert operations
+    for operation in operations:
+        answer = operation["responses"]["503"]
+        assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
