@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from pdp_portal import permissions, schema
 from pdp_portal.exceptions import NotPermitted
+from pdp_portal.fields import Text
 from rules.representations import deployment_dict
 
 from .decisions import decide
@@ -23,7 +24,7 @@ class VersionNumber(serializers.IntegerField):
 
 
 class PromoteRequest(serializers.Serializer):
-    environment = serializers.CharField(default="production")
+    environment = Text(default="production")
     version = VersionNumber(
         required=False,
         allow_null=True,
@@ -31,16 +32,16 @@ class PromoteRequest(serializers.Serializer):
         min_value=1,
         help_text="The version to put live: the one on staging (the default), or one live in the environment before.",
     )
-    note = serializers.CharField(
+    note = Text(
         required=False, default="", allow_blank=True, max_length=2000, help_text="A release note, kept with it."
     )
 
 
 class RollbackRequest(serializers.Serializer):
-    environment = serializers.CharField(default="production")
-    to = serializers.CharField(default="previous", max_length=20)
-    reason = serializers.CharField(max_length=2000)
-    expected_from = serializers.CharField(
+    environment = Text(default="production")
+    to = Text(default="previous", max_length=20)
+    reason = Text(max_length=2000)
+    expected_from = Text(
         required=False, allow_null=True, default=None, max_length=20, help_text="The version you saw live, e.g. v3."
     )
 
@@ -96,7 +97,7 @@ def rollback_rule(request, slug):
 
 
 class DecisionRequest(serializers.Serializer):
-    account_id = serializers.CharField(max_length=100)
+    account_id = Text(max_length=100)
     citizen = serializers.DictField()
 
 

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from deployments.models import Release
 from pdp_portal import permissions, schema
+from pdp_portal.fields import Text
 from rules.models import RuleVersion
 from rules.representations import release_dict, review_dict
 
@@ -17,8 +18,8 @@ from .services import COMMENT_MAX, approve_version, comment_on_version, reject_v
 class ReviewRequest(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     expected_hash = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="The content hash you reviewed.")
-    role = serializers.CharField(required=False, allow_null=True, default=None)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    role = Text(required=False, allow_null=True, default=None)
+    comment = Text(required=False, allow_blank=True, default="", max_length=5000)
 
 
 def _version_for(request, slug, number):
@@ -66,7 +67,7 @@ def review_version(request, slug, number):
 
 
 class CommentRequest(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, max_length=COMMENT_MAX, help_text="The comment; no decision.")
+    body = Text(allow_blank=True, max_length=COMMENT_MAX, help_text="The comment; no decision.")
 
 
 @extend_schema(

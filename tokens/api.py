@@ -17,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from engine.errors import DomainError, InvalidInput
 from pdp_portal import schema
+from pdp_portal.fields import Text
 from pdp_portal.parsers import StrictJSONParser
 
 from .models import ApiToken
@@ -36,11 +37,11 @@ class LoginRateThrottle(SimpleRateThrottle):
 
 
 class TokenRequest(serializers.Serializer):
-    name = serializers.CharField(
+    name = Text(
         max_length=100, required=False, default="Login", help_text="What the token is for, e.g. 'hms on my laptop'."
     )
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    username = Text(max_length=150)
+    password = Text(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenResponse(serializers.Serializer):
