@@ -282,7 +282,7 @@ def refused(id, path, body, says, action):
     return Case(id, (path, body), says, {"code": "invalid_input", "audited": action})
 
 
-NOT_STRING = "Not a valid string."
+NOT_STRING = "Not text: write it as a JSON string, in quotes."
 NOT_NULL = "This field may not be null."
 REQUIRED = "This field is required."
 NOT_INTEGER = "A valid integer is required."
