@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DatasetQuerySet(models.QuerySet):
@@ -70,3 +71,62 @@ class Fund(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class DatasetUploadQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=[DatasetUpload.Status.QUEUED, DatasetUpload.Status.CHECKING])
+
+    def for_page(self):
+        """The latest uploads checked in the background, newest first, with who sent them: the Datasets page's list."""
+        return self.select_related("uploaded_by", "dataset").order_by("-id")[:10]
+
+
+class DatasetUpload(models.Model):
+    """A population file too large to check while its request waits (PDP_DATASET_INLINE_BYTES), checked by the
+    worker with progress. It ends stored (its Dataset), refused (the file's problems) or failed (an error)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        CHECKING = "checking", "being checked"
+        STORED = "stored", "stored"
+        REFUSED = "refused", "refused"
+        FAILED = "failed", "failed"
+
+    FINISHED = (Status.STORED, Status.REFUSED, Status.FAILED)
+
+    name = models.CharField(max_length=200)
+    filename = models.CharField(max_length=200, blank=True)
+    path = models.CharField(
+        max_length=500, help_text="The file as received, relative to the data folder, until checked."
+    )
+    size_bytes = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    problems = models.JSONField(default=dict, blank=True, help_text="A refusal's details: the file's problems.")
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When its job was last published.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DatasetUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def file_path(self):
+        return settings.DATA_DIR / self.path

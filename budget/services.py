@@ -8,8 +8,10 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -21,21 +23,23 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from audit.services import record_event, refusals_recorded
 from checks.models import CheckRun
 from deployments.models import Environment, Release
 from engine import population
 from engine.datasets import Source, read_population, type_label, write_normalised
-from engine.errors import InvalidDataset, InvalidInput
+from engine.errors import DomainError, InvalidDataset, InvalidInput
 from engine.figures import money
 from engine.lint import Finding, finding
 from engine.simulation import judge_cost, load_population
 from pdp_portal import permissions
+from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
 from rules.models import Rule, RuleVersion, VersionStatus
 
-from .models import Dataset, Fund
+from .models import Dataset, DatasetUpload, Fund
 
 DATASETS_FOLDER = "datasets"
 
@@ -82,7 +86,14 @@ def load_dataset(dataset: Dataset, columns: list[str] | None = None) -> pl.DataF
     return load_population(dataset.file_path, columns=columns)
 
 
-def upload_dataset(raw: Source, *, actor: User, name: str | None, filename: str | None) -> Dataset:
+def upload_dataset(
+    raw: Source,
+    *,
+    actor: User,
+    name: str | None,
+    filename: str | None,
+    progress: Callable[[int, str], object] | None = None,
+) -> Dataset:
     """Validate a population file (bytes, or the path of a file) and store it as a new, non-default Dataset.
 
     Stores a normalised Parquet copy under DATA_DIR/datasets/<sha256>.parquet. Refused: nothing is
@@ -101,6 +112,8 @@ def upload_dataset(raw: Source, *, actor: User, name: str | None, filename: str 
         )
         name, (frame, info) = values["name"], values["file"]
         _refuse_duplicate(Dataset.objects.filter(sha256=info["sha256"]))  # before writing a copy for nothing
+        if progress is not None:
+            progress(80, f"Checked {info['row_count']:,} rows; writing the stored copy")
         relative = f"{DATASETS_FOLDER}/{info['sha256']}.parquet"
         final = settings.DATA_DIR / relative
         tmp = write_normalised(frame, final)
@@ -149,6 +162,132 @@ def _refuse_duplicate(same_content: QuerySet[Dataset]) -> None:
     if same is not None:
         message = f"This file is already stored as the dataset {same.name!r}."
         raise InvalidInput.at("file", message)
+
+
+UPLOADS_FOLDER = "uploads"
+
+
+def queue_dataset_upload(raw: Source, *, actor: User, name: str | None, filename: str | None) -> DatasetUpload:
+    """Keep a population file too large to check while its request waits, and queue its check by the worker
+    (run_dataset_upload). The name and the size are judged now; refused, nothing is kept."""
+    size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else os.stat(raw).st_size
+    data = {"name": str(name or "")[:NAME_MAX], "filename": str(filename or "")[:200], "bytes": size}
+    with refusals_recorded("dataset.upload", actor=actor, data=data):
+        _require_manager(actor, "upload datasets")
+        limit = settings.PDP_DATASET_MAX_BYTES
+
+        def within_limit() -> None:
+            if size > limit:
+                raise InvalidDataset(
+                    f"The file is {size:,} bytes; the limit is {limit:,} bytes (PDP_DATASET_MAX_BYTES)."
+                )
+
+        name = _clean_fields({"name": functools.partial(_dataset_name, name), "file": within_limit})["name"]
+        relative = f"{UPLOADS_FOLDER}/{uuid.uuid4().hex}.upload"
+        kept = settings.DATA_DIR / relative
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            kept.write_bytes(bytes(raw))
+        else:
+            shutil.copyfile(raw, kept)
+        try:
+            with transaction.atomic():
+                upload = DatasetUpload.objects.create(
+                    name=name, filename=str(filename or "")[:200], path=relative, size_bytes=size, uploaded_by=actor
+                )
+                record_event("dataset.upload.queue", actor=actor, target=upload, data=data)
+                enqueue_on_commit("budget.tasks.check_dataset_upload", upload.pk)
+        except BaseException:
+            kept.unlink(missing_ok=True)
+            raise
+    return upload
+
+
+def run_dataset_upload(upload_id: int) -> DatasetUpload | None:
+    """Check a queued upload in the worker and store it as a Dataset, or keep why it was refused.
+
+    Idempotent: a finished upload is returned as it is. Progress and a heartbeat are written as it
+    goes. The dataset's own `dataset.upload` event (done or refused) records the outcome; the file
+    as received is removed either way.
+    """
+    with transaction.atomic():
+        upload = DatasetUpload.objects.select_for_update().filter(pk=upload_id).first()
+        if upload is None or upload.is_finished:
+            return upload
+        now = timezone.now()
+        upload.status, upload.started_at, upload.heartbeat_at = DatasetUpload.Status.CHECKING, now, now
+        upload.progress, upload.progress_note = 5, f"Reading {upload.size_bytes:,} bytes"
+        upload.attempts += 1
+        upload.save(update_fields=["status", "started_at", "heartbeat_at", "progress", "progress_note", "attempts"])
+    mine = DatasetUpload.objects.filter(pk=upload_id, status=DatasetUpload.Status.CHECKING, started_at=now)
+
+    def report(percent: int, note: str) -> None:
+        mine.update(progress=percent, progress_note=note[:200], heartbeat_at=timezone.now())
+
+    outcome: dict[str, Any]
+    try:
+        dataset = upload_dataset(
+            str(upload.file_path), actor=upload.uploaded_by, name=upload.name, filename=upload.filename, progress=report
+        )
+        outcome = {"status": DatasetUpload.Status.STORED, "dataset": dataset, "message": ""}
+    except DomainError as exc:
+        outcome = {"status": DatasetUpload.Status.REFUSED, "message": exc.message, "problems": exc.details}
+    return _finish_upload(upload_id, started=now, **outcome)
+
+
+def fail_dataset_upload(upload_id: int, *, error: BaseException) -> DatasetUpload | None:
+    """End an upload whose check stopped on an error it would meet again, with that error (see checks.fail_check)."""
+    started = DatasetUpload.objects.filter(pk=upload_id).values_list("started_at", flat=True).first()
+    message = (
+        f"The check stopped on an error: {type(error).__name__}: {str(error)[:300] or 'no message'}. "
+        "Nothing was stored; an administrator finds the details in the worker's log."
+    )
+    return _finish_upload(upload_id, started=started, status=DatasetUpload.Status.FAILED, message=message)
+
+
+def _finish_upload(upload_id: int, *, started: Any, status: str, message: str, **fields: Any) -> DatasetUpload | None:
+    with transaction.atomic():
+        upload = DatasetUpload.objects.select_for_update().filter(pk=upload_id).first()
+        if upload is None or upload.status != DatasetUpload.Status.CHECKING or upload.started_at != started:
+            return upload  # finished by another delivery of the same job
+        upload.status, upload.message, upload.finished_at = status, message, timezone.now()
+        upload.progress = 100
+        upload.progress_note = ""
+        for name, value in fields.items():
+            setattr(upload, name, value)
+        upload.save()
+        upload.file_path.unlink(missing_ok=True)
+    return upload
+
+
+def sweep_dataset_uploads() -> list[int]:
+    """Queue again the uploads whose message was lost or whose worker died (as the checks' sweeper does), and fail
+    one after PDP_CHECK_MAX_ATTEMPTS attempts. Returns the ids queued again."""
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.PDP_STUCK_CHECK_SECONDS)
+    dead = now - timedelta(seconds=settings.PDP_DEAD_WORKER_SECONDS)
+    stuck = DatasetUpload.objects.filter(
+        Q(status=DatasetUpload.Status.QUEUED, queued_at__lt=lost)
+        | Q(status=DatasetUpload.Status.CHECKING, heartbeat_at__lt=dead)
+    )
+    requeued = []
+    for upload_id in stuck.values_list("pk", flat=True):
+        with transaction.atomic():
+            upload = stuck.select_for_update().filter(pk=upload_id).first()
+            if upload is None:
+                continue
+            if upload.attempts >= settings.PDP_CHECK_MAX_ATTEMPTS:
+                upload.status, upload.finished_at = DatasetUpload.Status.FAILED, now
+                upload.message = f"The check did not finish after {upload.attempts} attempts. Nothing was stored."
+                upload.save(update_fields=["status", "finished_at", "message"])
+                upload.file_path.unlink(missing_ok=True)
+                record_event("dataset.upload.abandon", actor=None, target=upload, data={"attempts": upload.attempts})
+                continue
+            upload.status, upload.queued_at = DatasetUpload.Status.QUEUED, now
+            upload.save(update_fields=["status", "queued_at"])
+            enqueue_on_commit("budget.tasks.check_dataset_upload", upload.pk)
+            requeued.append(upload.pk)
+    return requeued
 
 
 def _clean_fields(cleaners: dict[str, Callable[[], Any]]) -> dict[str, Any]:

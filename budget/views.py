@@ -23,8 +23,15 @@ from portal.pages import refused, render_page, short_hash
 from portal.presenters.figures import money, short
 
 from .forms import DatasetUploadForm, FundForm
-from .models import Dataset, Fund
-from .services import create_fund, fund_pipeline, set_default_dataset, update_fund, upload_dataset
+from .models import Dataset, DatasetUpload, Fund
+from .services import (
+    create_fund,
+    fund_pipeline,
+    queue_dataset_upload,
+    set_default_dataset,
+    update_fund,
+    upload_dataset,
+)
 
 NOT_ALLOWED = "These pages are for the budget office (the Budget group); ask an administrator for that role."
 
@@ -53,9 +60,16 @@ def dataset_list(request):
         _require_manager(request.user)
         return _datasets_page(request, DatasetUploadForm(max_size=max_size))
     form = DatasetUploadForm(request.POST, request.FILES, max_size=max_size)
-    dataset, status = submit(form, lambda data: _upload(request, data), field="file")
-    if dataset is not None:
-        messages.success(request, f"Stored the dataset “{dataset.name}” ({dataset.row_count:,} rows).")
+    stored, status = submit(form, lambda data: _upload(request, data), field="file")
+    if isinstance(stored, DatasetUpload):
+        messages.info(
+            request,
+            f"“{stored.name}” ({_size(stored.size_bytes)}) is being checked in the background; "
+            "its progress is shown under Uploads being checked.",
+        )
+        return redirect("dataset-list")
+    if stored is not None:
+        messages.success(request, f"Stored the dataset “{stored.name}” ({stored.row_count:,} rows).")
         return redirect("dataset-list")
     _require_manager(request.user)  # a POST the service did not see
     return _datasets_page(request, form, status=status)
@@ -65,6 +79,9 @@ def _upload(request, data):
     upload = data["file"]
     # A large upload is already on disk: hand the service its path rather than reading it here.
     raw = upload.temporary_file_path() if isinstance(upload, TemporaryUploadedFile) else upload.read()
+    if upload.size > settings.PDP_DATASET_INLINE_BYTES:
+        # Too large to check while the request waits: the worker checks it, with progress.
+        return queue_dataset_upload(raw, actor=request.user, name=data["name"], filename=upload.name)
     return upload_dataset(raw, actor=request.user, name=data["name"], filename=upload.name)
 
 
@@ -85,22 +102,49 @@ def dataset_make_default(request, pk):
 
 def _datasets_page(request, form, *, action_error=None, status=200):
     datasets = Dataset.objects.select_related("created_by").order_by("-is_default", "-created_at", "name")
+    uploads = [_upload_row(upload) for upload in DatasetUpload.objects.for_page()]
     context = {
         "rows": [_dataset_row(dataset) for dataset in datasets],
+        "uploads": uploads,
+        "uploads_active": any(not row["finished"] for row in uploads),
         "form": form,
         "problems": _file_problems(getattr(form, "refusal", None)),
         "action_error": action_error,
         "max_size": _size(settings.PDP_DATASET_MAX_BYTES),
+        "inline_size": _size(settings.PDP_DATASET_INLINE_BYTES),
     }
     return render_page(request, "budget/datasets.html", context, section="datasets", status=status)
 
 
+def _upload_row(upload):
+    return {
+        "name": upload.name,
+        "filename": upload.filename,
+        "size": _size(upload.size_bytes),
+        "uploaded_by": upload.uploaded_by.username,
+        "created_at": upload.created_at,
+        "status": upload.status,
+        "status_label": upload.get_status_display(),
+        "finished": upload.is_finished,
+        "progress": upload.progress,
+        "progress_note": upload.progress_note,
+        "message": upload.message,
+        "problems": _problem_rows(upload.problems or {}),
+        "dataset": upload.dataset.name if upload.dataset else "",
+        "id": upload.pk,
+    }
+
+
 def _file_problems(refusal):
     """The rows of a refused file's problems when there are several (a single one is its message alone)."""
-    found = (refusal.details.get("problems") or []) if refusal is not None else []
+    return _problem_rows(refusal.details) if refusal is not None else None
+
+
+def _problem_rows(details):
+    found = details.get("problems") or []
     if len(found) < 2:
         return None
-    count = refusal.details.get("problem_count", len(found))
+    count = details.get("problem_count", len(found))
     return {
         "count": count,
         "more": count > len(found),

@@ -247,6 +247,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 10.0},
+    "sweep-dataset-uploads": {"task": "budget.tasks.sweep_dataset_uploads", "schedule": 10.0},
     "flush-refusal-tallies": {"task": "audit.tasks.flush_refusal_tallies", "schedule": 60.0},
     "audit-checkpoint": {
         "task": "audit.tasks.write_checkpoint",
@@ -271,6 +272,8 @@ PDP_POPULATION_ROWS = env.int("PDP_POPULATION_ROWS", default=100_000)
 PDP_POPULATION_SEED = env.int("PDP_POPULATION_SEED", default=2024)
 # The largest population file (CSV or Parquet) the budget office may upload.
 PDP_DATASET_MAX_BYTES = env.int("PDP_DATASET_MAX_BYTES", default=512 * 1024 * 1024)
+# A larger upload is checked by the worker, with progress, instead of while its request waits.
+PDP_DATASET_INLINE_BYTES = env.int("PDP_DATASET_INLINE_BYTES", default=16 * 1024 * 1024)
 # Sign-offs a version needs, and the group that gives each of them.
 PDP_REVIEW_ROLES = env.dict("PDP_REVIEW_ROLES", default={"legal": "Legal", "budget": "Budget"})
 PDP_DRAFTER_GROUP = "Drafters"
