@@ -37,6 +37,7 @@ from engine.simulation import judge_cost, load_population
 from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.exceptions import InvalidTransition, NotFound, NotPermitted
+from pdp_portal.heartbeat import beating
 from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import Dataset, DatasetUpload, Fund
@@ -226,9 +227,15 @@ def run_dataset_upload(upload_id: int) -> DatasetUpload | None:
 
     outcome: dict[str, Any]
     try:
-        dataset = upload_dataset(
-            str(upload.file_path), actor=upload.uploaded_by, name=upload.name, filename=upload.filename, progress=report
-        )
+        # Reading a large file reports no progress for a while: the heartbeat says the worker lives.
+        with beating(mine, name=f"dataset upload {upload_id}"):
+            dataset = upload_dataset(
+                str(upload.file_path),
+                actor=upload.uploaded_by,
+                name=upload.name,
+                filename=upload.filename,
+                progress=report,
+            )
         outcome = {"status": DatasetUpload.Status.STORED, "dataset": dataset, "message": ""}
     except DomainError as exc:
         outcome = {"status": DatasetUpload.Status.REFUSED, "message": exc.message, "problems": exc.details}

@@ -7,15 +7,13 @@ it and finishes it under a lock, so a re-delivered, late or cancelled job change
 import contextlib
 import json
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +25,7 @@ from engine.lint import ERROR, Finding, LiveRule, finding, has_errors, lint_docu
 from engine.simulation import OtherRule, Progress, engine_version, needed_columns, simulate, variables_of
 from pdp_portal import permissions
 from pdp_portal.celery import enqueue_on_commit
+from pdp_portal.heartbeat import beating
 from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import CheckRun
@@ -182,34 +181,11 @@ def _finish_check(
         return check
 
 
-@contextlib.contextmanager
-def _beating(check: CheckRun) -> Iterator[None]:
-    """While a job works, beat its check's heartbeat every PDP_HEARTBEAT_SECONDS from a thread of its own.
-
-    A stage that reports no progress for a while (reading a large population) still beats, so a
-    heartbeat older than PDP_DEAD_WORKER_SECONDS means the worker is gone, and the sweeper re-queues
-    the check then rather than after PDP_STUCK_CHECK_SECONDS.
-    """
-    stop = threading.Event()
+def _beating(check: CheckRun) -> contextlib.AbstractContextManager[None]:
+    """While a job works, beat its check's heartbeat (pdp_portal.heartbeat): the sweeper re-queues a check whose
+    heartbeat is older than PDP_DEAD_WORKER_SECONDS, its worker being gone."""
     mine = CheckRun.objects.filter(pk=check.pk, status=CheckRun.Status.RUNNING, started_at=check.started_at)
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.PDP_HEARTBEAT_SECONDS):
-                try:
-                    mine.update(heartbeat_at=timezone.now())
-                except DatabaseError as exc:  # a missed beat is not the job's failure; the next one may land
-                    logger.warning("check %s: heartbeat not written: %s", check.pk, exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"check-{check.pk}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    return beating(mine, name=f"check {check.pk}")
 
 
 def _finite(result: dict[str, Any]) -> bool:
