@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/audit_append.py
+	$(BIN)/python bench/tokens.py
 
 clean:
 	rm -rf $(VENV) node_modules var

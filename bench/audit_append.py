@@ -28,19 +28,15 @@ drops it at the end, even after a failure.
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pages import fresh_postgres  # noqa: E402
+from bench.pages import run_on_fresh_database  # noqa: E402
 
 
 def main():
@@ -53,25 +49,7 @@ def main():
     if args.writers < 1 or args.hammers < 1 or args.seconds <= 0 or args.flood_rate <= 0:
         parser.error("--writers and --hammers must be at least 1, --seconds and --flood-rate more than 0.")
 
-    url = os.environ.get("DATABASE_URL", "")
-    drop, database = None, "sqlite"
-    if url:
-        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-            parser.error("DATABASE_URL must name a PostgreSQL server; leave it unset for SQLite in a temporary folder.")
-        url, database, drop = fresh_postgres(url)
-        os.environ["DATABASE_URL"] = url
-    data_dir = tempfile.mkdtemp(prefix="pdp-bench-audit-")
-    os.environ.update(PDP_DATA_DIR=data_dir, CELERY_TASK_ALWAYS_EAGER="1", LOG_LEVEL="WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pdp_portal.settings"
-    try:
-        failed = run(args, database)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if drop is not None:
-            drop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    failed = run_on_fresh_database(parser, "pdp-bench-audit-", lambda database: run(args, database))
     sys.exit(1 if failed else 0)
 
 

@@ -71,6 +71,31 @@ def fresh_postgres(url):
     return urlsplit(url)._replace(path=f"/{name}").geturl(), name, drop
 
 
+def run_on_fresh_database(parser, prefix, run, *, keep=False):
+    """`run(database)` with Django set up on a fresh database: SQLite in a temporary data folder, or a new
+    PostgreSQL database on the server DATABASE_URL names, dropped afterwards even after a failure. Its result."""
+    url = os.environ.get("DATABASE_URL", "")
+    drop, database = None, "sqlite"
+    if url:
+        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
+            parser.error("DATABASE_URL must name a PostgreSQL server; leave it unset for SQLite in a temporary folder.")
+        url, database, drop = fresh_postgres(url)
+        os.environ["DATABASE_URL"] = url
+    data_dir = tempfile.mkdtemp(prefix=prefix)
+    os.environ.update(PDP_DATA_DIR=data_dir, CELERY_TASK_ALWAYS_EAGER="1", LOG_LEVEL="WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pdp_portal.settings"
+    try:
+        return run(database)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if drop is not None:
+            drop()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def document_for(base, index, number):
     return {
         **base,
@@ -381,26 +406,7 @@ def main():
     if min(args.runs, args.action_runs) < 1 or args.rules < 40 or args.events < 1000:
         parser.error("--runs and --action-runs must be at least 1, --rules at least 40, --events at least 1000.")
 
-    url = os.environ.get("DATABASE_URL", "")
-    drop, database = None, "sqlite"
-    if url:
-        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-            parser.error("DATABASE_URL must name a PostgreSQL server; leave it unset for SQLite in a temporary folder.")
-        url, database, drop = fresh_postgres(url)
-        os.environ["DATABASE_URL"] = url
-    data_dir = tempfile.mkdtemp(prefix="pdp-bench-pages-")
-    os.environ.update(PDP_DATA_DIR=data_dir, CELERY_TASK_ALWAYS_EAGER="1", LOG_LEVEL="WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pdp_portal.settings"
-    try:
-        failed = run(args, database)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if drop is not None:
-            drop()
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    failed = run_on_fresh_database(parser, "pdp-bench-pages-", lambda database: run(args, database), keep=args.keep)
     sys.exit(1 if failed else 0)
 
 
