@@ -53,11 +53,12 @@ def main():
     sys.exit(1 if failed else 0)
 
 
-def for_seconds(seconds, work, threads):
-    """Run `work()` in a loop on `threads` threads for `seconds`; return the loops done per thread."""
+def run_threads(work, threads, *, seconds=None, until=None, pace=0.0):
+    """Run `work()` on `threads` threads started together, each at most once per `pace` seconds, for `seconds`
+    or until the event `until` is set; return the loops done per thread. A failed write ends the run, raised."""
     from django.db import connection
 
-    stop = threading.Event()
+    stop = until if until is not None else threading.Event()
     counts = [0] * threads
     errors = []
     start = threading.Barrier(threads + 1)
@@ -65,10 +66,13 @@ def for_seconds(seconds, work, threads):
     def loop(index):
         try:
             start.wait()
+            due = time.perf_counter() + pace * index / threads
             while not stop.is_set():
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += pace
                 work()
                 counts[index] += 1
-        except Exception as exc:  # a failed write ends the run with its error, below
+        except Exception as exc:  # raised below, once every thread has stopped
             errors.append(exc)
             stop.set()
         finally:
@@ -78,8 +82,9 @@ def for_seconds(seconds, work, threads):
     for thread in pool:
         thread.start()
     start.wait()
-    time.sleep(seconds)
-    stop.set()
+    if seconds is not None:
+        time.sleep(seconds)
+        stop.set()
     for thread in pool:
         thread.join()
     if errors:
@@ -139,9 +144,9 @@ def run(args, database):
         line = {"scenario": name, "database": database, "writers": writers, "seconds": args.seconds}
         print(json.dumps({**line, "appends": sum(counts), "appends_per_s": round(rate, 1), **extra}), flush=True)
 
-    report("chain 1", 1, for_seconds(args.seconds, append, 1))
-    report(f"chain {args.writers}", args.writers, for_seconds(args.seconds, append, args.writers))
-    report(f"plain {args.writers}", args.writers, for_seconds(args.seconds, plain, args.writers), chain=False)
+    report("chain 1", 1, run_threads(append, 1, seconds=args.seconds))
+    report(f"chain {args.writers}", args.writers, run_threads(append, args.writers, seconds=args.seconds))
+    report(f"plain {args.writers}", args.writers, run_threads(plain, args.writers, seconds=args.seconds), chain=False)
 
     for name, hammer_work in (("flood, counted", refuse), ("flood, uncounted", refuse_uncounted)):
         before = AuditEvent.objects.filter(actor=hammer).count()
@@ -149,13 +154,22 @@ def run(args, database):
         hammered = []
         # The hammers start first and stop when the writers' run ends.
         pace = args.hammers / args.flood_rate
-        flood = threading.Thread(target=_until, args=(done, hammer_work, args.hammers, pace, hammered))
+
+        def flood_run(work=hammer_work, done=done, pace=pace, out=hammered):
+            try:
+                out.append(run_threads(work, args.hammers, until=done, pace=pace))
+            except Exception as exc:  # raised in the main thread below
+                out.append(exc)
+
+        flood = threading.Thread(target=flood_run)
         began = time.perf_counter()
         flood.start()
         time.sleep(0.2)
-        counts = for_seconds(args.seconds, append, args.writers)
+        counts = run_threads(append, args.writers, seconds=args.seconds)
         done.set()
         flood.join()
+        if isinstance(hammered[0], Exception):
+            raise hammered[0]
         flooded_s = time.perf_counter() - began
         refusals = sum(hammered[0])
         written = AuditEvent.objects.filter(actor=hammer).count() - before
@@ -184,37 +198,6 @@ def run(args, database):
     }
     print(json.dumps(summary), flush=True)
     return bool(problems)
-
-
-def _until(done, work, threads, pace, out):
-    """Run `work()` on `threads` threads, each at most once per `pace` seconds, until `done` is set;
-    append the loops done per thread to `out`."""
-    from django.db import connection
-
-    counts = [0] * threads
-    errors = []
-
-    def loop(index):
-        due = time.perf_counter() + pace * index / threads
-        try:
-            while not done.is_set():
-                time.sleep(max(0.0, due - time.perf_counter()))
-                due += pace
-                work()
-                counts[index] += 1
-        except Exception as exc:  # reported by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    if errors:
-        raise errors[0]
-    out.append(counts)
 
 
 if __name__ == "__main__":

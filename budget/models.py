@@ -74,9 +74,6 @@ class Fund(models.Model):
 
 
 class DatasetUploadQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(status__in=[DatasetUpload.Status.QUEUED, DatasetUpload.Status.CHECKING])
-
     def for_page(self):
         """The latest uploads checked in the background, newest first, with who sent them: the Datasets page's list."""
         return self.select_related("uploaded_by", "dataset").order_by("-id")[:10]

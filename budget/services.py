@@ -249,10 +249,21 @@ def fail_dataset_upload(upload_id: int, *, error: BaseException) -> DatasetUploa
         f"The check stopped on an error: {type(error).__name__}: {str(error)[:300] or 'no message'}. "
         "Nothing was stored; an administrator finds the details in the worker's log."
     )
-    return _finish_upload(upload_id, started=started, status=DatasetUpload.Status.FAILED, message=message)
+    # No `dataset.upload` event says how it ended (upload_dataset never got as far as deciding): this one does.
+    event = ("dataset.upload.fail", {"error": type(error).__name__, "message": message})
+    return _finish_upload(upload_id, started=started, status=DatasetUpload.Status.FAILED, message=message, event=event)
 
 
-def _finish_upload(upload_id: int, *, started: Any, status: str, message: str, **fields: Any) -> DatasetUpload | None:
+def _finish_upload(
+    upload_id: int,
+    *,
+    started: Any,
+    status: str,
+    message: str,
+    event: tuple[str, dict[str, Any]] | None = None,
+    **fields: Any,
+) -> DatasetUpload | None:
+    """End the upload's check (this attempt's only), writing `event` (action, data) when given."""
     with transaction.atomic():
         upload = DatasetUpload.objects.select_for_update().filter(pk=upload_id).first()
         if upload is None or upload.status != DatasetUpload.Status.CHECKING or upload.started_at != started:
@@ -263,6 +274,8 @@ def _finish_upload(upload_id: int, *, started: Any, status: str, message: str, *
         for name, value in fields.items():
             setattr(upload, name, value)
         upload.save()
+        if event is not None:
+            record_event(event[0], actor=None, target=upload, data=event[1])
         upload.file_path.unlink(missing_ok=True)
     return upload
 
@@ -292,6 +305,7 @@ def sweep_dataset_uploads() -> list[int]:
                 continue
             upload.status, upload.queued_at = DatasetUpload.Status.QUEUED, now
             upload.save(update_fields=["status", "queued_at"])
+            record_event("dataset.upload.requeue", actor=None, target=upload, data={"attempts": upload.attempts})
             enqueue_on_commit("budget.tasks.check_dataset_upload", upload.pk)
             requeued.append(upload.pk)
     return requeued

@@ -6,7 +6,6 @@ it and finishes it under a lock, so a re-delivered, late or cancelled job change
 
 import contextlib
 import json
-import logging
 import time
 import uuid
 from datetime import timedelta
@@ -29,8 +28,6 @@ from pdp_portal.heartbeat import beating
 from rules.models import Rule, RuleVersion, VersionStatus
 
 from .models import CheckRun
-
-logger = logging.getLogger(__name__)
 
 
 def _enqueue(check: CheckRun) -> None:

@@ -73,6 +73,8 @@ def test_a_check_that_meets_an_error_fails_at_once(budget_officer, data_dir):
     assert check_dataset_upload.delay(upload.pk).get() == "failed"
     upload.refresh_from_db()
     assert upload.attempts == 1 and "FileNotFoundError" in upload.message
+    event = last_event("dataset.upload.fail")
+    assert (event.actor, event.target_id, event.data["error"]) == (None, str(upload.pk), "FileNotFoundError")
     assert not Dataset.objects.exists()
 
 
@@ -102,6 +104,7 @@ def test_the_sweeper_queues_again_a_check_whose_worker_died_then_gives_up(
     with django_capture_on_commit_callbacks(execute=False) as published:
         assert sweep_dataset_uploads() == [upload.pk]
     assert len(published) == 1 and DatasetUpload.objects.get(pk=upload.pk).status == "queued"
+    assert last_event("dataset.upload.requeue").data == {"attempts": 1}
     DatasetUpload.objects.filter(pk=upload.pk).update(status="checking", heartbeat_at=silent, attempts=2)
     assert sweep_dataset_uploads() == []
     upload.refresh_from_db()
