@@ -246,6 +246,9 @@ def write_checkpoint() -> AuditCheckpoint | None:
     """Sign the chain's end now and export it: a new AuditCheckpoint, its line appended to
     PDP_AUDIT_CHECKPOINT_FILE. None when the history is empty; the latest checkpoint when no event
     has been added since it.
+
+    It writes no event of its own: the append-only checkpoint row is its record, and an event would
+    move the end it has just signed, so every periodic checkpoint would find a new event to sign.
     """
     with transaction.atomic():
         _lock_chain()  # the end cannot move while it is read
