@@ -6,11 +6,9 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from pdp_portal import permissions, schema
-from pdp_portal.exceptions import NotPermitted
 from pdp_portal.fields import Text
 from rules.representations import deployment_dict
 
-from .decisions import decide
 from .services import promote, rollback
 
 
@@ -94,26 +92,3 @@ def rollback_rule(request, slug):
         expected_from=args["expected_from"],
     )
     return Response(deployment_dict(deployment), status=201)
-
-
-class DecisionRequest(serializers.Serializer):
-    account_id = Text(max_length=100)
-    citizen = serializers.DictField()
-
-
-def _decisions(request):
-    if not permissions.can_request_decisions(request.user):
-        raise NotPermitted("You may not request decisions; this takes the Systems or release manager role.")
-    form = DecisionRequest(data=request.data)
-    form.is_valid(raise_exception=True)
-    return Response(decide(form.validated_data["citizen"], account_id=form.validated_data["account_id"]))
-
-
-decisions = extend_schema(
-    operation_id="decisions",
-    request=DecisionRequest,
-    responses=schema.responses(200, schema.DecisionResult),
-    description="Every rule in force, decided for one citizen and account.",
-)(api_view(["POST"])(_decisions))
-# The same endpoint with a trailing slash, which clients send too; documented once, above.
-decisions_with_slash = extend_schema(exclude=True)(api_view(["POST"])(_decisions))

@@ -77,11 +77,13 @@ _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.D
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise InvalidDocument(f"Duplicate key {key!r}: every key may appear only once in an object.")
-        seen[key] = value
+    seen = dict(pairs)
+    if len(seen) != len(pairs):
+        keys: set[str] = set()
+        for key, _ in pairs:
+            if key in keys:
+                raise InvalidDocument(f"Duplicate key {key!r}: every key may appear only once in an object.")
+            keys.add(key)
     return seen
 
 
@@ -164,8 +166,10 @@ def _check_string(text: str, path: str) -> None:
         ) from None
 
 
-def parse_strict(raw: object) -> dict[str, Any]:
-    """Parse text or bytes into a dict, or raise InvalidDocument saying what is wrong and where."""
+def parse_strict(raw: object, *, limit: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
+    """Parse text or bytes into a dict, or raise InvalidDocument saying what is wrong and where.
+
+    `limit` is the most bytes accepted: 1 MiB for a rule document and most request bodies."""
     if not isinstance(raw, (bytes, str)):
         raise InvalidDocument("The document must be sent as JSON text.")
     if isinstance(raw, str):
@@ -173,8 +177,8 @@ def parse_strict(raw: object) -> dict[str, Any]:
             raw = raw.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidDocument("The document contains a lone surrogate (invalid Unicode).") from None
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise InvalidDocument(f"The document is {len(raw):,} bytes; the limit is {MAX_DOCUMENT_BYTES:,} bytes (1 MiB).")
+    if len(raw) > limit:
+        raise InvalidDocument(f"The document is {len(raw):,} bytes; the limit is {limit:,} bytes ({_size(limit)}).")
     if not raw.strip():
         raise InvalidDocument("The document is empty.")
     try:
@@ -183,13 +187,15 @@ def parse_strict(raw: object) -> dict[str, Any]:
         raise InvalidDocument(f"The document is not valid UTF-8 (byte {exc.start}).") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    # Python's own number parsing where no literal can be out of range (most bodies): much faster.
+    checked = _MAY_BE_OUT_OF_RANGE.search(text) is not None
     try:
         value = json.loads(
             text,
             object_pairs_hook=_refuse_duplicates,
             parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
+            parse_float=_finite_float if checked else None,
+            parse_int=_bounded_int if checked else None,
         )
     except _NumberOutOfRange as exc:
         raise _out_of_range(text, exc.literal) from None
@@ -201,8 +207,21 @@ def parse_strict(raw: object) -> dict[str, Any]:
         raise InvalidDocument(f"Not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
         raise InvalidDocument(f"The document must be a JSON object at the top level, not {type(value).__name__}.")
-    _check_text(value)
+    if _MAY_HOLD_NUL_OR_SURROGATE.search(text):
+        _check_text(value)
     return value
+
+
+# Only these can make a number a double cannot hold: 200 digits in a row, or an exponent of 3 digits or more
+# (with at most 199 digits before it an exponent under 100 stays below 1e299).
+_MAY_BE_OUT_OF_RANGE = re.compile(r"[0-9]{200}|[eE][+-]?[0-9]{3}")
+# Decoded UTF-8 holds neither a NUL (JSON refuses a raw one in a string) nor a lone surrogate: only an
+# escape can write one. Without such an escape the walk over every string is skipped.
+_MAY_HOLD_NUL_OR_SURROGATE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit:,} bytes"
 
 
 # Where Python's parser stops when an object or an array ends right after a comma.

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from decisions import api as decisions_api
 from deployments import api as deployments_api
 from reviews import api as reviews_api
 from rules import api as rules_api
@@ -14,7 +15,8 @@ urlpatterns = [
     path("rules/<slug:slug>/versions/<int:number>/reviews/", reviews_api.review_version, name="api-review"),
     path("rules/<slug:slug>/versions/<int:number>/comments/", reviews_api.comment_version, name="api-comment"),
     path("rules/<slug:slug>/promote/", deployments_api.promote_rule, name="api-promote"),
-    path("decisions", deployments_api.decisions, name="api-decisions"),
-    path("decisions/", deployments_api.decisions_with_slash, name="api-decisions-slash"),
+    path("decisions", decisions_api.decisions, name="api-decisions"),
+    path("decisions/", decisions_api.decisions_with_slash, name="api-decisions-slash"),
+    path("decisions/batch", decisions_api.decisions_batch, name="api-decisions-batch"),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
 ]

@@ -140,15 +140,28 @@ class Decision(serializers.Serializer):
     version = serializers.IntegerField()
     content_hash = serializers.CharField()
     environment = serializers.CharField()
+    in_force = serializers.BooleanField(help_text="Whether the date asked for is within valid_from..valid_to.")
     eligible = serializers.BooleanField(allow_null=True)
     amount = serializers.FloatField(allow_null=True)
     error = serializers.CharField(required=False, help_text="Why this rule could not decide for this citizen.")
+    not_in_force = serializers.CharField(required=False, help_text="Why the rule is not in force on that date.")
 
 
-class DecisionResult(serializers.Serializer):
+class CitizenDecisions(serializers.Serializer):
     account_id = serializers.CharField()
     test_account = serializers.BooleanField()
     decisions = Decision(many=True)
+
+
+class DecisionResult(CitizenDecisions):
+    request_id = serializers.CharField(help_text="The decision log's key for these decisions (X-Request-ID).")
+    date = serializers.DateField()
+
+
+class BatchDecisionResult(serializers.Serializer):
+    request_id = serializers.CharField()
+    date = serializers.DateField()
+    results = CitizenDecisions(many=True, help_text="One per citizen, in the order sent.")
 
 
 # The path parameters as the URL patterns take them (`<slug:slug>`, `<int:number>`): an address

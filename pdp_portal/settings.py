@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "budget",
     "reviews",
     "deployments",
+    "decisions",
     "accounts",
     "tokens",
     "portal",  # its template filters (portal/templatetags)
@@ -131,6 +133,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pdp.sqlite3'}")}
+# Each web thread keeps its connection between requests (checked before reuse), rather than opening
+# one per request: a new PostgreSQL connection costs more than a decision.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("PDP_CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker share one file: wait for the lock, write ahead, and take the write lock at
     # BEGIN so two writers never deadlock upgrading a read lock.
@@ -253,6 +259,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.write_checkpoint",
         "schedule": float(env.int("PDP_AUDIT_CHECKPOINT_SECONDS", default=300)),
     },
+    "purge-decision-log": {"task": "decisions.purge_decision_log", "schedule": 3600.0},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -294,6 +301,30 @@ PDP_REFUSAL_WINDOW_SECONDS = env.int("PDP_REFUSAL_WINDOW_SECONDS", default=60)
 PDP_AUDIT_KEY = env.str("PDP_AUDIT_KEY", default="")
 PDP_AUDIT_KEY_FILE = env.str("PDP_AUDIT_KEY_FILE", default=str(DATA_DIR / "audit_key"))
 PDP_AUDIT_CHECKPOINT_FILE = env.str("PDP_AUDIT_CHECKPOINT_FILE", default=str(DATA_DIR / "audit-checkpoints.jsonl"))
+
+# Decision serving (decisions/). Every decision is kept in the decision log: written in batches by a
+# thread of the serving process every PDP_DECISION_LOG_FLUSH_SECONDS (or at PDP_DECISION_LOG_FLUSH_ROWS
+# waiting); a crash loses at most that interval, a clean stop nothing (decisions/recorder.py). At most
+# PDP_DECISION_LOG_BUFFER decisions wait while the database is unreachable; past that the oldest are
+# dropped and counted. `inline` writes them in the request instead.
+PDP_DECISION_LOG = env.bool("PDP_DECISION_LOG", default=True)
+PDP_DECISION_LOG_MODE = env.str("PDP_DECISION_LOG_MODE", default="thread")
+PDP_DECISION_LOG_FLUSH_SECONDS = env.float("PDP_DECISION_LOG_FLUSH_SECONDS", default=0.5)
+PDP_DECISION_LOG_FLUSH_ROWS = env.int("PDP_DECISION_LOG_FLUSH_ROWS", default=20_000)
+PDP_DECISION_LOG_BUFFER = env.int("PDP_DECISION_LOG_BUFFER", default=500_000)
+# Keep account ids as a keyed hash (PDP_DECISION_LOG_ACCOUNT_KEY, else one derived from SECRET_KEY).
+PDP_DECISION_LOG_HASH_ACCOUNTS = env.bool("PDP_DECISION_LOG_HASH_ACCOUNTS", default=False)
+PDP_DECISION_LOG_ACCOUNT_KEY = env.str("PDP_DECISION_LOG_ACCOUNT_KEY", default="")
+# Retention: the inputs each decision used go after PDP_DECISION_LOG_INPUTS_DAYS, the decisions after
+# PDP_DECISION_LOG_DAYS (the worker purges hourly).
+PDP_DECISION_LOG_DAYS = env.int("PDP_DECISION_LOG_DAYS", default=400)
+PDP_DECISION_LOG_INPUTS_DAYS = env.int("PDP_DECISION_LOG_INPUTS_DAYS", default=90)
+# The largest body POST /api/v1/decisions/batch reads (up to 10,000 citizens).
+PDP_DECISION_BATCH_MAX_BYTES = env.int("PDP_DECISION_BATCH_MAX_BYTES", default=16 * 1024 * 1024)
+# A candidate version is replayed against this many of the latest production decisions of its rule.
+PDP_REPLAY_DECISIONS = env.int("PDP_REPLAY_DECISIONS", default=10_000)
+if PDP_DECISION_LOG_MODE not in ("thread", "inline"):
+    raise ImproperlyConfigured("PDP_DECISION_LOG_MODE must be thread or inline.")
 
 LOGGING = {
     "version": 1,

@@ -22,3 +22,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Each process its own throttle counts, emptied before every test (tests/conftest.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Decisions are written in the request's own transaction, which each test rolls back; the live portals
+# (tests/live_portal.py) run the real writer thread.
+PDP_DECISION_LOG_MODE = "inline"

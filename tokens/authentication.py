@@ -13,8 +13,12 @@ USE_RESOLUTION = timedelta(minutes=1)
 
 
 class ExpiringTokenAuthentication(authentication.TokenAuthentication):
+    def find(self, key_hash: str) -> ApiToken | None:
+        """The token with this key's hash, with its owner; decision serving finds it in its cache."""
+        return ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
+
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
+        token = self.find(hash_key(key))
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         if token.is_revoked:
@@ -26,6 +30,7 @@ class ExpiringTokenAuthentication(authentication.TokenAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > USE_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
         return token.user, token
 
 

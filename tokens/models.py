@@ -14,7 +14,7 @@ class Scope(models.TextChoices):
 
 
 # The API routes (URL names) each limited scope opens; FULL opens every route.
-SCOPE_ROUTES: dict[str, set[str]] = {Scope.DECISIONS: {"api-decisions", "api-decisions-slash"}}
+SCOPE_ROUTES: dict[str, set[str]] = {Scope.DECISIONS: {"api-decisions", "api-decisions-slash", "api-decisions-batch"}}
 
 
 def hash_key(key: str) -> str:

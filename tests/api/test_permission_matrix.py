@@ -28,6 +28,12 @@ ENDPOINTS = {
         "/api/v1/decisions",
         {"account_id": "acct-1", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": True}},
     ),
+    "decisions batch": (
+        "in_production",
+        "post",
+        "/api/v1/decisions/batch",
+        {"citizens": [{"account_id": "acct-1", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": True}}]},
+    ),
 }
 
 # (endpoint, who, expected status). "Wrong role" is a portal role that may not do this; reads are
@@ -81,6 +87,11 @@ MATRIX = [
     ("decisions", "drafter", 403),
     ("decisions", "system", 200),
     ("decisions", "release_manager", 200),
+    ("decisions batch", None, 401),
+    ("decisions batch", "outsider", 403),
+    ("decisions batch", "drafter", 403),
+    ("decisions batch", "system", 200),
+    ("decisions batch", "release_manager", 200),
 ]
 
 
@@ -90,7 +101,7 @@ def test_matrix_covers_every_api_route():
 
     names = {p.name for p in api_urls.urlpatterns if p.name}
     assert names == {
-        "api-token", "api-token-revoke", "api-decisions-slash", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions",
+        "api-token", "api-token-revoke", "api-decisions-slash", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions", "api-decisions-batch",
     }  # fmt: skip
     assert {endpoint for endpoint, _, _ in MATRIX} == set(ENDPOINTS)
     # `/decisions/` answers as `/decisions` does (tests/decisions), undocumented in the schema.

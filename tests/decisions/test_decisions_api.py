@@ -6,6 +6,8 @@ from deployments.models import TestAccount
 from deployments.services import rollback
 
 ADULT_IN_ZONE = {"age": 40, "in_fire_zone": True, "home_damaged": True}
+# The wildfire example is valid from 2024-09-01 to 2025-08-31; decisions are asked for a day within.
+IN_FORCE = "2025-01-15"
 
 
 @pytest.fixture
@@ -15,10 +17,11 @@ def system(db, settings):
     return make_user("payments", settings.PDP_SYSTEMS_GROUP)
 
 
-def ask(user, citizen, account_id="acct-1"):
+def ask(user, citizen, account_id="acct-1", on=IN_FORCE):
     client = APIClient()
     client.force_authenticate(user)
-    return client.post("/api/v1/decisions", {"account_id": account_id, "citizen": citizen}, format="json")
+    body = {"account_id": account_id, "citizen": citizen, "date": on}
+    return client.post("/api/v1/decisions", body, format="json")
 
 
 def test_everyone_gets_the_production_version(in_production, system):
@@ -31,6 +34,7 @@ def test_everyone_gets_the_production_version(in_production, system):
         "version": 1,
         "content_hash": in_production.content_hash,
         "environment": "production",
+        "in_force": True,
         "eligible": True,
         "amount": 5000.0,
     }
@@ -89,7 +93,7 @@ def test_the_trailing_slash_answers_the_same(system, in_production):
     """`/decisions/` is the same endpoint as `/decisions`, documented once in the schema."""
     client = APIClient()
     client.force_authenticate(system)
-    body = {"account_id": "acct-1", "citizen": ADULT_IN_ZONE}
+    body = {"account_id": "acct-1", "citizen": ADULT_IN_ZONE, "date": IN_FORCE}
     with_slash = client.post("/api/v1/decisions/", body, format="json")
     assert with_slash.status_code == 200
-    assert with_slash.json() == client.post("/api/v1/decisions", body, format="json").json()
+    assert with_slash.json()["decisions"] == client.post("/api/v1/decisions", body, format="json").json()["decisions"]

@@ -114,6 +114,7 @@ MATRIX_ROWS = {
     ("api-rollback", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny",
     ("api-decisions", "POST"):       "login     deny      deny      deny      deny      show      deny      show",
     ("api-decisions-slash", "POST"): "login     deny      deny      deny      deny      show      deny      show",
+    ("api-decisions-batch", "POST"): "login     deny      deny      deny      deny      show      deny      show",
 }
 # fmt: on
 
@@ -123,7 +124,7 @@ OBJECT_OF = {
     **dict.fromkeys(
         """home environments rule-list rule-detail rule-compare version-checks rule-upload version-approve
         version-reject version-comment version-assign rule-promote rule-rollback api-rules api-rule api-version
-        api-review api-comment api-promote api-rollback api-decisions api-decisions-slash""".split(),
+        api-review api-comment api-promote api-rollback api-decisions api-decisions-slash api-decisions-batch""".split(),
         "rule",
     ),
     "token-list": "token",
@@ -426,6 +427,12 @@ SURFACES = {
     ("api-decisions", "POST"): Surface(lambda w, r, o: "/api/v1/decisions", _decision_request, 200, marker="slug"),
     ("api-decisions-slash", "POST"): Surface(
         lambda w, r, o: "/api/v1/decisions/", _decision_request, 200, marker="slug"
+    ),
+    ("api-decisions-batch", "POST"): Surface(
+        lambda w, r, o: "/api/v1/decisions/batch",
+        lambda w, r, o: {"citizens": [_decision_request(w, r, o)]},
+        200,
+        marker="slug",
     ),
 }
 

@@ -1,0 +1,275 @@
+"""POST /api/v1/decisions and /api/v1/decisions/batch: every rule in force, decided for citizens.
+
+Both read the serving snapshot (decisions.serving): one query per request unless something changed.
+A token is found in the snapshot once per generation; a revoked token, a person's lost role or a new
+test account moves the generation, so each takes effect for the very next request as a rollback does.
+"""
+
+import datetime
+import re
+import time
+import uuid
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import api_view, authentication_classes, parser_classes
+from rest_framework.response import Response
+
+from engine.batch import Answer
+from engine.errors import InvalidInput
+from pdp_portal import schema
+from pdp_portal.exceptions import NotPermitted
+from pdp_portal.fields import Text
+from pdp_portal.parsers import BatchJSONParser
+from tokens.authentication import ExpiringTokenAuthentication
+from tokens.models import ApiToken
+
+from . import serving
+from .recorder import RECORDER, Served
+
+BATCH_LIMIT = 10_000
+ACCOUNT_ID_LENGTH = 100
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+NOT_ALLOWED = "You may not request decisions; this takes the Systems or release manager role."
+
+
+class ServingTokenAuthentication(ExpiringTokenAuthentication):
+    """Tokens as everywhere in the API, found in the serving snapshot after the first request."""
+
+    def authenticate(self, request):
+        self._request = request._request
+        return super().authenticate(request)
+
+    def find(self, key_hash: str) -> ApiToken | None:
+        snapshot = serving.for_request(self._request)
+        token = snapshot.tokens.get(key_hash)
+        if token is None:
+            token = super().find(key_hash)
+            if token is not None:
+                snapshot.tokens[key_hash] = token
+        return token
+
+
+AUTHENTICATION = [ServingTokenAuthentication, SessionAuthentication]
+
+
+def request_id(request: Any) -> str:
+    """The id the request carries (X-Request-ID, when it is a sensible one), else a new one."""
+    given = getattr(request, "request_id", None) or request.META.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.fullmatch(given or "") else uuid.uuid4().hex
+
+
+def _on(value: Any) -> datetime.date:
+    if value is None:
+        return timezone.localdate()
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
+        except ValueError:
+            pass
+    return _bad_date(value)
+
+
+def _bad_date(value: Any) -> datetime.date:
+    raise InvalidInput(
+        f"date: {value!r} is not a date; write it YYYY-MM-DD, e.g. {timezone.localdate().isoformat()}.",
+        details={"field": "date"},
+    )
+
+
+def _answer(live: serving.LiveVersion, in_force: bool, result: Answer | None, why: str | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "rule": live.rule,
+        "version": live.number,
+        "content_hash": live.content_hash,
+        "environment": live.environment,
+        "in_force": in_force,
+    }
+    if not in_force:
+        answer.update(eligible=None, amount=None, not_in_force=why)
+    elif isinstance(result, Exception):
+        answer.update(eligible=None, amount=None, error=str(result))
+    else:
+        assert result is not None
+        answer.update(eligible=result[0], amount=round(result[1], 2))
+    return answer
+
+
+def _served(live, at, rid, accounts, tests, answers, citizens) -> Served:
+    return Served(
+        live=live,
+        at=at,
+        request_id=rid,
+        accounts=accounts,
+        test_accounts=tests,
+        in_force=answers[0]["in_force"] if answers else True,
+        eligible=[a["eligible"] for a in answers],
+        amount=[a["amount"] for a in answers],
+        errors=[a.get("error") for a in answers],
+        citizens=citizens,
+    )
+
+
+def _allowed(request) -> serving.Snapshot:
+    snapshot = serving.for_request(request._request)
+    if not snapshot.allows(request.user):
+        raise NotPermitted(NOT_ALLOWED)
+    return snapshot
+
+
+class DecisionRequest(serializers.Serializer):
+    account_id = Text(max_length=ACCOUNT_ID_LENGTH)
+    citizen = serializers.DictField()
+    date = serializers.CharField(
+        required=False, help_text="The day to decide for, YYYY-MM-DD; today (the portal's time zone) when left out."
+    )
+
+
+def _decisions(request):
+    snapshot = _allowed(request)
+    form = DecisionRequest(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
+    on = _on(data.get("date"))
+    account_id, citizen = data["account_id"], data["citizen"]
+    rid, at = request_id(request), time.time()
+    is_test, versions = snapshot.rules_for(account_id)
+    answers, served = [], []
+    for live in versions:
+        why = live.not_in_force(on)
+        result: Answer | None = None
+        if why is None:
+            try:
+                result = live.scalar.decide(citizen)
+            except Exception as exc:  # an EvaluationError: this rule cannot decide for this citizen
+                result = exc  # type: ignore[assignment]
+        answer = _answer(live, why is None, result, why)
+        answers.append(answer)
+        served.append(_served(live, at, rid, [account_id], [is_test], [answer], [citizen]))
+    RECORDER.record(served)
+    body = {
+        "request_id": rid,
+        "date": on.isoformat(),
+        "account_id": account_id,
+        "test_account": is_test,
+        "decisions": answers,
+    }
+    return Response(body, headers={"X-Request-ID": rid})
+
+
+decisions = extend_schema(
+    operation_id="decisions",
+    request=DecisionRequest,
+    responses=schema.responses(200, schema.DecisionResult),
+    description=(
+        "Every rule in force, decided for one citizen and account, on a date (today by default). A rule live "
+        "but outside its valid_from/valid_to on that date answers in_force false and says why. Each answer is "
+        "recorded in the decision log under the request id (X-Request-ID when sent, else a new one)."
+    ),
+)(api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions)))
+# The same endpoint with a trailing slash, which clients send too; documented once, above.
+decisions_with_slash = extend_schema(exclude=True)(
+    api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions))
+)
+
+
+# ------------------------------------------------------------------------------------------- batch
+
+
+def _batch_items(data: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The batch body's citizens, read by hand: a serializer per citizen costs more than deciding it."""
+    unknown = set(data) - {"citizens", "date"}
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.", details={"fields": sorted(unknown)})
+    items = data.get("citizens")
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(
+            "citizens: a list of {account_id, citizen} objects is required.", details={"field": "citizens"}
+        )
+    if len(items) > BATCH_LIMIT:
+        raise InvalidInput(
+            f"citizens: {len(items):,} in one batch; the limit is {BATCH_LIMIT:,}. Split it.",
+            details={"field": "citizens", "limit": BATCH_LIMIT},
+        )
+    out = []
+    for index, item in enumerate(items):
+        where = f"citizens[{index}]"
+        if not isinstance(item, dict) or set(item) != {"account_id", "citizen"}:
+            raise InvalidInput(f'{where}: write it as {{"account_id": …, "citizen": {{…}}}}.', details={"field": where})
+        account_id, citizen = item["account_id"], item["citizen"]
+        if not isinstance(account_id, str) or not account_id.strip() or len(account_id) > ACCOUNT_ID_LENGTH:
+            raise InvalidInput(
+                f"{where}.account_id: text of 1 to {ACCOUNT_ID_LENGTH} characters is required.",
+                details={"field": f"{where}.account_id"},
+            )
+        if not isinstance(citizen, dict):
+            raise InvalidInput(f"{where}.citizen: an object is required.", details={"field": f"{where}.citizen"})
+        out.append((account_id, citizen))
+    return out
+
+
+class BatchItem(serializers.Serializer):
+    account_id = serializers.CharField(max_length=ACCOUNT_ID_LENGTH)
+    citizen = serializers.DictField()
+
+
+class BatchRequest(serializers.Serializer):
+    citizens = BatchItem(many=True, max_length=BATCH_LIMIT, min_length=1)
+    date = serializers.CharField(required=False, help_text="YYYY-MM-DD; today when left out. One date for the batch.")
+
+
+def _batch(request):
+    snapshot = _allowed(request)
+    if not isinstance(request.data, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    items = _batch_items(request.data)
+    on = _on(request.data.get("date"))
+    rid, at = request_id(request), time.time()
+    tests = [account_id in snapshot.test_accounts for account_id, _ in items]
+    citizens = [citizen for _, citizen in items]
+    results: list[dict[str, Any]] = [
+        {"account_id": account_id, "test_account": is_test, "decisions": []}
+        for (account_id, _), is_test in zip(items, tests, strict=True)
+    ]
+    served = []
+    rules = sorted(
+        {live.rule_id: live.rule for live in (*snapshot.production.values(), *snapshot.staging.values())}.items(),
+        key=lambda item: item[1],
+    )
+    for rule_id, _ in rules:
+        production, staging = snapshot.production.get(rule_id), snapshot.staging.get(rule_id)
+        groups: list[tuple[serving.LiveVersion, list[int]]] = []
+        if staging is not None and any(tests):
+            groups.append((staging, [i for i, is_test in enumerate(tests) if is_test]))
+            if production is not None:
+                groups.append((production, [i for i, is_test in enumerate(tests) if not is_test]))
+        elif production is not None:
+            groups.append((production, list(range(len(items)))))
+        for live, indices in groups:
+            if not indices:
+                continue
+            why = live.not_in_force(on)
+            chosen = [citizens[i] for i in indices]
+            decided = live.columns.decide(chosen) if why is None else [None] * len(indices)
+            answers = [_answer(live, why is None, result, why) for result in decided]
+            for i, answer in zip(indices, answers, strict=True):
+                results[i]["decisions"].append(answer)
+            served.append(
+                _served(live, at, rid, [items[i][0] for i in indices], [tests[i] for i in indices], answers, chosen)
+            )
+    RECORDER.record(served)
+    return Response({"request_id": rid, "date": on.isoformat(), "results": results}, headers={"X-Request-ID": rid})
+
+
+decisions_batch = extend_schema(
+    operation_id="decisions_batch",
+    request=BatchRequest,
+    responses=schema.responses(200, schema.BatchDecisionResult),
+    description=(
+        f"Up to {BATCH_LIMIT:,} citizens decided at once on one date, each as POST /decisions would decide it, "
+        "in the order sent. The rules run as column expressions over the batch."
+    ),
+)(api_view(["POST"])(authentication_classes(AUTHENTICATION)(parser_classes([BatchJSONParser])(_batch))))

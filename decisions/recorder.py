@@ -1,0 +1,255 @@
+"""The decision log's writer: decisions are kept in memory by the process that served them and written in
+batches by a thread of that process, off the request path.
+
+What a crash may lose: the decisions of the last PDP_DECISION_LOG_FLUSH_SECONDS (0.5 s by default) before
+a process is killed without warning (`kill -9`, the machine losing power), and anything still waiting
+while the database is unreachable. A clean stop (SIGTERM, SIGINT, the end of `gunicorn --graceful-timeout`)
+writes everything first. While the database cannot be reached, decisions wait in memory, at most
+PDP_DECISION_LOG_BUFFER of them; past that the oldest are dropped and counted (`dropped`), and the log says so.
+
+PDP_DECISION_LOG_MODE=inline writes each request's decisions in the request's own transaction instead
+(the tests use it; so may a deployment that would rather answer slower than lose any).
+"""
+
+import atexit
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+
+from .models import DecisionBatch
+from .serving import LiveVersion
+
+logger = logging.getLogger(__name__)
+
+WRITER = f"{socket.gethostname()}:{os.getpid()}"[:100]
+DECISION_SCHEMA: dict[str, Any] = {
+    "at": pl.Datetime("us", "UTC"),
+    "request_id": pl.String,
+    "account": pl.String,
+    "test_account": pl.Boolean,
+    "in_force": pl.Boolean,
+    "eligible": pl.Boolean,
+    "amount": pl.Float64,
+    "error": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Served:
+    """One version's answers to one request: one citizen for POST /decisions, many for a batch."""
+
+    live: LiveVersion
+    at: float  # time.time()
+    request_id: str
+    accounts: list[str]
+    test_accounts: list[bool]
+    in_force: bool
+    eligible: list[bool | None]
+    amount: list[float | None]
+    errors: list[str | None]
+    citizens: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+
+def account_key() -> bytes:
+    configured = settings.PDP_DECISION_LOG_ACCOUNT_KEY
+    if configured:
+        return configured.encode()
+    return hmac.new(settings.SECRET_KEY.encode(), b"pdp decision log accounts", hashlib.sha256).digest()
+
+
+def hash_account(account_id: str, key: bytes | None = None) -> str:
+    """How an account id is kept when PDP_DECISION_LOG_HASH_ACCOUNTS is on: a keyed hash, so the same
+    account is recognisable across decisions but cannot be read back."""
+    return hmac.new(key or account_key(), account_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _inputs_of(live: LiveVersion, citizen: dict[str, Any]) -> str:
+    names = live.inputs if live.inputs is not None else live.columns.names
+    kept = citizen if names is None else {name: citizen[name] for name in names if name in citizen}
+    return json.dumps(kept, separators=(",", ":"), sort_keys=True)
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_ipc(out, compression="zstd")
+    return out.getvalue()
+
+
+def batches(served: Iterable[Served]) -> list[DecisionBatch]:
+    """The rows of the decision log for these decisions: one per version and environment."""
+    groups: dict[tuple[str, int], list[Served]] = defaultdict(list)
+    for one in served:
+        groups[(one.live.environment, one.live.version_id)].append(one)
+    hashed = settings.PDP_DECISION_LOG_HASH_ACCOUNTS
+    key = account_key() if hashed else None
+    rows = []
+    for group in groups.values():
+        group.sort(key=lambda one: one.at)
+        live = group[0].live
+        column: dict[str, list[Any]] = {name: [] for name in DECISION_SCHEMA}
+        inputs: list[str] = []
+        for one in group:
+            n = len(one)
+            column["at"].extend([datetime.fromtimestamp(one.at, UTC)] * n)
+            column["request_id"].extend([one.request_id] * n)
+            column["account"].extend([hash_account(a, key) for a in one.accounts] if hashed else one.accounts)
+            column["test_account"].extend(one.test_accounts)
+            column["in_force"].extend([one.in_force] * n)
+            column["eligible"].extend(one.eligible)
+            column["amount"].extend(one.amount)
+            column["error"].extend(one.errors)
+            inputs.extend(_inputs_of(live, citizen) for citizen in one.citizens)
+        decisions = pl.DataFrame(column, schema=DECISION_SCHEMA)
+        rows.append(
+            DecisionBatch(
+                rule_id=live.rule_id,
+                version_id=live.version_id,
+                environment=live.environment,
+                content_hash=live.content_hash,
+                first_at=datetime.fromtimestamp(group[0].at, UTC),
+                last_at=datetime.fromtimestamp(group[-1].at, UTC),
+                count=len(inputs),
+                eligible_count=sum(1 for one in group for e in one.eligible if e),
+                decisions=_ipc(decisions),
+                inputs=_ipc(pl.DataFrame({"inputs": inputs}, schema={"inputs": pl.String})),
+                accounts_hashed=hashed,
+                writer=WRITER,
+            )
+        )
+    return rows
+
+
+def read_decisions(batch: DecisionBatch) -> pl.DataFrame:
+    """A batch's decisions, with their inputs (as JSON text, null once removed) in column `inputs`."""
+    frame = pl.read_ipc(io.BytesIO(bytes(batch.decisions)))
+    if batch.inputs is not None:
+        return frame.hstack(pl.read_ipc(io.BytesIO(bytes(batch.inputs))))
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias("inputs"))
+
+
+class Recorder:
+    """Decisions waiting to be written, and the thread that writes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: deque[Served] = deque()
+        self._count = 0  # decisions in _pending
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+        self.written = 0
+
+    # ---------------------------------------------------------------- the request path
+    def record(self, served: list[Served]) -> None:
+        if not settings.PDP_DECISION_LOG or not served:
+            return
+        if settings.PDP_DECISION_LOG_MODE == "inline":
+            DecisionBatch.objects.bulk_create(batches(served))
+            self.written += sum(len(one) for one in served)
+            return
+        with self._lock:
+            self._pending.extend(served)
+            self._count += sum(len(one) for one in served)
+            self._drop_over_limit()
+            full = self._count >= settings.PDP_DECISION_LOG_FLUSH_ROWS
+        self._ensure_thread()
+        if full:
+            self._wake.set()
+
+    def _drop_over_limit(self) -> None:
+        """Under self._lock: drop the oldest waiting decisions past PDP_DECISION_LOG_BUFFER."""
+        dropped = 0
+        while self._count > settings.PDP_DECISION_LOG_BUFFER and self._pending:
+            oldest = self._pending.popleft()
+            self._count -= len(oldest)
+            dropped += len(oldest)
+        if dropped:
+            self.dropped += dropped
+            logger.error("decision log: %d decisions dropped, the buffer of %d is full", dropped, self._count)
+
+    # ---------------------------------------------------------------- the writer
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="pdp-decision-log", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(settings.PDP_DECISION_LOG_FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # logged and kept by flush(); the next tick tries again
+                time.sleep(settings.PDP_DECISION_LOG_FLUSH_SECONDS)
+        connection.close()
+
+    def flush(self) -> int:
+        """Write everything waiting now. Raises, after putting it back, if the database refuses it."""
+        with self._flush_lock:
+            with self._lock:
+                taken, count = list(self._pending), self._count
+                self._pending.clear()
+                self._count = 0
+            if not taken:
+                return 0
+            try:
+                connection.close_if_unusable_or_obsolete()
+                with transaction.atomic():
+                    DecisionBatch.objects.bulk_create(batches(taken))
+            except Exception:
+                logger.exception("decision log: %d decisions not written yet; they are kept and tried again", count)
+                connection.close()
+                with self._lock:
+                    self._pending.extendleft(reversed(taken))
+                    self._count += count
+                    self._drop_over_limit()
+                raise
+            self.written += count
+            return count
+
+    def state(self) -> tuple[int, float]:
+        """(decisions waiting, seconds the oldest has waited)."""
+        with self._lock:
+            oldest = self._pending[0].at if self._pending else None
+            count = self._count
+        return count, 0.0 if oldest is None else max(0.0, time.time() - oldest)
+
+    def close(self) -> None:
+        """Stop the thread and write what is left: a clean shutdown loses nothing."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        try:
+            self.flush()
+        except Exception:
+            logger.error("decision log: %d decisions could not be written at shutdown", self._count)
+
+
+RECORDER = Recorder()
+atexit.register(RECORDER.close)

@@ -1,0 +1,309 @@
+"""What the decision log answers: a candidate replayed against production's latest decisions, what a
+rollback would change for the decisions made since the version went live, and the log's retention."""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from audit.services import record_event
+from deployments.models import Deployment, Environment, Release
+from engine.batch import ColumnDecider
+from engine.document import parse_canonical
+from rules.models import Rule, RuleVersion
+
+from .models import DecisionBatch
+from .recorder import read_decisions
+
+# The most decisions one page's comparison reads; the counts above it come from the batches' totals.
+COMPARED_AT_MOST = 200_000
+EXAMPLES = 20
+
+
+@dataclass
+class Difference:
+    """One recorded decision that the other version would answer differently."""
+
+    request_id: str
+    at: datetime
+    account: str
+    eligible_before: bool
+    amount_before: float
+    eligible_after: bool | None
+    amount_after: float | None
+    error_after: str | None
+    inputs: str | None
+
+    @property
+    def kind(self) -> str:
+        if self.error_after is not None:
+            return "error"
+        if not self.eligible_before and self.eligible_after:
+            return "newly eligible"
+        if self.eligible_before and not self.eligible_after:
+            return "no longer eligible"
+        return "amount changes"
+
+
+@dataclass
+class Impact:
+    """Recorded decisions, decided again by another version (or by nothing: v0)."""
+
+    compared: int = 0
+    changed: int = 0
+    newly_eligible: int = 0
+    no_longer_eligible: int = 0
+    amount_changes: int = 0
+    errors: int = 0
+    cost_before: float = 0.0
+    cost_after: float = 0.0
+    without_inputs: int = 0  # recorded, but their inputs are past retention: not decided again
+    accounts_hashed: bool = False
+    examples: list[Difference] = field(default_factory=list)
+
+    @property
+    def cost_delta(self) -> float:
+        return round(self.cost_after - self.cost_before, 2)
+
+
+def _decider(version: RuleVersion | None) -> ColumnDecider | None:
+    return None if version is None else ColumnDecider(parse_canonical(version.document))
+
+
+def _frames(batches: Any, limit: int | None) -> Iterator[pl.DataFrame]:
+    """The batches' decisions (in force, answered), newest batch first, at most `limit` rows in all."""
+    left = limit
+    for batch in batches.iterator(chunk_size=50):
+        frame = read_decisions(batch).filter(pl.col("in_force") & pl.col("error").is_null())
+        frame = frame.with_columns(pl.lit(batch.accounts_hashed).alias("hashed"))
+        if left is not None:
+            frame = frame.sort("at", descending=True).head(left)
+            left -= frame.height
+        if frame.height:
+            yield frame
+        if left is not None and left <= 0:
+            return
+
+
+def _compare(frames: Iterator[pl.DataFrame], after: ColumnDecider | None, impact: Impact) -> Iterator[Difference]:
+    """Every difference, as found; `impact` counts as it goes."""
+    for frame in frames:
+        impact.accounts_hashed |= bool(frame["hashed"].any())
+        with_inputs = frame.filter(pl.col("inputs").is_not_null())
+        impact.without_inputs += frame.height - with_inputs.height
+        rows = with_inputs.to_dicts()
+        citizens = [json.loads(row["inputs"]) for row in rows]
+        answers = after.decide(citizens) if after is not None else [(False, 0.0)] * len(rows)
+        for row, answer in zip(rows, answers, strict=True):
+            impact.compared += 1
+            before_eligible, before_amount = bool(row["eligible"]), float(row["amount"] or 0.0)
+            impact.cost_before += before_amount if before_eligible else 0.0
+            if isinstance(answer, Exception):
+                after_eligible, after_amount, error = None, None, str(answer)
+                impact.errors += 1
+            else:
+                after_eligible, after_amount, error = answer[0], round(answer[1], 2), None
+                impact.cost_after += after_amount if after_eligible else 0.0
+            if error is None and after_eligible == before_eligible and after_amount == before_amount:
+                continue
+            difference = Difference(
+                request_id=row["request_id"],
+                at=row["at"],
+                account=row["account"],
+                eligible_before=before_eligible,
+                amount_before=before_amount,
+                eligible_after=after_eligible,
+                amount_after=after_amount,
+                error_after=error,
+                inputs=row["inputs"],
+            )
+            impact.changed += 1
+            kind = difference.kind
+            impact.newly_eligible += kind == "newly eligible"
+            impact.no_longer_eligible += kind == "no longer eligible"
+            impact.amount_changes += kind == "amount changes"
+            if len(impact.examples) < EXAMPLES:
+                impact.examples.append(difference)
+            yield difference
+    impact.cost_before, impact.cost_after = round(impact.cost_before, 2), round(impact.cost_after, 2)
+
+
+def _drain(differences: Iterator[Difference]) -> None:
+    for _ in differences:
+        pass
+
+
+# --------------------------------------------------------------------------------- impact replay
+
+
+def replay(version: RuleVersion, *, limit: int | None = None) -> Impact:
+    """The rule's latest `limit` production decisions (PDP_REPLAY_DECISIONS), decided again by `version`."""
+    limit = limit or settings.PDP_REPLAY_DECISIONS
+    batches = DecisionBatch.objects.filter(rule_id=version.rule_id, environment=Environment.PRODUCTION).order_by(
+        "-last_at", "-id"
+    )
+    impact = Impact()
+    _drain(_compare(_frames(batches, limit), _decider(version), impact))
+    return impact
+
+
+# ------------------------------------------------------------------------------ before a rollback
+
+
+@dataclass
+class RollbackImpact:
+    """What rolling `environment` back from `current` to `target` does to the decisions made since."""
+
+    rule: Rule
+    environment: str
+    current: RuleVersion | None
+    target: RuleVersion | None
+    live_since: datetime | None
+    made: int  # decisions made under `current` since it went live
+    impact: Impact
+    compared_all: bool  # False when more were made than one comparison reads
+
+
+def _went_live(rule: Rule, environment: str, version: RuleVersion) -> datetime | None:
+    move = (
+        Deployment.objects.filter(rule=rule, environment__name=environment, to_version=version)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return move
+
+
+def _since(rule: Rule, environment: str, current: RuleVersion, since: datetime | None) -> Any:
+    batches = DecisionBatch.objects.filter(rule=rule, environment=environment, version=current)
+    if since is not None:
+        batches = batches.filter(last_at__gte=since)
+    return batches
+
+
+def _after(frames: Iterator[pl.DataFrame], since: datetime | None) -> Iterator[pl.DataFrame]:
+    for frame in frames:
+        yield frame if since is None else frame.filter(pl.col("at") >= since)
+
+
+def rollback_impact(rule: Rule, environment: str, target: RuleVersion | None) -> RollbackImpact:
+    """How many decisions were made under the version live in `environment` since it went live, and how
+    many of them `target` (None: v0, no rule) would answer differently, with examples."""
+    release = Release.objects.select_related("version").get(rule=rule, environment__name=environment)
+    current = release.version
+    if current is None:
+        return RollbackImpact(rule, environment, None, target, None, 0, Impact(), True)
+    since = _went_live(rule, environment, current)
+    batches = _since(rule, environment, current, since)
+    made = _made(batches, since)
+    impact = Impact()
+    newest_first = batches.order_by("-last_at", "-id")
+    _drain(_compare(_after(_frames(newest_first, COMPARED_AT_MOST), since), _decider(target), impact))
+    return RollbackImpact(rule, environment, current, target, since, made, impact, made <= COMPARED_AT_MOST)
+
+
+def _made(batches: Any, since: datetime | None) -> int:
+    """Decisions in these batches at or after `since`: whole batches by their totals, the one batch
+    that straddles the moment row by row."""
+    if since is None:
+        return batches.aggregate(n=Sum("count"))["n"] or 0
+    whole = batches.filter(first_at__gte=since).aggregate(n=Sum("count"))["n"] or 0
+    partial = 0
+    for batch in batches.filter(first_at__lt=since):
+        partial += read_decisions(batch).filter(pl.col("at") >= since).height
+    return whole + partial
+
+
+CSV_HEADER = [
+    "request_id",
+    "decided_at",
+    "account",
+    "eligible_before",
+    "amount_before",
+    "eligible_after",
+    "amount_after",
+    "error_after",
+    "change",
+    "inputs",
+]
+
+
+def rollback_impact_csv(rule: Rule, environment: str, target: RuleVersion | None) -> Iterator[str]:
+    """Every decision made since the live version went live that `target` would answer differently, as
+    CSV lines (all of them, not only the examples), for follow-up."""
+    release = Release.objects.select_related("version").get(rule=rule, environment__name=environment)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    yield _take(out)
+    if release.version is None:
+        return
+    since = _went_live(rule, environment, release.version)
+    batches = _since(rule, environment, release.version, since).order_by("last_at", "id")
+    for difference in _compare(_after(_frames(batches, None), since), _decider(target), Impact()):
+        writer.writerow(
+            [
+                difference.request_id,
+                difference.at.isoformat(),
+                _cell(difference.account),
+                difference.eligible_before,
+                difference.amount_before,
+                "" if difference.eligible_after is None else difference.eligible_after,
+                "" if difference.amount_after is None else difference.amount_after,
+                _cell(difference.error_after or ""),
+                difference.kind,
+                _cell(difference.inputs or ""),
+            ]
+        )
+        yield _take(out)
+
+
+def _take(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# ------------------------------------------------------------------------------------- retention
+
+
+def purge_decision_log(*, now: datetime | None = None) -> dict[str, int]:
+    """Remove what retention says to: the inputs after PDP_DECISION_LOG_INPUTS_DAYS, the decisions after
+    PDP_DECISION_LOG_DAYS. Audited when it removes anything."""
+    now = now or timezone.now()
+    decisions_before = now - timedelta(days=settings.PDP_DECISION_LOG_DAYS)
+    inputs_before = now - timedelta(days=settings.PDP_DECISION_LOG_INPUTS_DAYS)
+    with transaction.atomic():
+        old = DecisionBatch.objects.filter(last_at__lt=decisions_before)
+        removed = old.aggregate(n=Sum("count"))["n"] or 0
+        batches_removed, _ = old.delete()
+        stale = DecisionBatch.objects.filter(Q(last_at__lt=inputs_before) & Q(inputs__isnull=False))
+        inputs_removed = stale.aggregate(n=Sum("count"))["n"] or 0
+        stale.update(inputs=None)
+        result = {"decisions_removed": removed, "batches_removed": batches_removed, "inputs_removed": inputs_removed}
+        if removed or inputs_removed:
+            record_event(
+                "decision_log.purge",
+                actor=None,
+                data={
+                    **result,
+                    "decisions_before": decisions_before.isoformat(),
+                    "inputs_before": inputs_before.isoformat(),
+                },
+            )
+    return result

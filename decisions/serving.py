@@ -1,0 +1,182 @@
+"""What a serving process keeps between decisions, and the one query per request that keeps it true.
+
+A process caches the live pointers with their compiled rules, the test accounts, the API tokens it has
+seen and who may ask for decisions. All of it is tagged with the serving generation it was read at
+(decisions.models.ServingGeneration). Every request reads the generation first, one indexed row; when it
+has moved, the process reads everything again before it answers. So a promote or rollback committed
+before a request arrives is what that request is decided by, on every process.
+"""
+
+import datetime
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
+
+from deployments.models import Environment, Release, TestAccount
+from engine.batch import ColumnDecider
+from engine.document import parse_canonical
+from engine.logic.evaluate import CompiledRule
+from pdp_portal import permissions
+from tokens.models import ApiToken
+
+from .models import ServingGeneration
+
+
+@dataclass(frozen=True)
+class LiveVersion:
+    """A version live in one environment, compiled for both ways of deciding."""
+
+    rule_id: int
+    rule: str
+    version_id: int
+    number: int
+    content_hash: str
+    environment: str
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    inputs: tuple[str, ...] | None
+    scalar: CompiledRule
+    columns: ColumnDecider
+
+    def not_in_force(self, on: datetime.date) -> str | None:
+        """Why this version is not in force on `on`, or None when it is (both ends of its dates count)."""
+        if self.valid_from is not None and on < self.valid_from:
+            return f"Not in force on {on.isoformat()}: this version applies from {self.valid_from.isoformat()}."
+        if self.valid_to is not None and on > self.valid_to:
+            return f"Not in force on {on.isoformat()}: this version applied until {self.valid_to.isoformat()}."
+        return None
+
+
+@dataclass
+class Snapshot:
+    """Everything a decision needs, as of one generation. Read-only once built, but for its two memos."""
+
+    generation: int | None
+    production: dict[int, LiveVersion]
+    staging: dict[int, LiveVersion]
+    test_accounts: frozenset[str]
+    # Memos filled as requests arrive, each valid for this generation only.
+    tokens: dict[str, ApiToken] = field(default_factory=dict)
+    may_decide: dict[int, bool] = field(default_factory=dict)
+
+    def rules_for(self, account_id: str) -> tuple[bool, list[LiveVersion]]:
+        """(is a test account, the versions that decide it: staging where it is a test account and the
+        rule has one, production otherwise), by rule slug."""
+        is_test = account_id in self.test_accounts
+        chosen = dict(self.production)
+        if is_test:
+            chosen.update(self.staging)
+        return is_test, sorted(chosen.values(), key=lambda live: live.rule)
+
+    def allows(self, user: User | AnonymousUser) -> bool:
+        """permissions.can_request_decisions, remembered per person for this generation."""
+        if not user.is_authenticated:
+            return False
+        key = user.pk
+        if key not in self.may_decide:
+            self.may_decide[key] = permissions.can_request_decisions(user)
+        return self.may_decide[key]
+
+
+_lock = threading.Lock()
+_current: Snapshot | None = None
+# Compiled versions outlive generations: a content hash names a version's content exactly.
+_compiled: dict[tuple[int, str], tuple[CompiledRule, ColumnDecider, dict[str, Any]]] = {}
+
+
+def _date(text: Any) -> datetime.date | None:
+    return datetime.date.fromisoformat(text) if isinstance(text, str) else None
+
+
+def _compile(version_id: int, content_hash: str, text: str) -> tuple[CompiledRule, ColumnDecider, dict[str, Any]]:
+    key = (version_id, content_hash)
+    if key not in _compiled:
+        document = parse_canonical(text)
+        scalar = CompiledRule.from_document(document)
+        _compiled[key] = (scalar, ColumnDecider(document, scalar), document)
+    return _compiled[key]
+
+
+def _load(generation: int | None) -> Snapshot:
+    by_environment: dict[str, dict[int, LiveVersion]] = {Environment.PRODUCTION: {}, Environment.STAGING: {}}
+    pointers = Release.objects.filter(version__isnull=False).values_list(
+        "rule_id",
+        "rule__slug",
+        "environment__name",
+        "version_id",
+        "version__number",
+        "version__content_hash",
+        "version__document",
+    )
+    live_keys = set()
+    for rule_id, slug, environment, version_id, number, content_hash, text in pointers:
+        scalar, columns, document = _compile(version_id, content_hash, text)
+        live_keys.add((version_id, content_hash))
+        inputs = document.get("inputs")
+        by_environment.setdefault(environment, {})[rule_id] = LiveVersion(
+            rule_id=rule_id,
+            rule=slug,
+            version_id=version_id,
+            number=number,
+            content_hash=content_hash,
+            environment=environment,
+            valid_from=_date(document.get("valid_from")),
+            valid_to=_date(document.get("valid_to")),
+            inputs=tuple(inputs) if isinstance(inputs, list) else None,
+            scalar=scalar,
+            columns=columns,
+        )
+    for key in set(_compiled) - live_keys:
+        del _compiled[key]  # a version no longer live anywhere
+    return Snapshot(
+        generation=generation,
+        production=by_environment[Environment.PRODUCTION],
+        staging=by_environment[Environment.STAGING],
+        test_accounts=frozenset(TestAccount.objects.values_list("account_id", flat=True)),
+    )
+
+
+_GENERATION_SQL = f"SELECT value FROM {ServingGeneration._meta.db_table} WHERE id = 1"
+
+
+def generation() -> int | None:
+    """The serving generation now: one indexed row, read with no ORM in between (it is every request's query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GENERATION_SQL)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def current() -> Snapshot:
+    """The snapshot for this moment: the generation read now, everything else read again if it moved."""
+    global _current
+    now = generation()
+    snapshot = _current
+    if snapshot is not None and now is not None and snapshot.generation == now:
+        return snapshot
+    with _lock:
+        if _current is not None and now is not None and _current.generation == now:
+            return _current
+        # Read after the generation: whatever is read here is at least as new as `now`.
+        _current = _load(now)
+        return _current
+
+
+def for_request(request: Any) -> Snapshot:
+    """The snapshot of one request, read once however often it is asked for."""
+    snapshot = getattr(request, "_serving_snapshot", None)
+    if snapshot is None:
+        snapshot = current()
+        request._serving_snapshot = snapshot
+    return snapshot
+
+
+def forget() -> None:
+    """Drop everything cached (tests, and a process that must start cold)."""
+    global _current
+    with _lock:
+        _current = None
+        _compiled.clear()
