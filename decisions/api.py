@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -54,6 +56,16 @@ class ServingTokenAuthentication(ExpiringTokenAuthentication):
             if token is not None:
                 snapshot.tokens[key_hash] = token
         return token
+
+
+class ServingTokenScheme(OpenApiAuthenticationExtension):
+    """The same `Authorization: Token <key>` as every endpoint; named apart because its class is another."""
+
+    target_class = ServingTokenAuthentication
+    name = "decisionsTokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix=self.target.keyword)
 
 
 AUTHENTICATION = [ServingTokenAuthentication, SessionAuthentication]
