@@ -15,7 +15,8 @@ workers and threads), with the decision log on, and loaded by wrk for --seconds 
 
 Each line gives requests/s, p50 and p99 in milliseconds, and for `single` its ratio to `minimal` at the
 same concurrency; `batch` also gives citizens/s and answers/s (a citizen gets one answer per rule in
-force). At the end the decision log is checked against what wrk was answered: once while the server
+force). Every line also gives the server's CPU milliseconds per request (gunicorn's processes, from
+/proc), which a busy machine disturbs far less than a rate; `single` quotes it as a ratio too. At the end the decision log is checked against what wrk was answered: once while the server
 runs (after one flush interval) and again after a clean stop (SIGTERM), when nothing may be missing.
 """
 
@@ -148,6 +149,32 @@ def wrk(url, script, connections, seconds):
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(master):
+    """User + system CPU seconds of the gunicorn master and its workers so far (from /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def measured(server, *args):
+    """wrk's figures, with the server's CPU milliseconds per request: steadier than rates on a busy machine."""
+    before = server_cpu_seconds(server.pid)
+    line = wrk(*args)
+    spent = server_cpu_seconds(server.pid) - before
+    line["server_cpu_ms_per_request"] = round(spent * 1000 / max(1, line["requests"]), 3)
+    return line
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,18 +251,18 @@ def run(args, database):
         for name in ("minimal", "single"):
             warm = wrk(base + scripts[name][0], str(data / f"{name}.lua"), 8, 2)
             served += warm["requests"] if name == "single" else 0
-        ceiling = {}
         for connections in args.levels:
-            ceiling[connections] = line = wrk(
-                base + "/bench/minimal", str(data / "minimal.lua"), connections, args.seconds
-            )
+            line = measured(server, base + "/bench/minimal", str(data / "minimal.lua"), connections, args.seconds)
             print(json.dumps({"endpoint": "minimal", **line}))
-            ours = wrk(base + "/api/v1/decisions", str(data / "single.lua"), connections, args.seconds)
+            ours = measured(server, base + "/api/v1/decisions", str(data / "single.lua"), connections, args.seconds)
             served += ours["requests"] - ours["non_2xx"]
             ours["of_minimal"] = round(ours["req_s"] / line["req_s"], 3)
+            ours["cpu_of_minimal"] = round(ours["server_cpu_ms_per_request"] / line["server_cpu_ms_per_request"], 3)
             print(json.dumps({"endpoint": "single", **ours}))
         for connections in args.batch_levels:
-            line = wrk(base + "/api/v1/decisions/batch", str(data / "batch.lua"), connections, args.seconds)
+            line = measured(
+                server, base + "/api/v1/decisions/batch", str(data / "batch.lua"), connections, args.seconds
+            )
             served += (line["requests"] - line["non_2xx"]) * BATCH
             line.update(
                 citizens_s=round(line["req_s"] * BATCH), answers_s=round(line["req_s"] * BATCH * answers_per_request)

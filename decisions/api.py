@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from engine.batch import Answer
 from engine.errors import InvalidInput
+from engine.logic.evaluate import EvaluationError
 from pdp_portal import schema
 from pdp_portal.exceptions import NotPermitted
 from pdp_portal.fields import Text
@@ -95,37 +96,62 @@ def _bad_date(value: Any) -> datetime.date:
     )
 
 
-def _answer(live: serving.LiveVersion, in_force: bool, result: Answer | None, why: str | None) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "rule": live.rule,
-        "version": live.number,
-        "content_hash": live.content_hash,
-        "environment": live.environment,
-        "in_force": in_force,
-    }
-    if not in_force:
-        answer.update(eligible=None, amount=None, not_in_force=why)
-    elif isinstance(result, Exception):
-        answer.update(eligible=None, amount=None, error=str(result))
+def _answered(
+    live: serving.LiveVersion,
+    on: datetime.date,
+    citizens: list[dict[str, Any]],
+    at: float,
+    rid: str,
+    accounts: list[str],
+    tests: list[bool],
+    *,
+    compact: bool = False,
+) -> tuple[list[dict[str, Any]], Served]:
+    """One version's answers for these citizens, in order, and the same as the decision log keeps them.
+    `compact` leaves each answer's content hash out: a batch names it once per version, in `versions`."""
+    why = live.not_in_force(on)
+    head: dict[str, Any] = {"rule": live.rule, "version": live.number}
+    if compact:
+        head["environment"] = live.environment
     else:
-        assert result is not None
-        answer.update(eligible=result[0], amount=round(result[1], 2))
-    return answer
-
-
-def _served(live, at, rid, accounts, tests, answers, citizens) -> Served:
-    return Served(
+        head.update(content_hash=live.content_hash, environment=live.environment)
+    head["in_force"] = why is None
+    n = len(citizens)
+    eligible: list[bool | None] = [None] * n
+    amount: list[float | None] = [None] * n
+    errors: list[str | None] = [None] * n
+    if why is not None:
+        answers = [{**head, "eligible": None, "amount": None, "not_in_force": why}] * n
+    else:
+        answers = []
+        decided = live.columns.decide(citizens) if n > 1 else [_one(live, citizens[0])]
+        for index, result in enumerate(decided):
+            if isinstance(result, Exception):
+                errors[index] = str(result)
+                answers.append({**head, "eligible": None, "amount": None, "error": errors[index]})
+            else:
+                eligible[index], amount[index] = result[0], round(result[1], 2)
+                answers.append({**head, "eligible": eligible[index], "amount": amount[index]})
+    served = Served(
         live=live,
         at=at,
         request_id=rid,
         accounts=accounts,
         test_accounts=tests,
-        in_force=answers[0]["in_force"] if answers else True,
-        eligible=[a["eligible"] for a in answers],
-        amount=[a["amount"] for a in answers],
-        errors=[a.get("error") for a in answers],
+        in_force=why is None,
+        eligible=eligible,
+        amount=amount,
+        errors=errors,
         citizens=citizens,
     )
+    return answers, served
+
+
+def _one(live: serving.LiveVersion, citizen: dict[str, Any]) -> Answer:
+    try:
+        return live.scalar.decide(citizen)
+    except EvaluationError as exc:
+        return exc
 
 
 def _allowed(request) -> serving.Snapshot:
@@ -154,16 +180,9 @@ def _decisions(request):
     is_test, versions = snapshot.rules_for(account_id)
     answers, served = [], []
     for live in versions:
-        why = live.not_in_force(on)
-        result: Answer | None = None
-        if why is None:
-            try:
-                result = live.scalar.decide(citizen)
-            except Exception as exc:  # an EvaluationError: this rule cannot decide for this citizen
-                result = exc  # type: ignore[assignment]
-        answer = _answer(live, why is None, result, why)
+        (answer,), one = _answered(live, on, [citizen], at, rid, [account_id], [is_test])
         answers.append(answer)
-        served.append(_served(live, at, rid, [account_id], [is_test], [answer], [citizen]))
+        served.append(one)
     RECORDER.record(served)
     body = {
         "request_id": rid,
@@ -267,7 +286,7 @@ def _decide_batch(request):
         {"account_id": account_id, "test_account": is_test, "decisions": []}
         for (account_id, _), is_test in zip(items, tests, strict=True)
     ]
-    served = []
+    served, versions = [], []
     rules = sorted(
         {live.rule_id: live.rule for live in (*snapshot.production.values(), *snapshot.staging.values())}.items(),
         key=lambda item: item[1],
@@ -284,17 +303,24 @@ def _decide_batch(request):
         for live, indices in groups:
             if not indices:
                 continue
-            why = live.not_in_force(on)
             chosen = [citizens[i] for i in indices]
-            decided = live.columns.decide(chosen) if why is None else [None] * len(indices)
-            answers = [_answer(live, why is None, result, why) for result in decided]
+            accounts = [items[i][0] for i in indices]
+            answers, one = _answered(live, on, chosen, at, rid, accounts, [tests[i] for i in indices], compact=True)
+            versions.append(
+                {
+                    "rule": live.rule,
+                    "version": live.number,
+                    "environment": live.environment,
+                    "content_hash": live.content_hash,
+                    "citizens": len(indices),
+                }
+            )
             for i, answer in zip(indices, answers, strict=True):
                 results[i]["decisions"].append(answer)
-            served.append(
-                _served(live, at, rid, [items[i][0] for i in indices], [tests[i] for i in indices], answers, chosen)
-            )
+            served.append(one)
     RECORDER.record(served)
-    return Response({"request_id": rid, "date": on.isoformat(), "results": results}, headers={"X-Request-ID": rid})
+    body = {"request_id": rid, "date": on.isoformat(), "versions": versions, "results": results}
+    return Response(body, headers={"X-Request-ID": rid})
 
 
 decisions_batch = extend_schema(
@@ -303,6 +329,8 @@ decisions_batch = extend_schema(
     responses=schema.responses(200, schema.BatchDecisionResult),
     description=(
         f"Up to {BATCH_LIMIT:,} citizens decided at once on one date, each as POST /decisions would decide it, "
-        "in the order sent. The rules run as column expressions over the batch."
+        "in the order sent. The rules run as column expressions over the batch. Each answer names its rule, "
+        "version and environment; `versions` gives each such version's content hash once, with how many "
+        "citizens it decided."
     ),
 )(api_view(["POST"])(authentication_classes(AUTHENTICATION)(parser_classes([BatchJSONParser])(_batch))))

@@ -24,7 +24,8 @@ class DecisionBatch(models.Model):
     """Decisions of one version in one environment, recorded together by one serving process.
 
     `decisions` holds one row per decision (time, request id, account, in force, eligible, amount, error)
-    and `inputs` the declared inputs each used, both as Arrow IPC (decisions.recorder). The inputs are
+    as Arrow IPC, and `inputs` the declared inputs each used, as a compressed JSON array in the same
+    order (decisions.recorder.read_decisions reads both). The inputs are
     removed after PDP_DECISION_LOG_INPUTS_DAYS, the batch itself after PDP_DECISION_LOG_DAYS.
     """
 

@@ -21,10 +21,12 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import polars as pl
@@ -81,10 +83,12 @@ def hash_account(account_id: str, key: bytes | None = None) -> str:
     return hmac.new(key or account_key(), account_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _inputs_of(live: LiveVersion, citizen: dict[str, Any]) -> str:
-    names = live.inputs if live.inputs is not None else live.columns.names
-    kept = citizen if names is None else {name: citizen[name] for name in names if name in citizen}
-    return json.dumps(kept, separators=(",", ":"), sort_keys=True)
+def _input_names(live: LiveVersion) -> tuple[str, ...] | None:
+    """What a version's decisions keep of the citizen: its declared inputs, else the variables it reads,
+    else (a dotted name) the whole citizen."""
+    if live.inputs is not None:
+        return live.inputs
+    return None if live.columns.names is None else tuple(sorted(live.columns.names))
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:
@@ -94,7 +98,10 @@ def _ipc(frame: pl.DataFrame) -> bytes:
 
 
 def batches(served: Iterable[Served]) -> list[DecisionBatch]:
-    """The rows of the decision log for these decisions: one per version and environment."""
+    """The rows of the decision log for these decisions: one per version and environment.
+
+    The decisions are Arrow IPC columns; the inputs one JSON array (a row's object at its row's index),
+    compressed: written once per batch, where a JSON text per row would cost a call per decision."""
     groups: dict[tuple[str, int], list[Served]] = defaultdict(list)
     for one in served:
         groups[(one.live.environment, one.live.version_id)].append(one)
@@ -104,11 +111,12 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
     for group in groups.values():
         group.sort(key=lambda one: one.at)
         live = group[0].live
+        names = _input_names(live)
         column: dict[str, list[Any]] = {name: [] for name in DECISION_SCHEMA}
-        inputs: list[str] = []
+        inputs: list[Any] = []
         for one in group:
             n = len(one)
-            column["at"].extend([datetime.fromtimestamp(one.at, UTC)] * n)
+            column["at"].extend([round(one.at * 1_000_000)] * n)
             column["request_id"].extend([one.request_id] * n)
             column["account"].extend([hash_account(a, key) for a in one.accounts] if hashed else one.accounts)
             column["test_account"].extend(one.test_accounts)
@@ -116,8 +124,10 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
             column["eligible"].extend(one.eligible)
             column["amount"].extend(one.amount)
             column["error"].extend(one.errors)
-            inputs.extend(_inputs_of(live, citizen) for citizen in one.citizens)
-        decisions = pl.DataFrame(column, schema=DECISION_SCHEMA)
+            inputs.extend(_project(names, one.citizens))
+        decisions = pl.DataFrame(column, schema={**DECISION_SCHEMA, "at": pl.Int64}).with_columns(
+            pl.col("at").cast(DECISION_SCHEMA["at"])
+        )
         rows.append(
             DecisionBatch(
                 rule_id=live.rule_id,
@@ -129,7 +139,7 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
                 count=len(inputs),
                 eligible_count=sum(1 for one in group for e in one.eligible if e),
                 decisions=_ipc(decisions),
-                inputs=_ipc(pl.DataFrame({"inputs": inputs}, schema={"inputs": pl.String})),
+                inputs=zlib.compress(json.dumps({"names": names, "rows": inputs}, separators=(",", ":")).encode(), 1),
                 accounts_hashed=hashed,
                 writer=WRITER,
             )
@@ -137,12 +147,39 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
     return rows
 
 
+def _project(names: tuple[str, ...] | None, citizens: list[dict[str, Any]]) -> list[Any]:
+    """Each citizen's values of `names`: a list in their order when the citizen has them all (most do: one
+    C-level lookup per citizen), else an object of those it has; the whole citizen when names is None."""
+    if names is None:
+        return citizens
+    if not names:
+        return [[] for _ in citizens]
+    getter = itemgetter(*names)
+    try:
+        return [getter(c) for c in citizens] if len(names) > 1 else [[getter(c)] for c in citizens]
+    except KeyError:
+        return [{name: c[name] for name in names if name in c} for c in citizens]
+
+
+def read_inputs(batch: DecisionBatch) -> list[dict[str, Any]] | None:
+    """The inputs of a batch's decisions, as objects in row order; None once retention removed them."""
+    if batch.inputs is None:
+        return None
+    stored = json.loads(zlib.decompress(bytes(batch.inputs)))
+    names = stored["names"]
+    return [row if isinstance(row, dict) else dict(zip(names, row, strict=True)) for row in stored["rows"]]
+
+
 def read_decisions(batch: DecisionBatch) -> pl.DataFrame:
-    """A batch's decisions, with their inputs (as JSON text, null once removed) in column `inputs`."""
+    """A batch's decisions, with their inputs as JSON text (keys sorted; null once removed) in column `inputs`."""
     frame = pl.read_ipc(io.BytesIO(bytes(batch.decisions)))
-    if batch.inputs is not None:
-        return frame.hstack(pl.read_ipc(io.BytesIO(bytes(batch.inputs))))
-    return frame.with_columns(pl.lit(None, dtype=pl.String).alias("inputs"))
+    inputs = read_inputs(batch)
+    texts = (
+        [None] * frame.height
+        if inputs is None
+        else [json.dumps(one, separators=(",", ":"), sort_keys=True) for one in inputs]
+    )
+    return frame.with_columns(pl.Series("inputs", texts, dtype=pl.String))
 
 
 class Recorder:

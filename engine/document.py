@@ -188,7 +188,7 @@ def parse_strict(raw: object, *, limit: int = MAX_DOCUMENT_BYTES) -> dict[str, A
     if text.startswith("\ufeff"):
         text = text[1:]
     # Python's own number parsing where no literal can be out of range (most bodies): much faster.
-    checked = _MAY_BE_OUT_OF_RANGE.search(text) is not None
+    checked = _may_be_out_of_range(raw)
     try:
         value = json.loads(
             text,
@@ -213,8 +213,15 @@ def parse_strict(raw: object, *, limit: int = MAX_DOCUMENT_BYTES) -> dict[str, A
 
 
 # Only these can make a number a double cannot hold: 200 digits in a row, or an exponent of 3 digits or more
-# (with at most 199 digits before it an exponent under 100 stays below 1e299).
-_MAY_BE_OUT_OF_RANGE = re.compile(r"[0-9]{200}|[eE][+-]?[0-9]{3}")
+# (with at most 199 digits before it an exponent under 100 stays below 1e299). Looked for in the bytes with
+# every digit read as 0 and E as e: a byte table and substring searches, far faster than a regex here.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_OUT_OF_RANGE_SHAPES = (b"0" * 200, b"e000", b"e+000", b"e-000")
+
+
+def _may_be_out_of_range(raw: bytes) -> bool:
+    shapes = raw.translate(_DIGITS_AS_ZERO)
+    return any(shape in shapes for shape in _OUT_OF_RANGE_SHAPES)
 # Decoded UTF-8 holds neither a NUL (JSON refuses a raw one in a string) nor a lone surrogate: only an
 # escape can write one. Without such an escape the walk over every string is skipped.
 _MAY_HOLD_NUL_OR_SURROGATE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")

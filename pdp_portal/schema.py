@@ -158,10 +158,36 @@ class DecisionResult(CitizenDecisions):
     date = serializers.DateField()
 
 
+class BatchDecision(serializers.Serializer):
+    rule = serializers.CharField()
+    version = serializers.IntegerField()
+    environment = serializers.CharField()
+    in_force = serializers.BooleanField()
+    eligible = serializers.BooleanField(allow_null=True)
+    amount = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(required=False)
+    not_in_force = serializers.CharField(required=False)
+
+
+class BatchCitizen(serializers.Serializer):
+    account_id = serializers.CharField()
+    test_account = serializers.BooleanField()
+    decisions = BatchDecision(many=True)
+
+
+class BatchVersion(serializers.Serializer):
+    rule = serializers.CharField()
+    version = serializers.IntegerField()
+    environment = serializers.CharField()
+    content_hash = serializers.CharField()
+    citizens = serializers.IntegerField(help_text="How many citizens of the batch this version decided.")
+
+
 class BatchDecisionResult(serializers.Serializer):
     request_id = serializers.CharField()
     date = serializers.DateField()
-    results = CitizenDecisions(many=True, help_text="One per citizen, in the order sent.")
+    versions = BatchVersion(many=True, help_text="Each version that answered, with its content hash.")
+    results = BatchCitizen(many=True, help_text="One per citizen, in the order sent.")
 
 
 # The path parameters as the URL patterns take them (`<slug:slug>`, `<int:number>`): an address

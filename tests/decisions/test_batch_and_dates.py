@@ -113,11 +113,18 @@ def test_a_batch_answers_as_one_decision_at_a_time(with_v2_live, client, release
     items.append({"account_id": "odd", "citizen": {"age": "forty", "in_fire_zone": True, "home_damaged": True}})
     response = client.post("/api/v1/decisions/batch", {"citizens": items, "date": IN_FORCE}, format="json")
     assert response.status_code == 200, response.content
-    results = response.json()["results"]
+    body = response.json()
+    results = body["results"]
     assert [r["account_id"] for r in results] == [item["account_id"] for item in items]
+    hashes = {(v["rule"], v["version"], v["environment"]): v["content_hash"] for v in body["versions"]}
+    assert sorted(v["citizens"] for v in body["versions"]) == [1, len(items) - 1]
     for item, result in zip(items, results, strict=True):
         single = ask(client, item["citizen"], IN_FORCE, item["account_id"]).json()
-        assert result["decisions"] == single["decisions"], item
+        # The same answers; a batch names each version's content hash once, in `versions`.
+        expected = [{k: v for k, v in answer.items() if k != "content_hash"} for answer in single["decisions"]]
+        assert result["decisions"] == expected, item
+        for answer, full in zip(result["decisions"], single["decisions"], strict=True):
+            assert hashes[(answer["rule"], answer["version"], answer["environment"])] == full["content_hash"]
         assert result["test_account"] == single["test_account"]
     assert results[3]["decisions"][0]["environment"] == "staging"
     assert results[3]["decisions"][0]["version"] == 2

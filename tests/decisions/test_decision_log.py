@@ -67,6 +67,15 @@ def test_a_decision_is_recorded_with_what_it_used(in_production, client):
     assert row["inputs"] == '{"age":40,"home_damaged":true,"in_fire_zone":true}'
 
 
+def test_a_citizen_without_every_input_keeps_those_it_has(in_production, client):
+    items = [
+        {"account_id": "full", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": False}},
+        {"account_id": "partial", "citizen": {"age": 40, "extra": 1}},
+    ]
+    client.post("/api/v1/decisions/batch", {"citizens": items, "date": IN_FORCE}, format="json")
+    assert [row["inputs"] for row in rows()] == ['{"age":40,"home_damaged":false,"in_fire_zone":true}', '{"age":40}']
+
+
 def test_a_request_without_a_sensible_id_gets_one(in_production, client):
     response = ask(client, HTTP_X_REQUEST_ID="no spaces allowed")
     given = response.json()["request_id"]
