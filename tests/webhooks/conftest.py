@@ -52,7 +52,7 @@ def _handler(receiver):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with receiver.lock:
-                receiver.received.append(Received(dict(self.headers.items()), body))
+                receiver.received.append(Received(self.headers, body))  # case-insensitive, as HTTP headers are
             if receiver.delay:
                 time.sleep(receiver.delay)
             status = receiver.next_status()
