@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -343,7 +343,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
         with _opener.open(request, timeout=settings.PDP_WEBHOOK_TIMEOUT_SECONDS) as response:
             return response.status, "", response.read(WebhookAttempt.EXCERPT).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
-        excerpt = exc.read(WebhookAttempt.EXCERPT).decode("utf-8", "replace") if exc.fp else ""
+        with exc:
+            excerpt = exc.read(WebhookAttempt.EXCERPT).decode("utf-8", "replace") if exc.fp else ""
         return exc.code, f"HTTP {exc.code} {exc.reason}", excerpt
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -354,11 +355,20 @@ def _claim(delivery_id: int, now: Any) -> WebhookDelivery | None:
     """Take a due delivery for one send, or None when another sender holds it or it is no longer due."""
     lease = uuid.uuid4().hex
     until = now + timedelta(seconds=settings.PDP_WEBHOOK_TIMEOUT_SECONDS + 30)
-    # One conditional UPDATE: of two senders only one sees a row changed, on any database.
-    taken = WebhookDelivery.objects.due(now).filter(pk=delivery_id).update(lease=lease, lease_until=until)
+    # One UPDATE whose conditions are all on the row itself, so of two senders only one sees a row
+    # changed, on any database: PostgreSQL re-checks them on the row the first sender committed (a
+    # join, such as the endpoint's state, would become a subquery read from the older snapshot).
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    taken = WebhookDelivery.objects.filter(
+        free, pk=delivery_id, state__in=WebhookDelivery.OPEN, next_attempt_at__lte=now
+    ).update(lease=lease, lease_until=until)
     if not taken:
         return None
-    return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    if not delivery.endpoint.is_active:  # paused since the delivery was picked: give it back
+        WebhookDelivery.objects.filter(pk=delivery_id, lease=lease).update(lease="", lease_until=None)
+        return None
+    return delivery
 
 
 def send_delivery(delivery_id: int) -> WebhookAttempt | None:

@@ -179,3 +179,14 @@ def test_the_beat_task_runs_the_loop(superuser, receiver, settings):
     record_event("rule.push", actor=None)
     assert dispatch_task.delay().get() == {"collected": 1, "delivered": 1, "failed": 0}
     assert json.loads(receiver.received[0].body)["action"] == "rule.push"
+
+
+def test_the_address_is_checked_again_before_each_request(superuser, receiver, settings):
+    """An endpoint whose host is private by the time of sending gets no request: a failed attempt says why."""
+    endpoint, _ = add_endpoint(superuser, receiver.url)
+    settings.PDP_WEBHOOK_ALLOW_PRIVATE = False
+    record_event("rule.push", actor=None)
+    assert dispatch()["failed"] == 1
+    assert receiver.received == []
+    assert "private or loopback address" in WebhookAttempt.objects.get().error
+    assert endpoint.deliveries.get().state == "failing"
