@@ -222,6 +222,8 @@ _OUT_OF_RANGE_SHAPES = (b"0" * 200, b"e000", b"e+000", b"e-000")
 def _may_be_out_of_range(raw: bytes) -> bool:
     shapes = raw.translate(_DIGITS_AS_ZERO)
     return any(shape in shapes for shape in _OUT_OF_RANGE_SHAPES)
+
+
 # Decoded UTF-8 holds neither a NUL (JSON refuses a raw one in a string) nor a lone surrogate: only an
 # escape can write one. Without such an escape the walk over every string is skipped.
 _MAY_HOLD_NUL_OR_SURROGATE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")

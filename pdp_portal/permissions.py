@@ -280,3 +280,11 @@ def assigned_version_ids(user: PortalUser) -> set[int]:
 def can_comment(user: PortalUser) -> bool:
     """Comment on a version without deciding: anyone who may see the rule (every portal role), drafters too."""
     return can_view_portal(user)
+
+
+def can_manage_webhooks(user: PortalUser) -> bool:
+    """Add, pause, resume and remove outbound webhooks and read their delivery logs: administrators (superusers).
+
+    A webhook sends the whole audit history out of the portal, so it takes more than reading it.
+    """
+    return user.is_authenticated and user.is_active and user.is_superuser

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "decisions",
     "accounts",
     "tokens",
+    "webhooks",
     "portal",  # its template filters (portal/templatetags)
 ]
 
@@ -260,6 +261,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env.int("PDP_AUDIT_CHECKPOINT_SECONDS", default=300)),
     },
     "purge-decision-log": {"task": "decisions.purge_decision_log", "schedule": 3600.0},
+}
+
+# Outbound webhooks (docs/operation.md, "Outbound webhooks"): the worker posts audit events to the
+# endpoints administrators add, every PDP_WEBHOOK_POLL_SECONDS.
+PDP_WEBHOOK_POLL_SECONDS = env.float("PDP_WEBHOOK_POLL_SECONDS", default=5.0)
+PDP_WEBHOOK_MAX_ATTEMPTS = env.int("PDP_WEBHOOK_MAX_ATTEMPTS", default=8)
+PDP_WEBHOOK_TIMEOUT_SECONDS = env.float("PDP_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Seconds after the 1st, 2nd, ... failure (the last repeats), each with ±20 % jitter.
+PDP_WEBHOOK_BACKOFF_SECONDS = [
+    float(s) for s in env.list("PDP_WEBHOOK_BACKOFF_SECONDS", default=["10", "30", "120", "600", "1800", "7200"])
+]
+# Refuse endpoints on private, loopback and link-local addresses unless set (tests and local runs).
+PDP_WEBHOOK_ALLOW_PRIVATE = env.bool("PDP_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Audit events read per endpoint, deliveries tried and seconds spent, in one run of the loop.
+PDP_WEBHOOK_BATCH = env.int("PDP_WEBHOOK_BATCH", default=500)
+PDP_WEBHOOK_SEND_LIMIT = env.int("PDP_WEBHOOK_SEND_LIMIT", default=200)
+PDP_WEBHOOK_SEND_BUDGET_SECONDS = env.float("PDP_WEBHOOK_SEND_BUDGET_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "webhooks.tasks.dispatch",
+    "schedule": PDP_WEBHOOK_POLL_SECONDS,
+    # A run left waiting behind a busy worker is dropped: the next one does the same work.
+    "options": {"expires": max(PDP_WEBHOOK_POLL_SECONDS * 2, 10)},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

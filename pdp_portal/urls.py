@@ -23,6 +23,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("reviews/", include("reviews.urls")),
     path("account/tokens/", include("tokens.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("portal.urls")),
     path("", include("rules.urls")),
     path("", include("budget.urls")),

@@ -142,6 +142,7 @@ def render_page(request, template, context, *, section="", status=200):
         "waiting": waiting_for(request.user) if can_view else 0,
         "can_push": permissions.can_push(request.user),
         "can_read_audit": permissions.can_read_audit(request.user),
+        "can_manage_webhooks": permissions.can_manage_webhooks(request.user),
         "is_staff": request.user.is_staff,
     }
     return render(request, template, {**context, "nav": nav}, status=status)

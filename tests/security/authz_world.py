@@ -92,6 +92,8 @@ class World:
     datasets: dict  # "own"/"another's" → (pk, name)
     funds: dict  # "own"/"another's" → (pk, name)
     verifications: dict  # "own"/"another's" → (pk, note)
+    # "active"/"paused" → (endpoint pk, name); "delivery" → (pk of the active one's given-up delivery, name)
+    webhooks: dict = field(default_factory=dict)
 
     def user(self, role):
         return self.users.get(role)
@@ -206,7 +208,30 @@ def build_world():
             status=ChainVerification.Status.ERROR, finished_at=timezone.now(), note=note
         )
         verifications[key] = (verification.pk, note)
-    return World(users, rules, sessions, tokens, datasets, funds, verifications)
+    return World(users, rules, sessions, tokens, datasets, funds, verifications, build_webhooks(users["superuser"]))
+
+
+def build_webhooks(admin):
+    """An active webhook endpoint with a given-up delivery, and a paused one, added by the superuser."""
+    from audit.models import AuditEvent
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import create_endpoint, pause_endpoint
+
+    found = {}
+    for key in ("active", "paused"):
+        name = f"Matrix webhook {key} 7c2d"
+        endpoint, _ = create_endpoint(actor=admin, name=name, url=f"https://93.184.215.14/{key}")
+        found[key] = (endpoint.pk, name)
+        if key == "paused":
+            pause_endpoint(endpoint, actor=admin)
+        else:
+            event = AuditEvent.objects.order_by("-id").first()
+            now = timezone.now()
+            delivery = WebhookDelivery.objects.create(
+                endpoint=endpoint, event=event, state="gave_up", attempt_count=8, created_at=now, next_attempt_at=now
+            )
+            found["delivery"] = (delivery.pk, name)
+    return found
 
 
 class ModuleWorld:

@@ -57,6 +57,7 @@ from tests.security.authz_world import (
     World,
 )
 from tokens.models import ApiToken
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # ------------------------------------------------------------------------------------------------
 # The matrix
@@ -101,6 +102,14 @@ MATRIX_ROWS = {
     ("fund-list", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
     ("fund-edit", "GET"):            "login     deny      deny      deny      show      deny      show      deny",
     ("fund-edit", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
+    # Outbound webhooks send the audit history out: administrators (superusers) only.
+    ("webhook-list", "GET"):         "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-list", "POST"):        "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-deliveries", "GET"):   "login     deny      deny      deny      deny      deny      show      deny",
+    ("webhook-pause", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-resume", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-remove", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-retry", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny",
     # The API. Anonymous signs in with the drafter's name; the system's token opens decisions only.
     ("api-token", "POST"):           "ok        ok        ok        ok        ok        ok        ok        ok",
     ("api-token-revoke", "POST"):    "login     ok        ok        ok        ok        ok        ok        deny",
@@ -257,6 +266,26 @@ def _review_page(w, role, obj):
     return reverse("rule-detail", args=[_in_review(w, obj).slug])
 
 
+def _hook(w, key):
+    return w.webhooks[key]
+
+
+def _hook_active(pk):
+    return WebhookEndpoint.objects.get(pk=pk).is_active
+
+
+def _webhook_action(route, key, done):
+    """A POST on one endpoint from the Webhooks list, which leads back there."""
+    return Surface(
+        lambda w, r, o: reverse(route, args=[_hook(w, key)[0]]),
+        lambda w, r, o: {},
+        302,
+        lambda w, r, o: reverse("webhook-list"),
+        lambda w, r, o: done(_hook(w, key)[0]),
+        extra=lambda w: [_hook(w, key)[1]],
+    )
+
+
 SURFACES = {
     ("login", "GET"): Surface(lambda w, r, o: reverse("login"), ok=200, to=lambda w, r, o: reverse("home")),
     ("login", "POST"): Surface(
@@ -382,6 +411,31 @@ SURFACES = {
         lambda w, r, o: reverse("fund-list"),
         lambda w, r, o: Fund.objects.get(pk=w.funds[o][0]).name == "Matrix fund renamed",
     ),
+    ("webhook-list", "GET"): Surface(lambda w, r, o: reverse("webhook-list"), extra=lambda w: [_hook(w, "active")[1]]),
+    ("webhook-list", "POST"): Surface(
+        lambda w, r, o: reverse("webhook-list"),
+        lambda w, r, o: {"name": "Matrix webhook new", "url": "https://93.184.215.14/new", "events": "release."},
+        200,
+        done=lambda w, r, o: WebhookEndpoint.objects.filter(name="Matrix webhook new").exists(),
+        extra=lambda w: [_hook(w, "active")[1]],
+    ),
+    ("webhook-deliveries", "GET"): Surface(
+        lambda w, r, o: reverse("webhook-deliveries", args=[_hook(w, "active")[0]]),
+        extra=lambda w: [_hook(w, "active")[1]],
+    ),
+    ("webhook-pause", "POST"): _webhook_action("webhook-pause", "active", lambda pk: not _hook_active(pk)),
+    ("webhook-resume", "POST"): _webhook_action("webhook-resume", "paused", _hook_active),
+    ("webhook-remove", "POST"): _webhook_action(
+        "webhook-remove", "active", lambda pk: not WebhookEndpoint.objects.filter(pk=pk).exists()
+    ),
+    ("webhook-retry", "POST"): Surface(
+        lambda w, r, o: reverse("webhook-retry", args=[_hook(w, "delivery")[0]]),
+        lambda w, r, o: {},
+        302,
+        lambda w, r, o: reverse("webhook-deliveries", args=[_hook(w, "active")[0]]),
+        lambda w, r, o: WebhookDelivery.objects.get(pk=_hook(w, "delivery")[0]).state == "failing",
+        extra=lambda w: [_hook(w, "active")[1]],
+    ),
     ("api-token", "POST"): Surface(
         lambda w, r, o: "/api/v1/auth/token/",
         lambda w, r, o: {**_credentials(w, r), "name": "matrix sign-in"},
@@ -450,6 +504,8 @@ def snapshot():
         "datasets": list(Dataset.objects.order_by("pk").values_list("pk", "name", "is_default")),
         "funds": list(Fund.objects.order_by("pk").values_list("pk", "code", "name", "appropriation")),
         "verifications": list(ChainVerification.objects.order_by("pk").values_list("pk", "status")),
+        "webhooks": list(WebhookEndpoint.objects.order_by("pk").values_list("pk", "is_active")),
+        "deliveries": list(WebhookDelivery.objects.order_by("pk").values_list("pk", "state", "next_attempt_at")),
     }
 
 
@@ -719,6 +775,8 @@ ADMIN_MATRIX = {
     "/admin/auth/user/": ("login", "login", 403, 200),
     "/admin/tokens/apitoken/": ("login", "login", 403, 200),
     "/admin/audit/auditevent/": ("login", "login", 403, 200),
+    "/admin/webhooks/webhookendpoint/": ("login", "login", 403, 200),
+    "/admin/webhooks/webhookdelivery/": ("login", "login", 403, 200),
 }
 
 
