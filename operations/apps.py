@@ -9,6 +9,8 @@ class OperationsConfig(AppConfig):
 
     def ready(self):
         # The request id travels with the jobs a request queues, and every job ends in one log line.
-        from . import jobs
+        from . import jobs, metrics
 
         jobs.connect()
+        # The decision figures exist, at 0, from each process's start, not from its first decision.
+        metrics.touch()

@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from audit.models import AuditEvent
 from checks.models import CheckRun
@@ -81,7 +82,8 @@ class DatabaseCollector(Collector):
         for row in finished:
             durations.add_metric(
                 [row["kind"]],
-                [(str(b), row[f"le{i}"]) for i, b in enumerate(CHECK_DURATION_BUCKETS)] + [("+Inf", row["count"])],
+                [(floatToGoString(b), row[f"le{i}"]) for i, b in enumerate(CHECK_DURATION_BUCKETS)]
+                + [("+Inf", row["count"])],
                 row["total"] or 0.0,
             )
         yield durations

@@ -62,3 +62,10 @@ def count_dropped(n: int = 1) -> None:
     if n < 0:
         raise ValueError("a count of dropped entries cannot go down")
     DECISION_LOG_DROPPED.inc(n)
+
+
+def touch() -> None:
+    """Write the unlabelled figures' starting values, so a scrape shows them before the first decision."""
+    DECISION_LOG_PENDING.inc(0)
+    DECISION_LOG_LAG.inc(0)
+    DECISION_LOG_DROPPED.inc(0)
