@@ -127,6 +127,16 @@ def test_a_redis_broker_that_answers_is_ready(client, beating, settings):
     assert (status, body["components"]["broker"]["detail"]) == (200, "redis broker answers")
 
 
+@pytest.mark.services
+def test_a_rabbitmq_broker_that_answers_is_ready(client, beating, settings):
+    url = "amqp://guest:guest@127.0.0.1:5672//"
+    settings.CELERY_BROKER_URL = url
+    status, body = ready(client)
+    if status != 200 and not REQUIRE_SERVICES:
+        pytest.skip(f"needs RabbitMQ on 127.0.0.1:5672 ({body['components']['broker']['detail']})")
+    assert (status, body["components"]["broker"]["detail"]) == (200, "amqp broker answers")
+
+
 def test_an_audit_head_sealed_without_the_key_fails(client, beating, settings):
     """The newest event's seal is not the audit key's (written by someone without it): not ready."""
     settings.PDP_AUDIT_KEY = "the-key-the-event-was-sealed-with"
