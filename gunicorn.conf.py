@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
+# The same data folder as pdp_portal/settings.py; an operator's own PROMETHEUS_MULTIPROC_DIR wins.
 _data_dir = Path(os.environ.get("PDP_DATA_DIR") or Path(__file__).resolve().parent / "var").resolve()
-_metrics_dir = _data_dir / "metrics"
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+_metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_data_dir / "metrics")))
 
 accesslog = None
 errorlog = "-"
