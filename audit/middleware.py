@@ -7,6 +7,8 @@ from .services import current_ip, record_refusal, request_ip
 # Paths whose refusals are not portal pages: the API answers and audits its own, the admin is
 # Django's, and a missing static file or icon is not an attempt at anything.
 _NOT_PORTAL = ("/api/", "/admin/", "/" + settings.STATIC_URL.lstrip("/"), "/favicon.ico")
+# The operations endpoints (/healthz, /readyz, /metrics) are machines' probes, not attempts at a page.
+_NOT_PORTAL += ("/healthz", "/readyz", "/metrics")
 
 
 class AuditIPMiddleware:
@@ -53,7 +55,8 @@ class PortalRefusalMiddleware:
     @staticmethod
     def _record(request, status, reason):
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or request.path.startswith(_NOT_PORTAL):
+        # The path first: reading `is_authenticated` loads the session and the person.
+        if request.path.startswith(_NOT_PORTAL) or user is None or not user.is_authenticated:
             return
         record_refusal(
             actor=user,

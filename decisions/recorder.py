@@ -33,6 +33,8 @@ import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 
+from operations import metrics
+
 from .models import DecisionBatch
 from .serving import LiveVersion
 
@@ -198,6 +200,8 @@ class Recorder:
 
     # ---------------------------------------------------------------- the request path
     def record(self, served: list[Served]) -> None:
+        for one in served:
+            metrics.count_decisions(one.live.rule, one.live.number, one.live.environment, len(one))
         if not settings.PDP_DECISION_LOG or not served:
             return
         if settings.PDP_DECISION_LOG_MODE == "inline":
@@ -222,6 +226,7 @@ class Recorder:
             dropped += len(oldest)
         if dropped:
             self.dropped += dropped
+            metrics.count_dropped(dropped)
             logger.error("decision log: %d decisions dropped, the buffer of %d is full", dropped, self._count)
 
     # ---------------------------------------------------------------- the writer
@@ -243,6 +248,7 @@ class Recorder:
                 self.flush()
             except Exception:  # logged and kept by flush(); the next tick tries again
                 time.sleep(settings.PDP_DECISION_LOG_FLUSH_SECONDS)
+            metrics.set_decision_log_state(*self.state())
         connection.close()
 
     def flush(self) -> int:

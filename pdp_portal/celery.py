@@ -1,8 +1,11 @@
 import logging
+import logging.config
 import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
+from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pdp_portal.settings")
@@ -12,6 +15,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
+
+
+@setup_logging.connect
+def use_portal_logging(**_: Any) -> None:
+    """The worker logs as the web does (settings.LOGGING: JSON lines carrying request ids), not in Celery's format."""
+    logging.config.dictConfig(settings.LOGGING)
 
 
 def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None:

@@ -7,6 +7,8 @@ and `.awaiting_review_by(user, role)`, used by every page, the API and the revie
 neither takes the superuser shortcut: being a superuser does not make anyone an approver.
 """
 
+import hmac
+import ipaddress
 from typing import TYPE_CHECKING, TypeAlias
 
 from django.conf import settings
@@ -288,3 +290,22 @@ def can_manage_webhooks(user: PortalUser) -> bool:
     A webhook sends the whole audit history out of the portal, so it takes more than reading it.
     """
     return user.is_authenticated and user.is_active and user.is_superuser
+
+
+def may_scrape_metrics(*, authorization: str, remote_addr: str | None) -> bool:
+    """/metrics: a request bearing `Authorization: Bearer <PDP_METRICS_TOKEN>` (when one is set), or one
+    whose REMOTE_ADDR is in PDP_METRICS_ALLOWED_NETWORKS. Behind a proxy REMOTE_ADDR is what the proxy
+    sets (docs/operation.md, "Metrics")."""
+    token = settings.PDP_METRICS_TOKEN
+    scheme, _, given = authorization.partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return True
+    try:
+        address = ipaddress.ip_address((remote_addr or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(
+        address in ipaddress.ip_network(network, strict=False) for network in settings.PDP_METRICS_ALLOWED_NETWORKS
+    )

@@ -1,10 +1,13 @@
 """Settings, read from the environment (see README.md, "Configuration")."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from operations.logformat import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_celery_results",
+    "django_prometheus",
     "audit",
     "rules",
     "checks",
@@ -54,10 +58,14 @@ INSTALLED_APPS = [
     "accounts",
     "tokens",
     "webhooks",
+    "operations",
     "portal",  # its template filters (portal/templatetags)
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id (and its log line) whatever answers it.
+    "operations.middleware.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "pdp_portal.middleware.DatabaseUnavailableMiddleware",  # a lost database answers 503, not 500
     "csp.middleware.CSPMiddleware",
@@ -71,6 +79,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditIPMiddleware",
     "audit.middleware.PortalRefusalMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -83,6 +92,8 @@ PDP_TLS = env.bool("PDP_TLS", default=False)
 if env.bool("PDP_BEHIND_TLS_PROXY", default=PDP_TLS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PDP_TLS)
+# The probes and the metrics answer on plain HTTP too: a load balancer's probe does not follow redirects.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PDP_TLS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PDP_TLS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PDP_TLS)
@@ -256,6 +267,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": 10.0},
     "sweep-dataset-uploads": {"task": "budget.tasks.sweep_dataset_uploads", "schedule": 10.0},
     "flush-refusal-tallies": {"task": "audit.tasks.flush_refusal_tallies", "schedule": 60.0},
+    # Readiness watches this beat; a beat nobody ran within 10 s is dropped rather than piling up.
+    "worker-beat": {"task": "operations.tasks.worker_beat", "schedule": 10.0, "options": {"expires": 10.0}},
+    "verify-audit-chain": {
+        "task": "operations.tasks.verify_audit_chain",
+        "schedule": float(env.int("PDP_AUDIT_VERIFY_SECONDS", default=3600)),
+    },
     "audit-checkpoint": {
         "task": "audit.tasks.write_checkpoint",
         "schedule": float(env.int("PDP_AUDIT_CHECKPOINT_SECONDS", default=300)),
@@ -349,9 +366,16 @@ PDP_REPLAY_DECISIONS = env.int("PDP_REPLAY_DECISIONS", default=10_000)
 if PDP_DECISION_LOG_MODE not in ("thread", "inline"):
     raise ImproperlyConfigured("PDP_DECISION_LOG_MODE must be thread or inline.")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# /metrics (operations/views.py): allowed with `Authorization: Bearer <PDP_METRICS_TOKEN>` (none by default)
+# or from these networks (REMOTE_ADDR: behind a proxy, the proxy's address; docs/operation.md, "Metrics").
+PDP_METRICS_TOKEN = env.str("PDP_METRICS_TOKEN", default="")
+PDP_METRICS_ALLOWED_NETWORKS = env.list("PDP_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+for _network in PDP_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PDP_METRICS_ALLOWED_NETWORKS: {exc}") from exc
+
+# One JSON object per line (PDP_LOG_FORMAT=json) or text; every line carries its request id.
+PDP_LOG_FORMAT = env.str("PDP_LOG_FORMAT", default="json")
+LOGGING = logging_config(PDP_LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))

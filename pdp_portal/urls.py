@@ -17,6 +17,7 @@ handler400 = "pdp_portal.api.bad_request"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("operations.urls")),
     path("api/v1/", include("pdp_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -213,3 +213,41 @@ def test_retention_removes_inputs_then_decisions_and_says_so(in_production, clie
     # Nothing more to remove: no second event.
     assert purge_decision_log(now=now) == {"decisions_removed": 0, "batches_removed": 0, "inputs_removed": 0}
     assert AuditEvent.objects.count() == before + 1
+
+
+def _figure(text, name, **labels):
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{wanted}}}" if labels else f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_decisions_are_counted_in_the_metrics_by_rule_version_and_environment(in_production, client, settings):
+    from django.test import Client
+
+    labels = {"rule": in_production.rule.slug, "version": "1", "environment": "production"}
+    before = _figure(Client().get("/metrics").content.decode(), "pdp_decisions_total", **labels)
+    for _ in range(3):
+        ask(client)
+    client.post(
+        "/api/v1/decisions/batch",
+        {"citizens": [{"account_id": f"b{i}", "citizen": CITIZEN} for i in range(5)]},
+        format="json",
+    )
+    after = _figure(Client().get("/metrics").content.decode(), "pdp_decisions_total", **labels)
+    assert after - before == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_reports_its_backlog_and_drops_to_the_metrics(in_production, settings, monkeypatch):
+    from operations import metrics
+
+    settings.PDP_DECISION_LOG_MODE = "thread"
+    settings.PDP_DECISION_LOG_FLUSH_SECONDS = 3600
+    settings.PDP_DECISION_LOG_BUFFER = 4
+    writer = Recorder()
+    dropped_before = metrics.DECISION_LOG_DROPPED._value.get()
+    writer.record([served(in_production, 3), served(in_production, 3)])
+    assert metrics.DECISION_LOG_DROPPED._value.get() - dropped_before == 3
+    writer.close()

@@ -124,6 +124,11 @@ MATRIX_ROWS = {
     ("api-decisions", "POST"):       "login     deny      deny      deny      deny      show      deny      show",
     ("api-decisions-slash", "POST"): "login     deny      deny      deny      deny      show      deny      show",
     ("api-decisions-batch", "POST"): "login     deny      deny      deny      deny      show      deny      show",
+    # Operations: the probes need no sign-in; /metrics goes by token or network, never by role (the test
+    # client's address is 127.0.0.1, in the default PDP_METRICS_ALLOWED_NETWORKS; tests/operations/ covers the rest).
+    ("healthz", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("readyz", "GET"):               "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("metrics", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok",
 }
 # fmt: on
 
@@ -488,6 +493,10 @@ SURFACES = {
         200,
         marker="slug",
     ),
+    ("healthz", "GET"): Surface(lambda w, r, o: reverse("healthz"), extra=lambda w: ['"status": "ok"']),
+    # The matrix's world runs no worker, so readiness answers 503 to everyone, naming the worker.
+    ("readyz", "GET"): Surface(lambda w, r, o: reverse("readyz"), ok=503, extra=lambda w: ['"failed": ["worker"]']),
+    ("metrics", "GET"): Surface(lambda w, r, o: reverse("metrics"), extra=lambda w: ["pdp_checks{"]),
 }
 
 # ------------------------------------------------------------------------------------------------
