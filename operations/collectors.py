@@ -13,6 +13,7 @@ from prometheus_client.utils import floatToGoString
 from audit.models import AuditEvent
 from checks.models import CheckRun
 from deployments.models import Deployment
+from webhooks.services import delivery_counts
 
 from .models import AuditChainCheck, WorkerBeat
 
@@ -133,3 +134,17 @@ class DatabaseCollector(Collector):
         )
         last_beat.add_metric([], _timestamp(beat))
         yield last_beat
+
+        deliveries = delivery_counts()
+        by_state = GaugeMetricFamily(
+            "pdp_webhook_deliveries", "Outbound webhook deliveries by state (cluster-wide).", labels=["state"]
+        )
+        for state, count in deliveries.items():
+            by_state.add_metric([state], count)
+        yield by_state
+        failing = GaugeMetricFamily(
+            "pdp_webhook_deliveries_failing",
+            "Webhook deliveries failing (to be retried) or given up (cluster-wide); alert when above 0 for long.",
+        )
+        failing.add_metric([], deliveries.get("failing", 0) + deliveries.get("gave_up", 0))
+        yield failing

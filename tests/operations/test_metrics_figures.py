@@ -139,11 +139,28 @@ def test_the_decision_api_refuses_counts_that_go_down():
 
 
 def test_a_scrape_costs_the_same_few_queries_however_much_history(client, drafter, push, django_assert_max_num_queries):
-    """Six aggregate queries, at one pushed version and at eleven."""
+    """Seven aggregate queries, at one pushed version and at eleven."""
     push(actor=drafter)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         assert client.get("/metrics").status_code == 200
     for number in range(10):
         push(document(rule=f"metrics-rule-{number}"), actor=drafter)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         assert client.get("/metrics").status_code == 200
+
+
+def test_failing_webhook_deliveries_show_in_the_metrics(client, superuser):
+    from django.utils import timezone
+
+    from audit.services import record_event
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    now = timezone.now()
+    endpoint = WebhookEndpoint.objects.create(
+        name="siem", url="https://siem.example.org/in", secret="s", created_by=superuser, created_at=now
+    )
+    event = record_event("demo.seed", actor=None)
+    WebhookDelivery.objects.create(endpoint=endpoint, event=event, state="failing", created_at=now, next_attempt_at=now)
+    text = client.get("/metrics").content.decode()
+    assert "pdp_webhook_deliveries_failing 1.0" in text
+    assert 'pdp_webhook_deliveries{state="failing"} 1.0' in text
