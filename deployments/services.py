@@ -58,7 +58,14 @@ def _move(
     review: Review | None = None,
     data: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Point `release` at `to_version`, record the Deployment and its audit event (actor None: the system)."""
+    """Point `release` at `to_version`, record the Deployment and its audit event (actor None: the system).
+
+    Every promotion (to staging, to production, again) passes here: the governance checks in force now are
+    asked last, under the lock, so a setting tightened since the version's lint refuses it.
+    """
+    if to_version is not None and kind != Deployment.Kind.ROLLBACK:
+        if (refusal := permissions.why_not_governed(to_version)) is not None:
+            raise refusal
     from_version = release.version
     release.version = to_version
     release.save(update_fields=["version", "updated_at"])
