@@ -1,13 +1,15 @@
 """Governance checks at lint: a version that fails one fails lint with the finding at its path, and goes no further."""
 
+import html
 import json
 
 from django.test import override_settings
+from django.urls import reverse
 
 from checks.services import run_lint
 from tests.conftest import WILDFIRE, document, last_event
 
-CUSTOM = "tests.governance_example:no_means_test_above_median"
+CUSTOM = "tests.governance_example:no_means_test_below_median"
 
 
 def lint(push_queued, raw, drafter):
@@ -96,3 +98,15 @@ def test_the_simulate_command_lints_with_the_checks_in_force(db, tmp_path):
     report = simulate_file(document(), dataset_path=None)
     assert (report["stage"], report["passed"]) == ("lint", False)
     assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["GOVERNANCE_MAX_PAYMENT"]
+
+
+def test_the_finding_shows_on_the_version_page_and_in_the_api(push_queued, drafter, client):
+    """Where lint findings show today: the rule page's checks of the version, and the API's version."""
+    raw = document(inputs=[*WILDFIRE["inputs"], "religion"])
+    version, _ = lint(push_queued, raw, drafter)
+    client.force_login(drafter)
+    page = html.unescape(client.get(reverse("rule-detail", args=[version.rule.slug])).content.decode())
+    assert "<code>GOVERNANCE_FORBIDDEN_INPUT</code>" in page
+    assert "The rule declares 'religion' as an input. It is a protected attribute" in page
+    body = client.get(f"/api/v1/rules/{version.rule.slug}/versions/{version.number}/").json()
+    assert ("GOVERNANCE_FORBIDDEN_INPUT", "$.inputs[3]") in [(f["code"], f["path"]) for f in body["lint"]["findings"]]

@@ -9,7 +9,7 @@ from django.test import override_settings
 from pdp_portal.governance import check_governance_settings, configured_checks, governance_findings
 from tests.conftest import WILDFIRE
 
-CUSTOM = "tests.governance_example:no_means_test_above_median"
+CUSTOM = "tests.governance_example:no_means_test_below_median"
 
 
 def names():
