@@ -325,6 +325,8 @@ def catch_up_staging() -> list[RuleVersion]:
     )
     promoted = []
     for version in waiting:
+        if permissions.why_not_governed(version) is not None:
+            continue  # held by a governance check, its refusal recorded once at the sign-off, not every sweep
         last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
         assert last_approval is not None  # a version is approved by its sign-offs
         try:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from deployments.models import Deployment
 from deployments.services import promote, rollback
 from pdp_portal.exceptions import GovernanceRefused
-from tests.conftest import last_event
+from tests.conftest import last_event, pipeline_events
 from tests.deployments.support import approve_both, assert_promote_refused, live_version
 
 TIGHTENED = override_settings(PDP_GOVERNANCE_MAX_PAYMENT=4000)
@@ -67,6 +67,19 @@ def test_the_promotion_to_staging_after_the_last_sign_off_is_refused(in_review, 
         REASON,
     )
     assert event.data["on_behalf_of"] == budget_officer.username
+
+
+def test_the_sweeper_leaves_a_held_version_until_the_setting_allows_it(in_review, counsel, budget_officer):
+    """catch_up_staging does not retry (and record) the refusal every sweep; once the setting allows it, it stages."""
+    from deployments.services import catch_up_staging
+
+    with TIGHTENED:
+        approve_both(in_review, counsel=counsel, budget_officer=budget_officer)
+        events = pipeline_events().count()
+        assert catch_up_staging() == []
+        assert pipeline_events().count() == events
+    assert catch_up_staging() == [in_review]
+    assert live_version(in_review.rule, "staging") == in_review.pk
 
 
 def test_a_redeploy_is_refused_too(rolled_back, release_manager):

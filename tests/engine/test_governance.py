@@ -15,20 +15,15 @@ from engine.governance import (
     run_checks,
 )
 from engine.lint import has_errors, lint_document
+from tests.conftest import WILDFIRE, document
 
 ROOT = Path(__file__).resolve().parents[2]
-WILDFIRE = json.loads((ROOT / "examples" / "wildfire-aid-2024.json").read_text())
 forbidden = forbidden_inputs_check(DEFAULT_FORBIDDEN_INPUTS)
 
 
 def wildfire(**changes):
-    doc = json.loads(json.dumps(WILDFIRE))
-    for key, value in changes.items():
-        if value is None:
-            doc.pop(key, None)
-        else:
-            doc[key] = value
-    return doc
+    """The wildfire example as a dict, with `changes` applied (None removes a key)."""
+    return json.loads(document(**changes))
 
 
 def codes_and_paths(findings):
