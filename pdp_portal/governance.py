@@ -6,7 +6,9 @@ protocol, are in engine/governance.py. A bad entry point is reported by `manage.
 (the system check below), not at the first promotion.
 """
 
+import functools
 import math
+import sys
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -61,6 +63,13 @@ def _builtin() -> list[tuple[str, GovernanceCheck]]:
     return [(f"built-in {getattr(check, '__name__', 'check')}", check) for check in checks]
 
 
+@functools.cache
+def _installed(path: tuple[str, ...]) -> tuple[EntryPoint, ...]:
+    """The installed packages' checks, read once per `sys.path` (`path`): the scan of every distribution takes
+    tens of milliseconds, and a promotion asks under its lock. A package installed later needs a restart."""
+    return tuple(entry_points(group=ENTRY_POINT_GROUP))
+
+
 def configured_checks() -> list[tuple[str, GovernanceCheck]]:
     """Every check in force now, named: the built-in set, PDP_GOVERNANCE_CHECKS, then installed packages' checks.
 
@@ -71,7 +80,7 @@ def configured_checks() -> list[tuple[str, GovernanceCheck]]:
     if isinstance(specs, str):
         raise GovernanceConfigError(f"PDP_GOVERNANCE_CHECKS must be a list of entry points, not {specs!r}.")
     named.extend((spec, _load(spec)) for spec in specs)
-    for point in entry_points(group=ENTRY_POINT_GROUP):
+    for point in _installed(tuple(sys.path)):
         try:
             check = point.load()
         except Exception as exc:  # as _load: a package's broken check is reported, not a crash
