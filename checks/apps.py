@@ -6,3 +6,7 @@ class ChecksConfig(AppConfig):
 
     name = "checks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the system check that reports an unusable governance setting (manage.py check).
+        from pdp_portal import governance  # noqa: F401

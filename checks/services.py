@@ -22,7 +22,7 @@ from budget.services import ensure_default_dataset, evaluate_budget, load_datase
 from deployments.models import Environment, Release
 from engine.lint import ERROR, Finding, LiveRule, finding, has_errors, lint_document
 from engine.simulation import OtherRule, Progress, engine_version, needed_columns, simulate, variables_of
-from pdp_portal import permissions
+from pdp_portal import governance, permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.heartbeat import beating
 from rules.models import Rule, RuleVersion, VersionStatus
@@ -230,6 +230,7 @@ def run_lint(check_id: int, *, resuming: str | None = None) -> CheckRun | None:
             version.parsed(),
             columns=list(dataset.columns),
             live=live_rules(exclude=version.rule),
+            governance=governance.in_force(),
         )
     return _finish_check(
         check_id,

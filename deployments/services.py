@@ -58,7 +58,14 @@ def _move(
     review: Review | None = None,
     data: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Point `release` at `to_version`, record the Deployment and its audit event (actor None: the system)."""
+    """Point `release` at `to_version`, record the Deployment and its audit event (actor None: the system).
+
+    Every promotion (to staging, to production, again) passes here: the governance checks in force now are
+    asked last, under the lock, so a setting tightened since the version's lint refuses it.
+    """
+    if to_version is not None and kind != Deployment.Kind.ROLLBACK:
+        if (refusal := permissions.why_not_governed(to_version)) is not None:
+            raise refusal
     from_version = release.version
     release.version = to_version
     release.save(update_fields=["version", "updated_at"])
@@ -318,6 +325,8 @@ def catch_up_staging() -> list[RuleVersion]:
     )
     promoted = []
     for version in waiting:
+        if permissions.why_not_governed(version) is not None:
+            continue  # held by a governance check, its refusal recorded once at the sign-off, not every sweep
         last_approval = version.reviews.filter(decision=Review.Decision.APPROVE).order_by("-created_at").first()
         assert last_approval is not None  # a version is approved by its sign-offs
         try:

@@ -4,6 +4,7 @@
 - `logic`: JSON Logic, validated (`validate`), evaluated for one citizen (`evaluate`) and compiled
   to polars columns for a whole population (`compile`);
 - `lint`: the findings a rule document earns on its own;
+- `governance`: the principle checks every rule must keep (their protocol and the built-in set);
 - `simulation`: a rule over a population frame, its figures and findings, and the budget check;
 - `figures`: money and people as the CLI, the findings and the pages print them (on Babel);
 - `population`: the synthetic population; `datasets`: reading an uploaded one.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .document import json_path, schema_errors
+from .governance import GovernanceCheck, run_checks
 from .logic.evaluate import CompiledRule, EvaluationError, is_number
 from .logic.validate import analyse
 
@@ -44,12 +45,17 @@ class LiveRule:
 
 
 def lint_document(
-    document: dict[str, Any], *, columns: Collection[str] | None = None, live: Sequence[LiveRule] = ()
+    document: dict[str, Any],
+    *,
+    columns: Collection[str] | None = None,
+    live: Sequence[LiveRule] = (),
+    governance: Iterable[tuple[str, GovernanceCheck]] = (),
 ) -> list[Finding]:
-    """All findings for `document`, in DESIGN.md's order.
+    """All findings for `document`, in DESIGN.md's order, then those of the governance checks.
 
     `columns` are the population's column names; `live` the versions of other rules live now
-    (for the duplicate-law and conflict scans).
+    (for the duplicate-law and conflict scans); `governance` the named governance checks in force
+    (engine/governance.py), which run once the document has passed the schema and the logic's limits.
     """
     findings = [finding("SCHEMA", ERROR, message, path) for path, message in schema_errors(document)]
     if findings:
@@ -102,6 +108,7 @@ def lint_document(
     findings.extend(_test_findings(document))
     findings.extend(_duplicate_findings(document, live))
     findings.extend(_conflict_findings(document, live))
+    findings.extend(run_checks(document, governance))
     return findings
 
 

@@ -45,3 +45,9 @@ class ReleaseRefused(DomainError):
 
     status = 409
     code = "release_refused"
+
+
+class GovernanceRefused(ReleaseRefused):
+    """A promotion of a version that fails a governance check in force now; `details["findings"]` lists them."""
+
+    code = "governance_refused"

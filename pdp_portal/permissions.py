@@ -20,7 +20,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from engine.errors import DomainError
-from pdp_portal.exceptions import InvalidTransition, NotPermitted, ReleaseRefused
+from pdp_portal import governance
+from pdp_portal.exceptions import GovernanceRefused, InvalidTransition, NotPermitted, ReleaseRefused
 from rules.models import VersionStatus, signoff_codename
 
 if TYPE_CHECKING:
@@ -140,6 +141,20 @@ def why_not_deploy(
     if not signed_off:
         return ReleaseRefused(f"{version} does not have every required sign-off on its content.")
     return None
+
+
+def why_not_governed(version: "RuleVersion") -> GovernanceRefused | None:
+    """Why `version` may not be promoted under the governance checks in force now (pdp_portal/governance.py), as
+    the refusal; None when it keeps them all. Asked at every promotion, so a setting tightened after the version
+    passed lint still holds; a rollback is not asked (it returns to a version that was live)."""
+    findings = governance.governance_findings(version.parsed())
+    if not findings:
+        return None
+    reasons = " ".join(f"{f['message']} ({f['code']} at {f['path']})" for f in findings)
+    return GovernanceRefused(
+        f"{version} fails the governance checks in force now, so it may not go live: {reasons}",
+        details={"findings": findings},
+    )
 
 
 def can_request_decisions(user: PortalUser) -> bool:

@@ -336,6 +336,22 @@ PDP_DEAD_WORKER_SECONDS = env.int("PDP_DEAD_WORKER_SECONDS", default=30)
 PDP_CHECK_MAX_ATTEMPTS = env.int("PDP_CHECK_MAX_ATTEMPTS", default=3)
 # Identical refused requests from one person within this many seconds are one audit event and a count.
 PDP_REFUSAL_WINDOW_SECONDS = env.int("PDP_REFUSAL_WINDOW_SECONDS", default=60)
+
+# Governance checks (docs/operation.md, "Governance checks"): they run at lint and again at every promotion.
+# Extra checks as entry points, "module.path:callable", comma-separated (installed packages may also register
+# some under the entry-point group pdp_portal.governance).
+PDP_GOVERNANCE_CHECKS = env.list("PDP_GOVERNANCE_CHECKS", default=[])
+# The protected attributes no rule may read: None is the built-in list (engine/governance.py), "none" no list.
+_forbidden_inputs = env.str("PDP_GOVERNANCE_FORBIDDEN_INPUTS", default=None)
+PDP_GOVERNANCE_FORBIDDEN_INPUTS = (
+    None
+    if _forbidden_inputs is None
+    else [name.strip() for name in _forbidden_inputs.split(",") if name.strip() and name.strip().lower() != "none"]
+)
+# The statutory maximum one person may be paid; unset, no maximum is checked.
+PDP_GOVERNANCE_MAX_PAYMENT = env.float("PDP_GOVERNANCE_MAX_PAYMENT", default=None)
+# Off by default: the seed's minimal rule (examples/wildfire-aid-minimal.json) cites no authority and must pass.
+PDP_GOVERNANCE_REQUIRE_AUTHORITY = env.bool("PDP_GOVERNANCE_REQUIRE_AUTHORITY", default=False)
 # The audit key seals every event and signs the checkpoints of the chain's end (audit/signing.py).
 # Keep it, and the exported checkpoints, where the database and its administrators are not.
 PDP_AUDIT_KEY = env.str("PDP_AUDIT_KEY", default="")

@@ -25,6 +25,8 @@ class Problem:
 class Analysis:
     problems: list[Problem] = field(default_factory=list)
     variables: set[str] = field(default_factory=set)
+    # Each read of a variable as (name, JSON path of the operation reading it), in no set order.
+    reads: list[tuple[str, str]] = field(default_factory=list)
     nodes: int = 0
     depth: int = 0
 
@@ -109,6 +111,7 @@ def analyse(tree: Any, root_path: str = "$") -> Analysis:
             name = _var_name(args, op_path, analysis)
             if name is not None:
                 analysis.variables.add(name)
+                analysis.reads.append((name, op_path))
             if isinstance(args, list) and len(args) == 2:
                 stack.append((args[1], _child_path(op_path, 1), depth + 1))
             continue
@@ -128,6 +131,7 @@ def analyse(tree: Any, root_path: str = "$") -> Analysis:
                         )
                     else:
                         analysis.variables.add(name)
+                        analysis.reads.append((name, op_path))
             else:
                 analysis.problems.append(
                     Problem("LOGIC_VAR_DYNAMIC", f"'{operator}' must list its variable names as plain text.", op_path)

@@ -16,6 +16,7 @@ from engine.errors import DomainError
 from engine.figures import money, short_money
 from engine.lint import has_errors, lint_document
 from engine.simulation import engine_version, simulate
+from pdp_portal import governance
 from rules.models import Rule
 
 
@@ -82,7 +83,7 @@ def simulate_file(raw, *, dataset_path=None):
     document = parse_strict(raw)
     canonical = canonical_text(document)
     frame, dataset_hash, dataset_name = _population(dataset_path)
-    findings = lint_document(document, columns=frame.columns, live=live_rules())
+    findings = lint_document(document, columns=frame.columns, live=live_rules(), governance=governance.in_force())
     report = {
         "rule": document.get("rule"),
         "rule_hash": content_hash(canonical),
