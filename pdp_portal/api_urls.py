@@ -17,4 +17,10 @@ urlpatterns = [
     path("decisions", deployments_api.decisions, name="api-decisions"),
     path("decisions/", deployments_api.decisions_with_slash, name="api-decisions-slash"),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
+    path("rules/<slug:slug>/schedules/", deployments_api.rule_schedules, name="api-schedules"),
+    path(
+        "rules/<slug:slug>/schedules/<int:id>/cancel/",
+        deployments_api.cancel_rule_schedule,
+        name="api-schedule-cancel",
+    ),
 ]
