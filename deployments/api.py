@@ -97,20 +97,11 @@ def rollback_rule(request, slug):
     return Response(deployment_dict(deployment), status=201)
 
 
-class ScheduleRequest(serializers.Serializer):
-    environment = Text(default="production")
-    version = VersionNumber(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        help_text="The version to put live: the one on staging now (the default), or one live there before.",
-    )
+class ScheduleRequest(PromoteRequest):
+    """A promotion's fields, and when the system is to carry it out."""
+
     at = serializers.DateTimeField(
         help_text="When, in ISO 8601, e.g. 2027-01-01T00:00+01:00; without an offset, the portal's time zone."
-    )
-    note = Text(
-        required=False, default="", allow_blank=True, max_length=2000, help_text="A release note, kept with it."
     )
 
 

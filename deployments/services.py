@@ -222,27 +222,14 @@ def _promote(
             "Staging takes a new version after its last sign-off; name a version it served before to deploy it again."
         )
     with transaction.atomic():
-        # Staging before production, always: a staging rollback cannot slip in between.
-        staging = _locked_release(rule, _environment(Environment.STAGING))
-        release = staging if env.pk == staging.environment_id else _locked_release(rule, env)
+        staging, release = _locked_pointers(rule, env)
         if schedule is not None and release.version_id != schedule.from_version_id:
             served = f"v{schedule.from_version.number}" if schedule.from_version is not None else "v0"
             raise ReleaseRefused(
                 f"{env.name.capitalize()} now serves {release.version_label}, not the {served} it served when this "
                 "promotion was scheduled; schedule it again if it should still go live."
             )
-        version = staging.version if number is None else _version_of(rule, number)
-        was_live = version is not None and Deployment.objects.ever_served(version, env).exists()
-        refusal = permissions.why_not_deploy(
-            person,
-            version,
-            serving=release,
-            staging=staging,
-            was_live=was_live,
-            signed_off=version is not None and valid_approvals(version),
-        )
-        if refusal is not None:
-            raise refusal
+        version, was_live = _deployable(rule, person, number, staging=staging, release=release)
         on_behalf = {"on_behalf_of": person.username, "schedule": schedule.pk} if schedule is not None else {}
         return _move(
             release,
@@ -254,6 +241,34 @@ def _promote(
             schedule=schedule,
             data={"note": note, **on_behalf},
         )
+
+
+def _locked_pointers(rule: Rule, env: Environment) -> tuple[Release, Release]:
+    """The staging pointer and `env`'s, locked: staging before production, always, so a staging rollback
+    cannot slip in between."""
+    staging = _locked_release(rule, _environment(Environment.STAGING))
+    return staging, staging if env.pk == staging.environment_id else _locked_release(rule, env)
+
+
+def _deployable(
+    rule: Rule, person: User, number: int | None, *, staging: Release, release: Release
+) -> tuple[RuleVersion, bool]:
+    """The version `person` may put live where `release` points (staging's, or vN), and whether it was live
+    there before; the promote service's refusal (permissions.why_not_deploy) otherwise."""
+    version = staging.version if number is None else _version_of(rule, number)
+    was_live = version is not None and Deployment.objects.ever_served(version, release.environment).exists()
+    refusal = permissions.why_not_deploy(
+        person,
+        version,
+        serving=release,
+        staging=staging,
+        was_live=was_live,
+        signed_off=version is not None and valid_approvals(version),
+    )
+    if refusal is not None:
+        raise refusal
+    assert version is not None  # why_not_deploy refuses none
+    return version, was_live
 
 
 def _version_of(rule: Rule, number: int, *, field: str = "version") -> RuleVersion:
@@ -412,6 +427,12 @@ def _schedule_time(at: Any) -> datetime:
     return at
 
 
+def _record_schedule(action: str, schedule: ScheduledPromotion, *, actor: User | None, data: dict[str, Any]) -> None:
+    """The audit event of a scheduled promotion's step: which one, where, which version, when; and `data`."""
+    where = {"environment": schedule.environment.name, "version": schedule.version.label, "at": schedule.at.isoformat()}
+    record_event(action, actor=actor, target=schedule, data={"schedule": schedule.pk, **where, **data})
+
+
 def schedule_promotion(
     rule: Rule,
     *,
@@ -437,21 +458,8 @@ def schedule_promotion(
         if env.name != Environment.PRODUCTION and number is None:
             raise InvalidInput.at("version", f"Name the version {env.name} should serve again.")
         with transaction.atomic():
-            staging = _locked_release(rule, _environment(Environment.STAGING))
-            release = staging if env.pk == staging.environment_id else _locked_release(rule, env)
-            version = staging.version if number is None else _version_of(rule, number)
-            was_live = version is not None and Deployment.objects.ever_served(version, env).exists()
-            refusal = permissions.why_not_deploy(
-                actor,
-                version,
-                serving=release,
-                staging=staging,
-                was_live=was_live,
-                signed_off=version is not None and valid_approvals(version),
-            )
-            if refusal is not None:
-                raise refusal
-            assert version is not None  # why_not_deploy refuses none
+            staging, release = _locked_pointers(rule, env)
+            version, _ = _deployable(rule, actor, number, staging=staging, release=release)
             waiting = ScheduledPromotion.objects.pending().filter(rule=rule, environment=env).first()
             if waiting is not None:
                 raise InvalidTransition(
@@ -467,18 +475,8 @@ def schedule_promotion(
                 created_by=actor,
                 note=note,
             )
-            record_event(
-                "release.schedule",
-                actor=actor,
-                target=schedule,
-                data={
-                    "schedule": schedule.pk,
-                    "environment": env.name,
-                    "version": version.label,
-                    "from": release.version_label,
-                    "at": at.isoformat(),
-                    "note": note,
-                },
+            _record_schedule(
+                "release.schedule", schedule, actor=actor, data={"from": release.version_label, "note": note}
             )
             return schedule
 
@@ -507,18 +505,7 @@ def cancel_scheduled_promotion(schedule: ScheduledPromotion, *, actor: User, rea
             schedule.cancelled_at = timezone.now()
             schedule.outcome = f"Cancelled by {actor.username}" + (f": {reason}" if reason else ".")
             schedule.save(update_fields=["state", "cancelled_by", "cancelled_at", "outcome"])
-            record_event(
-                "release.schedule.cancel",
-                actor=actor,
-                target=schedule,
-                data={
-                    "schedule": schedule.pk,
-                    "environment": schedule.environment.name,
-                    "version": schedule.version.label,
-                    "at": schedule.at.isoformat(),
-                    "reason": reason,
-                },
-            )
+            _record_schedule("release.schedule.cancel", schedule, actor=actor, data={"reason": reason})
             return schedule
 
 
@@ -566,20 +553,8 @@ def _carry_out(schedule: ScheduledPromotion) -> None:
         schedule.outcome = f"Refused at its time: {exc.message}"
         schedule.carried_out_at = timezone.now()
         schedule.save(update_fields=["state", "outcome", "carried_out_at"])
-        record_event(
-            "release.schedule.fail",
-            actor=None,
-            target=schedule,
-            data={
-                "schedule": schedule.pk,
-                "environment": schedule.environment.name,
-                "version": schedule.version.label,
-                "at": schedule.at.isoformat(),
-                "on_behalf_of": person.username,
-                "reason": exc.message,
-                "code": exc.code,
-            },
-        )
+        data = {"on_behalf_of": person.username, "reason": exc.message, "code": exc.code}
+        _record_schedule("release.schedule.fail", schedule, actor=None, data=data)
         return
     schedule.state = ScheduledPromotion.State.DONE
     schedule.outcome = f"{schedule.environment.name.capitalize()}: {deployment.from_label} → {deployment.to_label}."

@@ -29,28 +29,29 @@ ROLLBACK_ID = "rollback-%s"
 @require_POST
 def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    form = PromoteForm(request.POST)
-    back = _back(request, rule)
+
+    def call(args):
+        environment = args["environment"] or Environment.PRODUCTION
+        return moved(
+            promote(rule, actor=request.user, environment=environment, number=args["version"], note=args["note"])
+        )
+
+    return _carried_out(request, rule, PromoteForm(request.POST), call)
+
+
+def _carried_out(request, rule, form, call):
+    """Parse `form`, call the service through `call(cleaned_data)` and say the line it returns; a form that
+    does not parse, or a refusal, is said on the page the button was on (the board or the rule page)."""
+    # The board's buttons come back to the board; the rule page's to the rule page.
+    back = reverse("environments") if request.POST.get("back") == "board" else rule_url(rule)
     if not form.is_valid():
         return form_refused(request, form, back)
-    args = form.cleaned_data
     try:
-        deployment = promote(
-            rule,
-            actor=request.user,
-            environment=args["environment"] or Environment.PRODUCTION,
-            number=args["version"],
-            note=args["note"],
-        )
+        text = call(form.cleaned_data)
     except DomainError as exc:
         return refused(request, exc, back)
-    messages.success(request, moved(deployment))
+    messages.success(request, text)
     return redirect(back)
-
-
-def _back(request, rule):
-    # The board's buttons come back to the board; the rule page's to the rule page.
-    return reverse("environments") if request.POST.get("back") == "board" else rule_url(rule)
 
 
 def when(at):
@@ -62,28 +63,18 @@ def when(at):
 @require_POST
 def schedule_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    form = ScheduleForm(request.POST)
-    back = _back(request, rule)
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    args = form.cleaned_data
-    try:
+
+    def call(args):
+        environment = args["environment"] or Environment.PRODUCTION
         schedule = schedule_promotion(
-            rule,
-            actor=request.user,
-            at=args["at"],
-            environment=args["environment"] or Environment.PRODUCTION,
-            number=args["version"],
-            note=args["note"],
+            rule, actor=request.user, at=args["at"], environment=environment, number=args["version"], note=args["note"]
         )
-    except DomainError as exc:
-        return refused(request, exc, back)
-    messages.success(
-        request,
-        f"{rule.display_name} {schedule.version.label} is scheduled for {schedule.environment.name} at "
-        f"{when(schedule.at)}; the system promotes it then, if the release rules still allow it.",
-    )
-    return redirect(back)
+        return (
+            f"{rule.display_name} {schedule.version.label} is scheduled for {schedule.environment.name} at "
+            f"{when(schedule.at)}; the system promotes it then, if the release rules still allow it."
+        )
+
+    return _carried_out(request, rule, ScheduleForm(request.POST), call)
 
 
 @login_required
@@ -93,18 +84,15 @@ def cancel_schedule(request, slug, pk):
     schedule = ScheduledPromotion.objects.filter(rule=rule, pk=pk).select_related("version", "environment").first()
     if schedule is None:
         raise Http404(f"{rule.display_name} has no scheduled promotion {pk}.")
-    form = BackForm(request.POST)
-    back = rule_url(rule) if not form.is_valid() else _back(request, rule)
-    try:
+
+    def call(args):
         cancel_scheduled_promotion(schedule, actor=request.user)
-    except DomainError as exc:
-        return refused(request, exc, back)
-    messages.success(
-        request,
-        f"The promotion of {rule.display_name} {schedule.version.label} to {schedule.environment.name} at "
-        f"{when(schedule.at)} is cancelled.",
-    )
-    return redirect(back)
+        return (
+            f"The promotion of {rule.display_name} {schedule.version.label} to {schedule.environment.name} at "
+            f"{when(schedule.at)} is cancelled."
+        )
+
+    return _carried_out(request, rule, BackForm(request.POST), call)
 
 
 def schedule_choice(rule, version=None):

@@ -107,10 +107,26 @@ VERSION = VersionNumber()
 
 
 ENVIRONMENTS = ["prod", "production", "staging", "stage"]
+NOTE_OPTION = click.option("--note", default="", help="a release note, kept with the deployment")
+
+
+def version_option(help_text: str) -> Callable[[F], F]:
+    """--version N, for a promotion now or scheduled."""
+    return click.option("--version", "number", type=VERSION, default=None, metavar="N", help=help_text)
 
 
 def env_name(text: str) -> str:
     return {"prod": "production", "stage": "staging"}.get(text, text)
+
+
+def release_body(environment: str, number: int | None, note: str) -> dict[str, Any]:
+    """What a promotion asks, now or scheduled: where, which version (staging's when none), the release note."""
+    body: dict[str, Any] = {"environment": environment}
+    if number:
+        body["version"] = number
+    if note.strip():
+        body["note"] = note.strip()
+    return body
 
 
 def version_path(slug: str, number: int) -> str:
@@ -297,27 +313,15 @@ def review(
 
 @rule.command()
 @click.argument("slug", metavar="RULE")
-@click.option("--env", default="production", type=click.Choice(["prod", "production", "staging", "stage"]))
-@click.option(
-    "--version",
-    "number",
-    type=VERSION,
-    default=None,
-    metavar="N",
-    help="deploy vN: the version on staging, or one live in that environment before (default: staging's)",
-)
-@click.option("--note", default="", help="a release note, kept with the deployment")
+@click.option("--env", default="production", type=click.Choice(ENVIRONMENTS))
+@version_option("deploy vN: the version on staging, or one live in that environment before (default: staging's)")
+@NOTE_OPTION
 @global_options
 @click.pass_obj
 def deploy(session: Session, slug: str, env: str, number: int | None, note: str) -> None:
     """Promote the staging version to production, or deploy again a version live there before."""
     environment = env_name(env)
-    body: dict[str, Any] = {"environment": environment}
-    if number:
-        body["version"] = number
-    if note.strip():
-        body["note"] = note.strip()
-    deployment = session.client().post(f"/rules/{quote(slug)}/promote/", body)
+    deployment = session.client().post(f"/rules/{quote(slug)}/promote/", release_body(environment, number, note))
     name, label = deployment.get("rule_name", slug), deployment.get("to")
     again = " again" if deployment.get("kind") == "redeploy" else ""
     if environment == "staging":
@@ -377,24 +381,13 @@ def schedule_line(item: dict[str, Any]) -> str:
 @click.argument("slug", metavar="RULE")
 @click.option("--at", "at", required=True, help="when, e.g. 2027-01-01T00:00+01:00 (no offset: this machine's zone)")
 @click.option("--environment", "--env", "env", default="production", type=click.Choice(ENVIRONMENTS))
-@click.option(
-    "--version",
-    "number",
-    type=VERSION,
-    default=None,
-    metavar="N",
-    help="the version to put live then: the one on staging now (default), or one live there before",
-)
-@click.option("--note", default="", help="a release note, kept with the deployment")
+@version_option("the version to put live then: the one on staging now (default), or one live there before")
+@NOTE_OPTION
 @global_options
 @click.pass_obj
 def schedule(session: Session, slug: str, at: str, env: str, number: int | None, note: str) -> None:
     """Schedule a promotion: the portal carries it out at that time, if the release rules still allow it."""
-    body: dict[str, Any] = {"environment": env_name(env), "at": schedule_time(at)}
-    if number:
-        body["version"] = number
-    if note.strip():
-        body["note"] = note.strip()
+    body = {**release_body(env_name(env), number, note), "at": schedule_time(at)}
     item = session.client().post(f"/rules/{quote(slug)}/schedules/", body)
     session.out.line(f"🗓️  Scheduled {item['label']} for {item['environment'].upper()} at {item['at']} (#{item['id']})")
     session.out.result(item)
