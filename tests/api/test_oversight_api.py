@@ -2,21 +2,15 @@
 
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from deployments.models import Deployment
 from tests.api.support import assert_error_body, state
-from tests.conftest import last_event, make_user
+from tests.conftest import last_event
 from tests.deployments.support import live_version
 
 RULE = "/api/v1/rules/wildfire-aid-2024/"
-
-
-@pytest.fixture
-def oversight(db):
-    return make_user("oversight", settings.PDP_OVERSIGHT_GROUP)
 
 
 def test_an_oversight_token_rolls_back_with_its_reason(api, in_production, oversight):

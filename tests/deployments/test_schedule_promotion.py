@@ -238,3 +238,22 @@ def test_a_moved_pointer_fails_it_at_the_time(with_v2_live, release_manager, pus
     assert schedule.state == Scheduled.FAILED
     assert "Production now serves v2, not the v1 it served when this promotion was scheduled" in schedule.outcome
     assert promote(v1.rule, actor=release_manager).to_version == v3  # promoting now still works
+
+
+def test_the_beat_task_at_the_real_clock(on_staging, with_other_rule, release_manager):
+    """The task as beat calls it (no time given): one whose time has passed is carried out, a future one waits."""
+    due = schedule_promotion(on_staging.rule, actor=release_manager, at=_soon(1))
+    later = schedule_promotion(with_other_rule.rule, actor=release_manager, at=_soon(1))
+    ScheduledPromotion.objects.filter(pk=due.pk).update(at=timezone.now() - timedelta(seconds=1))  # its time came
+    assert run_due_promotions_task.delay().get() == [due.pk]
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.state, later.state) == (Scheduled.DONE, Scheduled.SCHEDULED)
+    assert live_version(on_staging.rule, "production") == on_staging.pk
+
+
+def test_beat_runs_the_task_every_poll_interval():
+    """PDP_SCHEDULE_POLL_SECONDS (default 15) is how often beat asks for due promotions."""
+    entry = settings.CELERY_BEAT_SCHEDULE["run-due-promotions"]
+    assert entry == {"task": "deployments.tasks.run_due_promotions", "schedule": 15.0}
+    assert run_due_promotions_task.name == entry["task"]

@@ -37,7 +37,7 @@ def test_the_promote_dialog_offers_now_or_a_time_prefilled_with_valid_from(
     page = page_of(client, release_manager, reverse("rule-detail", args=[version.rule.slug]))
     assert 'type="datetime-local" id="promote-modal-at" name="at" value="2031-07-01T00:00" form="promote-form"' in page
     assert "(date and time, UTC)" in page
-    assert ">Promote now</button>" in page
+    assert ">Promote to production</button>" in page  # now
     assert f'formaction="{reverse("rule-schedule", args=[version.rule.slug])}"' in page
     assert ">Schedule for that time</button>" in page
 

@@ -25,7 +25,7 @@ def test_seeding_makes_the_accounts_the_fund_and_the_default_population(capsys):
     assert Dataset.objects.default() is not None
     event = AuditEvent.objects.get(action="demo.seed")
     assert event.data["created"] == ["drafter", "LegalTeam", "BudgetOffice", "admin", "Oversight"]
-    assert "(4 new)" in capsys.readouterr().out
+    assert "(5 new)" in capsys.readouterr().out
 
 
 def test_seeding_again_resets_the_passwords_and_creates_nothing_new():
