@@ -22,6 +22,27 @@ class PromoteForm(forms.Form):
     back = forms.CharField(max_length=20, required=False)
 
 
+# What a browser's datetime-local control sends ("2027-01-01T00:00"), read in the portal's time zone.
+LOCAL_TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+
+class ScheduleForm(forms.Form):
+    """Schedule a promotion: the promote dialog's fields and the time it is to happen."""
+
+    environment = forms.CharField(max_length=30, required=False)
+    version = VersionField(min_value=1, max_value=999_999_999, required=False)
+    at = forms.DateTimeField(
+        input_formats=LOCAL_TIME_FORMATS,
+        error_messages={"required": "Choose the date and time to promote at.", "invalid": "Enter a date and time."},
+    )
+    note = forms.CharField(max_length=2000, required=False)
+    back = forms.CharField(max_length=20, required=False)
+
+
+class BackForm(forms.Form):
+    back = forms.CharField(max_length=20, required=False)
+
+
 class PlaceSelect(forms.Select):
     """A list of environments whose options carry what each serves (`places`: value → data attributes).
 

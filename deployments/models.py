@@ -117,6 +117,14 @@ class Deployment(models.Model):
         related_name="+",
         help_text="The sign-off on whose behalf the system made this move.",
     )
+    schedule = models.OneToOneField(
+        "deployments.ScheduledPromotion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deployment",
+        help_text="The scheduled promotion the system carried out with this move.",
+    )
     reason = models.TextField(blank=True, help_text="Why a rollback was made (required for one).")
     note = models.TextField(blank=True, help_text="The release note given with a promotion or redeploy.")
     duration_s = models.FloatField(help_text="Seconds from the request reaching the service to the commit.")
@@ -152,7 +160,75 @@ class Deployment(models.Model):
             return self.actor.username
         if self.review_id is not None:
             return f"System, after {self.review.reviewer.username}'s sign-off"
+        if self.schedule_id is not None:
+            return f"System, scheduled by {self.schedule.created_by.username}"
         return "System"
+
+
+class ScheduledPromotionQuerySet(models.QuerySet):
+    def pending(self):
+        """Promotions still waiting for their time, with what the rule page, the board and the API show."""
+        return (
+            self.filter(state=ScheduledPromotion.State.SCHEDULED)
+            .select_related("rule", "version", "environment", "created_by")
+            .order_by("at", "id")
+        )
+
+    def due(self, now):
+        return self.filter(state=ScheduledPromotion.State.SCHEDULED, at__lte=now)
+
+
+class ScheduledPromotion(models.Model):
+    """A promotion to be carried out at `at` by the system, for `created_by`, through the promote service.
+
+    At most one waits per (rule, environment). Any move of that pointer before the time cancels it
+    (deployments.services._move); at the time the promote service checks everything again.
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "scheduled"
+        DONE = "done", "done"
+        CANCELLED = "cancelled", "cancelled"
+        FAILED = "failed", "failed"
+
+    rule = models.ForeignKey("rules.Rule", on_delete=models.PROTECT, related_name="scheduled_promotions")
+    version = models.ForeignKey("rules.RuleVersion", on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    # What the environment served when the promotion was scheduled: it must still serve it at the time.
+    from_version = models.ForeignKey(
+        "rules.RuleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(help_text="When the system carries out the promotion.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True, help_text="The release note the promotion will carry.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    outcome = models.TextField(blank=True, help_text="What happened at the time, or why it was cancelled.")
+    carried_out_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScheduledPromotionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "environment"],
+                condition=Q(state="scheduled"),
+                name="one_scheduled_promotion_per_rule_and_environment",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "at"], name="scheduled_promotion_due")]
+
+    def __str__(self):
+        return f"{self.rule.display_name} {self.version.label} → {self.environment.name} at {self.at.isoformat()}"
+
+    @property
+    def audit_rule_slug(self):
+        return self.rule.slug
 
 
 class Sync(NamedTuple):

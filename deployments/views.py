@@ -1,10 +1,14 @@
 """Promote, Deploy again and Roll back: adapters onto the deployment services, and the Release panel and
 deployment history of the rule page (the board is portal/board.py)."""
 
+from datetime import datetime, time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from engine.errors import DomainError
@@ -13,9 +17,9 @@ from pdp_portal.exceptions import InvalidTransition, NotPermitted
 from portal.forms import submit
 from portal.pages import form_refused, move_text, moved, refused, rule_url, seconds, sync_tag, tag_class
 
-from .forms import PromoteForm, RollbackForm
-from .models import Deployment, Environment
-from .services import promote, rollback
+from .forms import BackForm, PromoteForm, RollbackForm, ScheduleForm
+from .models import Deployment, Environment, ScheduledPromotion
+from .services import cancel_scheduled_promotion, promote, rollback, schedule_promotion
 
 # The rollback form's controls: "rollback-environment", "rollback-to", "rollback-reason".
 ROLLBACK_ID = "rollback-%s"
@@ -25,24 +29,114 @@ ROLLBACK_ID = "rollback-%s"
 @require_POST
 def promote_rule(request, slug):
     rule = permissions.get_rule_for_user(request.user, slug)
-    form = PromoteForm(request.POST)
+
+    def call(args):
+        environment = args["environment"] or Environment.PRODUCTION
+        return moved(
+            promote(rule, actor=request.user, environment=environment, number=args["version"], note=args["note"])
+        )
+
+    return _carried_out(request, rule, PromoteForm(request.POST), call)
+
+
+def _carried_out(request, rule, form, call):
+    """Parse `form`, call the service through `call(cleaned_data)` and say the line it returns; a form that
+    does not parse, or a refusal, is said on the page the button was on (the board or the rule page)."""
     # The board's buttons come back to the board; the rule page's to the rule page.
     back = reverse("environments") if request.POST.get("back") == "board" else rule_url(rule)
     if not form.is_valid():
         return form_refused(request, form, back)
-    args = form.cleaned_data
     try:
-        deployment = promote(
-            rule,
-            actor=request.user,
-            environment=args["environment"] or Environment.PRODUCTION,
-            number=args["version"],
-            note=args["note"],
-        )
+        text = call(form.cleaned_data)
     except DomainError as exc:
         return refused(request, exc, back)
-    messages.success(request, moved(deployment))
+    messages.success(request, text)
     return redirect(back)
+
+
+def when(at):
+    """A time as the portal shows it: in the portal's time zone, with the zone named ("2027-01-01 00:00 UTC")."""
+    return f"{timezone.localtime(at):%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()}"
+
+
+@login_required
+@require_POST
+def schedule_rule(request, slug):
+    rule = permissions.get_rule_for_user(request.user, slug)
+
+    def call(args):
+        environment = args["environment"] or Environment.PRODUCTION
+        schedule = schedule_promotion(
+            rule, actor=request.user, at=args["at"], environment=environment, number=args["version"], note=args["note"]
+        )
+        return (
+            f"{rule.display_name} {schedule.version.label} is scheduled for {schedule.environment.name} at "
+            f"{when(schedule.at)}; the system promotes it then, if the release rules still allow it."
+        )
+
+    return _carried_out(request, rule, ScheduleForm(request.POST), call)
+
+
+@login_required
+@require_POST
+def cancel_schedule(request, slug, pk):
+    rule = permissions.get_rule_for_user(request.user, slug)
+    schedule = ScheduledPromotion.objects.filter(rule=rule, pk=pk).select_related("version", "environment").first()
+    if schedule is None:
+        raise Http404(f"{rule.display_name} has no scheduled promotion {pk}.")
+
+    def call(args):
+        cancel_scheduled_promotion(schedule, actor=request.user)
+        return (
+            f"The promotion of {rule.display_name} {schedule.version.label} to {schedule.environment.name} at "
+            f"{when(schedule.at)} is cancelled."
+        )
+
+    return _carried_out(request, rule, BackForm(request.POST), call)
+
+
+def schedule_choice(rule, version=None):
+    """The promote dialog's "Schedule for" control: where it posts, the time zone, and the time offered.
+
+    The rule page passes the version: its `valid_from`, at 00:00 in the portal's time zone, is
+    offered when it is in the future.
+    """
+    value = ""
+    valid_from = (version.parsed().get("valid_from") if version is not None else None) or ""
+    try:
+        day = datetime.strptime(str(valid_from), "%Y-%m-%d").date()
+    except ValueError:
+        day = None
+    if day is not None:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        value = f"{start:%Y-%m-%dT%H:%M}" if start > timezone.now() else ""
+    return {
+        "url": reverse("rule-schedule", args=[rule.slug]),
+        "zone": timezone.get_current_timezone_name(),
+        "value": value,
+    }
+
+
+def scheduled_rows(user, schedules, *, back=""):
+    """Promotions waiting for their time, as the rule page and the board list them, with Cancel for those who may."""
+    may_cancel = permissions.can_promote(user)
+    return [
+        {
+            "id": schedule.pk,
+            "label": schedule.version.label,
+            "environment": schedule.environment.name,
+            "when": when(schedule.at),
+            "by": schedule.created_by.username,
+            "note": schedule.note,
+            "cancel_url": reverse("rule-schedule-cancel", args=[schedule.rule.slug, schedule.pk]) if may_cancel else "",
+            "move": (
+                f"Cancel the promotion of {schedule.rule.display_name} {schedule.version.label} to "
+                f"{schedule.environment.name} at {when(schedule.at)}"
+            ),
+            "back": back,
+        }
+        for schedule in schedules
+    ]
 
 
 @login_required
@@ -144,9 +238,11 @@ def release_panel(user, rule, *, releases, deployments, latest, signed, rollback
     """
     staging, production = releases.get(Environment.STAGING), releases.get(Environment.PRODUCTION)
     panel = {"sync": sync_tag(rule.release_sync()), "promote": None, "why": "", "rollback": None}
+    panel["scheduled"] = scheduled_rows(user, ScheduledPromotion.objects.pending().filter(rule=rule))
     if staging is not None and production is not None:
         offer = staging_offer(user, rule, staging=staging, production=production, signed=signed)
         if "why" not in offer:
+            offer["schedule"] = schedule_choice(rule, staging.version)
             panel["promote"] = offer
         elif not offer["hidden"]:
             panel["why"] = "Nothing to promote." if offer["no_op"] else offer["why"]

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,8 +106,27 @@ class VersionNumber(click.ParamType):
 VERSION = VersionNumber()
 
 
+ENVIRONMENTS = ["prod", "production", "staging", "stage"]
+NOTE_OPTION = click.option("--note", default="", help="a release note, kept with the deployment")
+
+
+def version_option(help_text: str) -> Callable[[F], F]:
+    """--version N, for a promotion now or scheduled."""
+    return click.option("--version", "number", type=VERSION, default=None, metavar="N", help=help_text)
+
+
 def env_name(text: str) -> str:
     return {"prod": "production", "stage": "staging"}.get(text, text)
+
+
+def release_body(environment: str, number: int | None, note: str) -> dict[str, Any]:
+    """What a promotion asks, now or scheduled: where, which version (staging's when none), the release note."""
+    body: dict[str, Any] = {"environment": environment}
+    if number:
+        body["version"] = number
+    if note.strip():
+        body["note"] = note.strip()
+    return body
 
 
 def version_path(slug: str, number: int) -> str:
@@ -293,27 +313,15 @@ def review(
 
 @rule.command()
 @click.argument("slug", metavar="RULE")
-@click.option("--env", default="production", type=click.Choice(["prod", "production", "staging", "stage"]))
-@click.option(
-    "--version",
-    "number",
-    type=VERSION,
-    default=None,
-    metavar="N",
-    help="deploy vN: the version on staging, or one live in that environment before (default: staging's)",
-)
-@click.option("--note", default="", help="a release note, kept with the deployment")
+@click.option("--env", default="production", type=click.Choice(ENVIRONMENTS))
+@version_option("deploy vN: the version on staging, or one live in that environment before (default: staging's)")
+@NOTE_OPTION
 @global_options
 @click.pass_obj
 def deploy(session: Session, slug: str, env: str, number: int | None, note: str) -> None:
     """Promote the staging version to production, or deploy again a version live there before."""
     environment = env_name(env)
-    body: dict[str, Any] = {"environment": environment}
-    if number:
-        body["version"] = number
-    if note.strip():
-        body["note"] = note.strip()
-    deployment = session.client().post(f"/rules/{quote(slug)}/promote/", body)
+    deployment = session.client().post(f"/rules/{quote(slug)}/promote/", release_body(environment, number, note))
     name, label = deployment.get("rule_name", slug), deployment.get("to")
     again = " again" if deployment.get("kind") == "redeploy" else ""
     if environment == "staging":
@@ -347,6 +355,71 @@ def rollback(session: Session, slug: str, target: str, reason: str, env: str) ->
     shown = f"{duration:.2f}" if duration >= 0.01 else f"{duration:.3f}"
     session.out.line(f"↩️  Reverted to {deployment.get('to')} in {shown}s ({deployment.get('reason', reason)})")
     session.out.result(deployment)
+
+
+def schedule_time(text: str) -> str:
+    """An ISO 8601 time for the API; without an offset it is this machine's local time."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise HmsError(
+            f"--at {text!r} is not a date and time; write it like 2027-01-01T00:00+01:00", exit_code=EXIT_USAGE
+        ) from None
+    return (when if when.tzinfo else when.astimezone()).isoformat()
+
+
+def schedule_line(item: dict[str, Any]) -> str:
+    """One scheduled promotion: id, version, where, when, state and by whom."""
+    line = (
+        f"#{item['id']}  {item['label']} → {item['environment']} at {item['at']}  {item['state']}"
+        f"  (scheduled by {item['scheduled_by']})"
+    )
+    return f"{line}: {item['outcome']}" if item.get("outcome") else line
+
+
+@rule.command()
+@click.argument("slug", metavar="RULE")
+@click.option("--at", "at", required=True, help="when, e.g. 2027-01-01T00:00+01:00 (no offset: this machine's zone)")
+@click.option("--environment", "--env", "env", default="production", type=click.Choice(ENVIRONMENTS))
+@version_option("the version to put live then: the one on staging now (default), or one live there before")
+@NOTE_OPTION
+@global_options
+@click.pass_obj
+def schedule(session: Session, slug: str, at: str, env: str, number: int | None, note: str) -> None:
+    """Schedule a promotion: the portal carries it out at that time, if the release rules still allow it."""
+    body = {**release_body(env_name(env), number, note), "at": schedule_time(at)}
+    item = session.client().post(f"/rules/{quote(slug)}/schedules/", body)
+    session.out.line(f"🗓️  Scheduled {item['label']} for {item['environment'].upper()} at {item['at']} (#{item['id']})")
+    session.out.result(item)
+
+
+@rule.command()
+@click.argument("slug", metavar="RULE")
+@global_options
+@click.pass_obj
+def schedules(session: Session, slug: str) -> None:
+    """The rule's scheduled promotions: waiting, done, cancelled and failed."""
+    body = session.client().get(f"/rules/{quote(slug)}/schedules/")
+    items = body.get("schedules") or []
+    for item in items:
+        session.out.line(schedule_line(item))
+    if not items:
+        session.out.line("(no scheduled promotions)")
+    session.out.result(body)
+
+
+@rule.command()
+@click.argument("slug", metavar="RULE")
+@click.argument("schedule_id", metavar="ID", type=VERSION)
+@click.option("--reason", default="", help="why, kept with the cancellation")
+@global_options
+@click.pass_obj
+def unschedule(session: Session, slug: str, schedule_id: int, reason: str) -> None:
+    """Cancel a scheduled promotion that has not been carried out yet."""
+    body = {"reason": reason.strip()} if reason.strip() else {}
+    item = session.client().post(f"/rules/{quote(slug)}/schedules/{int(schedule_id)}/cancel/", body)
+    session.out.line(f"🚫 Cancelled #{item['id']}: {item['label']} → {item['environment']} at {item['at']}")
+    session.out.result(item)
 
 
 @rule.command()

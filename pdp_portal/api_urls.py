@@ -19,4 +19,10 @@ urlpatterns = [
     path("decisions/", decisions_api.decisions_with_slash, name="api-decisions-slash"),
     path("decisions/batch", decisions_api.decisions_batch, name="api-decisions-batch"),
     path("rules/<slug:slug>/rollback/", deployments_api.rollback_rule, name="api-rollback"),
+    path("rules/<slug:slug>/schedules/", deployments_api.rule_schedules, name="api-schedules"),
+    path(
+        "rules/<slug:slug>/schedules/<int:id>/cancel/",
+        deployments_api.cancel_rule_schedule,
+        name="api-schedule-cancel",
+    ),
 ]

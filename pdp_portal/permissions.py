@@ -41,7 +41,7 @@ def _version_ct() -> ContentType:
 
 
 def role_names(user: PortalUser) -> set[str]:
-    """The portal roles a person holds: drafter, legal, budget, release."""
+    """The portal roles a person holds: drafter, legal, budget, release, oversight."""
     if not user.is_authenticated or not user.is_active:
         return set()
     groups = {g.name for g in user.groups.all()}
@@ -50,6 +50,8 @@ def role_names(user: PortalUser) -> set[str]:
         roles.add("drafter")
     if settings.PDP_RELEASE_GROUP in groups or user.is_superuser:
         roles.add("release")
+    if settings.PDP_OVERSIGHT_GROUP in groups:
+        roles.add("oversight")
     return roles
 
 
@@ -168,6 +170,11 @@ def can_request_decisions(user: PortalUser) -> bool:
 
 
 def can_rollback(user: PortalUser) -> bool:
+    """Roll a rule back: release managers and administrators, and the Oversight group (PDP_OVERSIGHT_GROUP).
+
+    Oversight holds `rollback_release` and not `promote_release` (reviews.services.GROUP_PERMISSIONS):
+    an oversight system may pause a rule, never put one live or schedule it.
+    """
     return user.is_active and user.has_perm("deployments.rollback_release")
 
 

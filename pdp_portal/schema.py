@@ -120,6 +120,27 @@ class Deployment(serializers.Serializer):
         return fields
 
 
+class ScheduledPromotion(serializers.Serializer):
+    id = serializers.IntegerField()
+    rule = serializers.CharField()
+    environment = serializers.CharField()
+    version = serializers.IntegerField()
+    label = serializers.CharField()
+    at = serializers.DateTimeField(help_text="When the system carries out the promotion.")
+    state = serializers.ChoiceField(choices=["scheduled", "done", "cancelled", "failed"])
+    note = serializers.CharField(allow_blank=True)
+    scheduled_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    outcome = serializers.CharField(allow_blank=True, help_text="What happened at the time, or why it was cancelled.")
+    carried_out_at = serializers.DateTimeField(allow_null=True)
+    cancelled_by = serializers.CharField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+
+class ScheduleList(serializers.Serializer):
+    schedules = ScheduledPromotion(many=True)
+
+
 class ReviewResult(serializers.Serializer):
     review = ReviewBody()
     version = serializers.IntegerField()
@@ -200,6 +221,11 @@ SLUG = OpenApiParameter(
 )
 NUMBER = OpenApiParameter(
     "number", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The version's number: 1, 2, …"
+)
+
+
+SCHEDULE_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The scheduled promotion's id."
 )
 
 

@@ -187,7 +187,8 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The portal's time zone: how pages show times, and how a scheduled promotion's time is read.
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -273,6 +274,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "operations.tasks.verify_audit_chain",
         "schedule": float(env.int("PDP_AUDIT_VERIFY_SECONDS", default=3600)),
     },
+    "run-due-promotions": {
+        "task": "deployments.tasks.run_due_promotions",
+        "schedule": float(env.int("PDP_SCHEDULE_POLL_SECONDS", default=15)),
+    },
     "audit-checkpoint": {
         "task": "audit.tasks.write_checkpoint",
         "schedule": float(env.int("PDP_AUDIT_CHECKPOINT_SECONDS", default=300)),
@@ -327,6 +332,8 @@ PDP_DRAFTER_GROUP = "Drafters"
 PDP_RELEASE_GROUP = "ReleaseManagers"
 # Other systems (payment systems) that ask for decisions over the API.
 PDP_SYSTEMS_GROUP = "Systems"
+# May roll back (with a reason) over the API or the portal, and read; may not promote or schedule.
+PDP_OVERSIGHT_GROUP = "Oversight"
 # A check still queued after this long (its message lost) is re-queued by the sweeper.
 PDP_STUCK_CHECK_SECONDS = env.int("PDP_STUCK_CHECK_SECONDS", default=300)
 # A running check's job beats its heartbeat this often; one silent for PDP_DEAD_WORKER_SECONDS has

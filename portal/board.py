@@ -9,8 +9,8 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.views.decorators.http import require_GET
 
-from deployments.models import Environment, Release
-from deployments.views import deploy_offer, staging_offer
+from deployments.models import Environment, Release, ScheduledPromotion
+from deployments.views import deploy_offer, schedule_choice, scheduled_rows, staging_offer
 from pdp_portal import permissions
 from rules.models import RuleVersion
 
@@ -59,7 +59,10 @@ def board(request):
     rolled_back = set(filter(None, (rule.rolled_back_from_id for rule in rules_shown))) - set(staging_versions)
     versions = {**staging_versions, **RuleVersion.objects.select_related("rule").defer("document").in_bulk(rolled_back)}
     signed = set(RuleVersion.objects.filter(pk__in=list(versions)).signed_off().values_list("pk", flat=True))
-    rows = [_board_row(rule, request.user, versions, signed) for rule in rules_shown]
+    pending: dict[int, list[ScheduledPromotion]] = {}
+    for schedule in ScheduledPromotion.objects.pending().filter(rule__in=rules_shown):
+        pending.setdefault(schedule.rule_id, []).append(schedule)
+    rows = [_board_row(rule, request.user, versions, signed, pending.get(rule.pk, [])) for rule in rules_shown]
     params = {"q": query, "show": show}
     context = {
         "rows": rows,
@@ -69,11 +72,12 @@ def board(request):
         "page": page,
         "pages": _page_links(page, params),
         "total": page.paginator.count,
+        "any_scheduled": any(s["cancel_url"] for row in rows for s in row["scheduled"]),
     }
     return render_page(request, "deployments/board.html", context, section="environments")
 
 
-def _board_row(rule, user, versions, signed):
+def _board_row(rule, user, versions, signed, scheduled):
     live = {release.environment.name: release for release in rule.releases.all()}
     staging, production = live.get(Environment.STAGING), live.get(Environment.PRODUCTION)
     staging_label = staging.version_label if staging and staging.version_id else "v0"
@@ -95,6 +99,8 @@ def _board_row(rule, user, versions, signed):
         "offer": None,
         "why": "",
         "can_roll_back": permissions.can_rollback(user),
+        # Promotions waiting for their time, with who scheduled them and Cancel.
+        "scheduled": scheduled_rows(user, scheduled, back="board"),
     }
     if staging is None or production is None:
         return row
@@ -116,7 +122,7 @@ def _board_row(rule, user, versions, signed):
         )
         offer = again if "why" not in again else offer
     if "why" not in offer:
-        row["offer"] = offer
+        row["offer"] = {**offer, "schedule": schedule_choice(rule)}
     elif not offer["hidden"] and sync is not None and sync.key != "in-sync":
         row["why"] = offer["why"]  # a row out of sync says why it offers nothing; one in sync needs nothing
     return row

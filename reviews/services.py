@@ -25,6 +25,7 @@ GROUP_PERMISSIONS = {
         "deployments.view_release",
     ],
     settings.PDP_SYSTEMS_GROUP: ["deployments.view_release"],
+    settings.PDP_OVERSIGHT_GROUP: ["deployments.rollback_release", "deployments.view_release"],
 }
 
 

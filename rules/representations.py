@@ -86,3 +86,23 @@ def deployment_dict(deployment):
         "duration_s": deployment.duration_s,
         "created_at": deployment.created_at,
     }
+
+
+def schedule_dict(schedule):
+    """A scheduled promotion, as the API answers it (deployments.api)."""
+    return {
+        "id": schedule.pk,
+        "rule": schedule.rule.slug,
+        "environment": schedule.environment.name,
+        "version": schedule.version.number,
+        "label": schedule.version.label,
+        "at": schedule.at,
+        "state": schedule.state,
+        "note": schedule.note,
+        "scheduled_by": schedule.created_by.username,
+        "created_at": schedule.created_at,
+        "outcome": schedule.outcome,
+        "carried_out_at": schedule.carried_out_at,
+        "cancelled_by": schedule.cancelled_by.username if schedule.cancelled_by_id else None,
+        "cancelled_at": schedule.cancelled_at,
+    }

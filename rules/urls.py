@@ -19,4 +19,6 @@ urlpatterns = [
     path("rules/<slug:slug>/v/<int:number>/comment/", review_views.comment, name="version-comment"),
     path("rules/<slug:slug>/promote/", deployment_views.promote_rule, name="rule-promote"),
     path("rules/<slug:slug>/rollback/", deployment_views.rollback_rule, name="rule-rollback"),
+    path("rules/<slug:slug>/schedule/", deployment_views.schedule_rule, name="rule-schedule"),
+    path("rules/<slug:slug>/schedules/<int:pk>/cancel/", deployment_views.cancel_schedule, name="rule-schedule-cancel"),
 ]

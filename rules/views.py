@@ -125,7 +125,9 @@ def rule_page(request, rule, requested=None, *, shown=None, status=200):
     }
     deployments = list(
         Deployment.objects.filter(rule=rule)
-        .select_related("environment", "from_version", "to_version__rule", "actor", "review__reviewer")
+        .select_related(
+            "environment", "from_version", "to_version__rule", "actor", "review__reviewer", "schedule__created_by"
+        )
         .defer("from_version__document", "to_version__document")
     )
     synced = Rule.objects.with_release_sync().get(pk=rule.pk)

@@ -34,6 +34,12 @@ def api():
 
 
 @pytest.fixture
+def oversight(db):
+    """An oversight body's system: may roll back (with a reason), never promote or schedule."""
+    return make_user("oversight", settings.PDP_OVERSIGHT_GROUP)
+
+
+@pytest.fixture
 def system(db):
     """A payment system that asks for decisions."""
     return make_user("payments", settings.PDP_SYSTEMS_GROUP)

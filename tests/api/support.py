@@ -2,7 +2,7 @@
 
 from audit.models import AuditEvent
 from checks.models import CheckRun
-from deployments.models import Deployment, Release
+from deployments.models import Deployment, Release, ScheduledPromotion
 from reviews.models import Review
 from rules.models import Rule, RuleVersion
 
@@ -16,6 +16,7 @@ def state():
         "reviews": list(Review.objects.order_by("pk").values_list("pk", "decision")),
         "releases": list(Release.objects.order_by("pk").values_list("pk", "version_id")),
         "deployments": Deployment.objects.count(),
+        "schedules": list(ScheduledPromotion.objects.order_by("pk").values_list("pk", "state")),
     }
 
 

@@ -44,7 +44,8 @@ def test_a_portal_address_matching_no_page_is_still_the_portal_page(client):
 
 
 def test_the_schema_gives_path_parameters_as_the_addresses_take_them(db, client):
-    """Every {slug} in the schema is a slug (the pattern of Django's slug converter), every {number} a whole number."""
+    """Every {slug} in the schema is a slug (the pattern of Django's slug converter), every {number} and {id} a
+    whole number."""
     schema = client.get(reverse("schema"), {"format": "json"}).json()
     seen = set()
     for path, operations in schema["paths"].items():
@@ -56,10 +57,11 @@ def test_the_schema_gives_path_parameters_as_the_addresses_take_them(db, client)
                 expected = {
                     "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
                     "number": {"type": "integer", "minimum": 0},
+                    "id": {"type": "integer", "minimum": 0},
                 }[parameter["name"]]
                 assert parameter["schema"] == expected, (path, parameter)
                 assert parameter.get("description"), (path, parameter)
-    assert seen == {"slug", "number"}
+    assert seen == {"slug", "number", "id"}
 
 
 def test_every_operation_documents_the_database_unavailable_answer(db, client):

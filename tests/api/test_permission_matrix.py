@@ -3,8 +3,11 @@
 A refused request answers with the JSON error body and changes nothing.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import get_resolver
+from django.utils import timezone
 
 from tests.api.support import assert_error_body, audit_ids, state
 from tests.conftest import document
@@ -22,6 +25,9 @@ ENDPOINTS = {
     "promote": ("on_staging", "post", f"/api/v1/rules/{SLUG}/promote/", {}),
     "deploy again": ("rolled_back", "post", f"/api/v1/rules/{SLUG}/promote/", {"version": 1}),
     "rollback": ("in_production", "post", f"/api/v1/rules/{SLUG}/rollback/", {"reason": "Congress requested pause"}),
+    "schedules": ("scheduled", "get", f"/api/v1/rules/{SLUG}/schedules/", None),
+    "schedule": ("on_staging", "post", f"/api/v1/rules/{SLUG}/schedules/", "in a day"),
+    "unschedule": ("scheduled", "post", f"/api/v1/rules/{SLUG}/schedules/{{schedule}}/cancel/", {}),
     "decisions": (
         "in_production",
         "post",
@@ -82,6 +88,23 @@ MATRIX = [
     ("rollback", "budget_officer", 403),
     ("rollback", "drafter", 403),
     ("rollback", "release_manager", 201),
+    ("rollback", "oversight", 201),
+    ("promote", "oversight", 403),
+    ("schedules", None, 401),
+    ("schedules", "outsider", 404),
+    ("schedules", "counsel", 200),
+    ("schedules", "oversight", 200),
+    ("schedule", None, 401),
+    ("schedule", "outsider", 404),
+    ("schedule", "counsel", 403),
+    ("schedule", "oversight", 403),
+    ("schedule", "drafter", 403),
+    ("schedule", "release_manager", 201),
+    ("unschedule", None, 401),
+    ("unschedule", "outsider", 404),
+    ("unschedule", "budget_officer", 403),
+    ("unschedule", "oversight", 403),
+    ("unschedule", "release_manager", 200),
     ("decisions", None, 401),
     ("decisions", "outsider", 403),
     ("decisions", "drafter", 403),
@@ -102,15 +125,28 @@ def test_matrix_covers_every_api_route():
     names = {p.name for p in api_urls.urlpatterns if p.name}
     assert names == {
         "api-token", "api-token-revoke", "api-decisions-slash", "api-rules", "api-rule", "api-version", "api-review", "api-comment", "api-promote", "api-rollback", "api-decisions", "api-decisions-batch",
+        "api-schedules", "api-schedule-cancel",
     }  # fmt: skip
     assert {endpoint for endpoint, _, _ in MATRIX} == set(ENDPOINTS)
     # `/decisions/` answers as `/decisions` does (tests/decisions), undocumented in the schema.
     assert get_resolver().resolve("/api/v1/decisions/").func.cls.post is not None
 
 
+@pytest.fixture
+def scheduled(on_staging, release_manager):
+    """v1 on staging, its promotion to production scheduled for tomorrow (`scheduled_id`)."""
+    from deployments.services import schedule_promotion
+
+    schedule = schedule_promotion(on_staging.rule, actor=release_manager, at=timezone.now() + timedelta(days=1))
+    on_staging.scheduled_id = schedule.pk
+    return on_staging
+
+
 def body_for(kind, version):
     if kind == "document":
         return document()
+    if kind == "in a day":
+        return {"at": (timezone.now() + timedelta(days=1)).isoformat()}
     if kind == "review":
         return {"decision": "approve", "expected_hash": version.content_hash}
     return kind
@@ -126,6 +162,7 @@ def test_permission_matrix(db, request, api, endpoint, who, expected):
     user = request.getfixturevalue(who) if who else None
     client = api(user)
     payload = body_for(body, version)
+    path = path.format(schedule=getattr(version, "scheduled_id", None))
     before, before_ids = state(), audit_ids()
     if method == "get":
         response = client.get(path)

@@ -30,6 +30,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -43,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from deployments.services import schedule_promotion
 from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.conftest import approve_by_both, document, push_and_check
 from tests.deployments.support import PASSWORD
@@ -60,12 +62,15 @@ CHECKS = {
 }
 # What each caller can do (tests/api/test_permission_matrix.py has why), so what must answer 2xx at least once:
 # the fuzzing reached real objects. Anything else answering 2xx would be a leak.
-READ = {"auth_token", "auth_token_revoke", "rules_list", "rule_status", "version_detail", "version_comment"}
+READ = {
+    "auth_token", "auth_token_revoke", "rules_list", "rule_status", "version_detail", "version_comment",
+    "rule_schedules",
+}  # fmt: skip
 SUCCEEDS = {
     "drafter": READ | {"rules_push"},
     "counsel": READ | {"version_review"},
     "budget_officer": READ | {"version_review"},
-    "release_manager": READ | {"rule_promote", "rule_rollback", "decisions"},
+    "release_manager": READ | {"rule_promote", "rule_rollback", "decisions", "rule_schedule", "rule_schedule_cancel"},
     "outsider": {"auth_token", "auth_token_revoke", "rules_list"},  # a list of the nothing they may see
     "system": {"auth_token", "decisions"},  # its token opens nothing else, not even its own revocation
     "anonymous": {"auth_token"},
@@ -132,7 +137,11 @@ def world(in_production, drafter, counsel, budget_officer, release_manager, outs
     call_command("issue_token", system.username, "--scope", "decisions", stdout=key, stderr=io.StringIO())
     tokens["system"] = key.getvalue().strip()
     tokens["anonymous"] = None
-    return {"in_review": in_review, "tokens": tokens}
+    # v1, live on staging before v2, scheduled to go there again: what a cancellation finds.
+    staging_again = schedule_promotion(
+        v2.rule, actor=release_manager, environment="staging", number=1, at=timezone.now() + timedelta(days=30)
+    )
+    return {"in_review": in_review, "tokens": tokens, "schedule": staging_again.pk}
 
 
 @pytest.fixture(autouse=True)
@@ -167,6 +176,9 @@ def real_objects(operation_id, world):
         "rule_status": rules,
         "rule_promote": rules,
         "rule_rollback": rules,
+        "rule_schedules": rules,
+        "rule_schedule": rules,
+        "rule_schedule_cancel": [{"slug": SLUG, "id": world["schedule"]}],
         "version_detail": versions,
         "version_comment": versions,
         "version_review": versions,
@@ -183,6 +195,8 @@ def real_objects(operation_id, world):
             (rule, {"reason": "Paused by Congress."}),
             (rule, {"reason": "Back to nothing.", "to": "v0", "expected_from": "v1"}),
         ],
+        "rule_schedule": [(rule, {"at": (timezone.now() + timedelta(days=30)).isoformat(), "note": "In a month."})],
+        "rule_schedule_cancel": [({"slug": SLUG, "id": world["schedule"]}, {"reason": "Not needed."})],
         "decisions": [
             (None, {"account_id": "acct-1", "citizen": {"age": 40, "in_fire_zone": True, "home_damaged": True}}),
             (None, {"account_id": "acct-2", "citizen": {"age": "forty"}}),

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_seeding_makes_the_accounts_the_fund_and_the_default_population(capsys):
     call_command("seed_demo", "--password", "demo-password-1")
     users = {u.username: u for u in get_user_model().objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])}
-    assert set(users) == {"drafter", "LegalTeam", "BudgetOffice", "admin"}
+    assert set(users) == {"drafter", "LegalTeam", "BudgetOffice", "admin", "Oversight"}
     for username, groups, superuser in DEMO_ACCOUNTS:
         user = users[username]
         assert set(user.groups.values_list("name", flat=True)) == set(groups)
@@ -24,8 +24,8 @@ def test_seeding_makes_the_accounts_the_fund_and_the_default_population(capsys):
     assert TestAccount.objects.filter(account_id="test-0001").exists()
     assert Dataset.objects.default() is not None
     event = AuditEvent.objects.get(action="demo.seed")
-    assert event.data["created"] == ["drafter", "LegalTeam", "BudgetOffice", "admin"]
-    assert "(4 new)" in capsys.readouterr().out
+    assert event.data["created"] == ["drafter", "LegalTeam", "BudgetOffice", "admin", "Oversight"]
+    assert "(5 new)" in capsys.readouterr().out
 
 
 def test_seeding_again_resets_the_passwords_and_creates_nothing_new():

@@ -32,8 +32,8 @@ from tests.rule_variants import wildfire_variant
 
 PASSWORD = "pw-for-tests-1"  # what tests.conftest.make_user gives everyone
 
-# The eight roles, in the order of the matrix's columns.
-ROLES = ("anonymous", "drafter", "drafter2", "legal", "budget", "release", "superuser", "system")
+# The nine roles, in the order of the matrix's columns.
+ROLES = ("anonymous", "drafter", "drafter2", "legal", "budget", "release", "superuser", "system", "oversight")
 # Each role's person (tests.conftest.make_user names and groups).
 PEOPLE = {
     "drafter": ("drafter", [settings.PDP_DRAFTER_GROUP], False),
@@ -43,10 +43,11 @@ PEOPLE = {
     "release": ("release_manager", [settings.PDP_RELEASE_GROUP], False),
     "superuser": ("root", [], True),
     "system": ("payments", [settings.PDP_SYSTEMS_GROUP], False),
+    "oversight": ("oversight", [settings.PDP_OVERSIGHT_GROUP], False),
 }
 OBJECTS = ("own", "another's")
 # Who reads rules at all (pdp_portal/permissions.py `visible_rules`): every portal role, each every rule.
-SEES_RULES = {"drafter", "drafter2", "legal", "budget", "release", "superuser"}
+SEES_RULES = {"drafter", "drafter2", "legal", "budget", "release", "superuser", "oversight"}
 # The release note of each first promotion: it shows in the audit history (and on the rule's page).
 AUDIT_MARKER = "Matrix release note 5e1f"
 
@@ -92,6 +93,7 @@ class World:
     datasets: dict  # "own"/"another's" → (pk, name)
     funds: dict  # "own"/"another's" → (pk, name)
     verifications: dict  # "own"/"another's" → (pk, note)
+    schedules: dict  # "own"/"another's" → pk of the promotion of the live rule's v2 scheduled for production
     # "active"/"paused" → (endpoint pk, name); "delivery" → (pk of the active one's given-up delivery, name)
     webhooks: dict = field(default_factory=dict)
 
@@ -134,7 +136,7 @@ def build_world():
     from audit.models import ChainVerification
     from audit.services import request_chain_verification
     from budget.services import create_fund, ensure_default_dataset, upload_dataset
-    from deployments.services import promote
+    from deployments.services import promote, schedule_promotion
     from tokens.models import ApiToken, hash_key
 
     users = {role: make_user(name, *groups, superuser=superuser) for role, (name, groups, superuser) in PEOPLE.items()}
@@ -142,7 +144,8 @@ def build_world():
         obj: {kind: RuleFacts(f.slug, f.title, f.author, f.base_amount) for kind, f in pair.items()}
         for obj, pair in RULES.items()
     }
-    for pair in rules.values():
+    schedules = {}
+    for obj, pair in rules.items():
         live, review = pair["live"], pair["review"]
         author = User.objects.get(username=live.author)
         v1 = push_and_check(live.document(1), actor=author)
@@ -155,6 +158,7 @@ def build_world():
             version.refresh_from_db()
             assert version.status == status, (version.rule.slug, version.number, version.status, status)
         live.hashes = [v1.content_hash, v2.content_hash]
+        schedules[obj] = schedule_promotion(v2.rule, actor=users["release"], at=timezone.now() + timedelta(days=60)).pk
         review.hashes = [in_review.content_hash]
 
     sessions = {}
@@ -208,7 +212,9 @@ def build_world():
             status=ChainVerification.Status.ERROR, finished_at=timezone.now(), note=note
         )
         verifications[key] = (verification.pk, note)
-    return World(users, rules, sessions, tokens, datasets, funds, verifications, build_webhooks(users["superuser"]))
+    return World(
+        users, rules, sessions, tokens, datasets, funds, verifications, schedules, build_webhooks(users["superuser"])
+    )
 
 
 def build_webhooks(admin):

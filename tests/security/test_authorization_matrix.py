@@ -33,16 +33,18 @@ portal holds no portal role (403 on pages, 404 on rules).
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent, ChainVerification
 from budget.models import Dataset, Fund
-from deployments.models import Release
+from deployments.models import Release, ScheduledPromotion
 from reviews.models import Review, ReviewAssignment, ReviewComment
 from rules.models import RuleVersion
 from tests.api.support import state
@@ -63,72 +65,79 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 # The matrix
 
 # fmt: off
-#                                     anonymous drafter   drafter2  legal     budget    release   superuser system
+#                                     anonymous drafter   drafter2  legal     budget    release   superuser system    oversight
 MATRIX_ROWS = {
     # Signing in and out: open to everyone; someone signed in is sent home.
-    ("login", "GET"):                "ok        ok        ok        ok        ok        ok        ok        ok",
-    ("login", "POST"):               "ok        ok        ok        ok        ok        ok        ok        ok",
-    ("logout", "POST"):              "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("login", "GET"):                "ok        ok        ok        ok        ok        ok        ok        ok        ok",
+    ("login", "POST"):               "ok        ok        ok        ok        ok        ok        ok        ok        ok",
+    ("logout", "POST"):              "ok        ok        ok        ok        ok        ok        ok        ok        ok",
     # Each person's queue: a drafter's lists their own versions only; reviewers and release managers see both rules.
-    ("home", "GET"):                 "login     show|omit omit|show show      show      show      show      deny",
-    ("environments", "GET"):         "login     show      show      show      show      show      show      deny",
-    ("rule-list", "GET"):            "login     show      show      show      show      show      show      deny",
-    ("rule-detail", "GET"):          "login     show      show      show      show      show      show      hide",
-    ("rule-compare", "GET"):         "login     show      show      show      show      show      show      hide",
-    ("version-checks", "GET"):       "login     ok        ok        ok        ok        ok        ok        hide",
+    # Oversight has no queue: its home is empty, and it reads rules from the list, the board and the API.
+    ("home", "GET"):                 "login     show|omit omit|show show      show      show      show      deny      omit",
+    ("environments", "GET"):         "login     show      show      show      show      show      show      deny      show",
+    ("rule-list", "GET"):            "login     show      show      show      show      show      show      deny      show",
+    ("rule-detail", "GET"):          "login     show      show      show      show      show      show      hide      show",
+    ("rule-compare", "GET"):         "login     show      show      show      show      show      show      hide      show",
+    ("version-checks", "GET"):       "login     ok        ok        ok        ok        ok        ok        hide      ok",
     # Pushing takes the drafter role (superusers hold every global permission); any drafter may push any rule.
-    ("rule-upload", "GET"):          "login     ok        ok        deny      deny      deny      ok        deny",
-    ("rule-upload", "POST"):         "login     ok        ok        deny      deny      deny      ok        deny",
+    ("rule-upload", "GET"):          "login     ok        ok        deny      deny      deny      ok        deny      deny",
+    ("rule-upload", "POST"):         "login     ok        ok        deny      deny      deny      ok        deny      deny",
     # Sign-offs: Legal and Budget only; never the drafter, the release manager nor a superuser.
-    ("version-approve", "POST"):     "login     deny      deny      ok        ok        deny      deny      hide",
-    ("version-reject", "POST"):      "login     deny      deny      ok        ok        deny      deny      hide",
-    ("version-comment", "POST"):     "login     ok        ok        ok        ok        ok        ok        hide",
-    ("version-assign", "POST"):      "login     deny      deny      deny      deny      ok        ok        hide",
-    ("rule-promote", "POST"):        "login     deny      deny      deny      deny      ok        ok        hide",
-    ("rule-rollback", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide",
+    ("version-approve", "POST"):     "login     deny      deny      ok        ok        deny      deny      hide      deny",
+    ("version-reject", "POST"):      "login     deny      deny      ok        ok        deny      deny      hide      deny",
+    ("version-comment", "POST"):     "login     ok        ok        ok        ok        ok        ok        hide      ok",
+    ("version-assign", "POST"):      "login     deny      deny      deny      deny      ok        ok        hide      deny",
+    ("rule-promote", "POST"):        "login     deny      deny      deny      deny      ok        ok        hide      deny",
+    # Scheduling a promotion and cancelling one: as promoting (the Oversight role rolls back, never promotes).
+    ("rule-schedule", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide      deny",
+    ("rule-schedule-cancel", "POST"): "login     deny      deny      deny      deny      ok        ok        hide      deny",
+    ("rule-rollback", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide      ok",
     # The audit history: release managers and administrators.
-    ("audit-list", "GET"):           "login     deny      deny      deny      deny      ok        ok        deny",
-    ("audit-export", "GET"):         "login     deny      deny      deny      deny      ok        ok        deny",
-    ("audit-verify", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny",
-    ("audit-verification", "GET"):   "login     deny      deny      deny      deny      show      show      deny",
+    ("audit-list", "GET"):           "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("audit-export", "GET"):         "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("audit-verify", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("audit-verification", "GET"):   "login     deny      deny      deny      deny      show      show      deny      deny",
     # API tokens: everyone sees and revokes their own, never another's.
-    ("token-list", "GET"):           "login     show|omit show|omit show|omit show|omit show|omit show|omit show|omit",
-    ("token-revoke", "POST"):        "login     ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide",
+    ("token-list", "GET"):           "login     show|omit show|omit show|omit show|omit show|omit show|omit show|omit show|omit",
+    ("token-revoke", "POST"):        "login     ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide   ok|hide",
     # The budget office's pages: the Budget group and superusers.
-    ("dataset-list", "GET"):         "login     deny      deny      deny      ok        deny      ok        deny",
-    ("dataset-list", "POST"):        "login     deny      deny      deny      ok        deny      ok        deny",
-    ("dataset-default", "POST"):     "login     deny      deny      deny      ok        deny      ok        deny",
-    ("fund-list", "GET"):            "login     deny      deny      deny      ok        deny      ok        deny",
-    ("fund-list", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
-    ("fund-edit", "GET"):            "login     deny      deny      deny      show      deny      show      deny",
-    ("fund-edit", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny",
+    ("dataset-list", "GET"):         "login     deny      deny      deny      ok        deny      ok        deny      deny",
+    ("dataset-list", "POST"):        "login     deny      deny      deny      ok        deny      ok        deny      deny",
+    ("dataset-default", "POST"):     "login     deny      deny      deny      ok        deny      ok        deny      deny",
+    ("fund-list", "GET"):            "login     deny      deny      deny      ok        deny      ok        deny      deny",
+    ("fund-list", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny      deny",
+    ("fund-edit", "GET"):            "login     deny      deny      deny      show      deny      show      deny      deny",
+    ("fund-edit", "POST"):           "login     deny      deny      deny      ok        deny      ok        deny      deny",
     # Outbound webhooks send the audit history out: administrators (superusers) only.
-    ("webhook-list", "GET"):         "login     deny      deny      deny      deny      deny      ok        deny",
-    ("webhook-list", "POST"):        "login     deny      deny      deny      deny      deny      ok        deny",
-    ("webhook-deliveries", "GET"):   "login     deny      deny      deny      deny      deny      show      deny",
-    ("webhook-pause", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny",
-    ("webhook-resume", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny",
-    ("webhook-remove", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny",
-    ("webhook-retry", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny",
+    ("webhook-list", "GET"):         "login     deny      deny      deny      deny      deny      ok        deny      deny",
+    ("webhook-list", "POST"):        "login     deny      deny      deny      deny      deny      ok        deny      deny",
+    ("webhook-deliveries", "GET"):   "login     deny      deny      deny      deny      deny      show      deny      deny",
+    ("webhook-pause", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny      deny",
+    ("webhook-resume", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny      deny",
+    ("webhook-remove", "POST"):      "login     deny      deny      deny      deny      deny      ok        deny      deny",
+    ("webhook-retry", "POST"):       "login     deny      deny      deny      deny      deny      ok        deny      deny",
     # The API. Anonymous signs in with the drafter's name; the system's token opens decisions only.
-    ("api-token", "POST"):           "ok        ok        ok        ok        ok        ok        ok        ok",
-    ("api-token-revoke", "POST"):    "login     ok        ok        ok        ok        ok        ok        deny",
-    ("api-rules", "GET"):            "login     show      show      show      show      show      show      deny",
-    ("api-rules", "POST"):           "login     ok        ok        deny      deny      deny      ok        deny",
-    ("api-rule", "GET"):             "login     show      show      show      show      show      show      deny",
-    ("api-version", "GET"):          "login     show      show      show      show      show      show      deny",
-    ("api-review", "POST"):          "login     deny      deny      ok        ok        deny      deny      deny",
-    ("api-comment", "POST"):         "login     ok        ok        ok        ok        ok        ok        deny",
-    ("api-promote", "POST"):         "login     deny      deny      deny      deny      ok        ok        deny",
-    ("api-rollback", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny",
-    ("api-decisions", "POST"):       "login     deny      deny      deny      deny      show      deny      show",
-    ("api-decisions-slash", "POST"): "login     deny      deny      deny      deny      show      deny      show",
-    ("api-decisions-batch", "POST"): "login     deny      deny      deny      deny      show      deny      show",
+    ("api-token", "POST"):           "ok        ok        ok        ok        ok        ok        ok        ok        ok",
+    ("api-token-revoke", "POST"):    "login     ok        ok        ok        ok        ok        ok        deny      ok",
+    ("api-rules", "GET"):            "login     show      show      show      show      show      show      deny      show",
+    ("api-rules", "POST"):           "login     ok        ok        deny      deny      deny      ok        deny      deny",
+    ("api-rule", "GET"):             "login     show      show      show      show      show      show      deny      show",
+    ("api-version", "GET"):          "login     show      show      show      show      show      show      deny      show",
+    ("api-review", "POST"):          "login     deny      deny      ok        ok        deny      deny      deny      deny",
+    ("api-comment", "POST"):         "login     ok        ok        ok        ok        ok        ok        deny      ok",
+    ("api-promote", "POST"):         "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("api-rollback", "POST"):        "login     deny      deny      deny      deny      ok        ok        deny      ok",
+    ("api-schedules", "GET"):        "login     show      show      show      show      show      show      deny      show",
+    ("api-schedules", "POST"):       "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("api-schedule-cancel", "POST"): "login     deny      deny      deny      deny      ok        ok        deny      deny",
+    ("api-decisions", "POST"):       "login     deny      deny      deny      deny      show      deny      show      deny",
+    ("api-decisions-slash", "POST"): "login     deny      deny      deny      deny      show      deny      show      deny",
+    ("api-decisions-batch", "POST"): "login     deny      deny      deny      deny      show      deny      show      deny",
     # Operations: the probes need no sign-in; /metrics goes by token or network, never by role (the test
     # client's address is 127.0.0.1, in the default PDP_METRICS_ALLOWED_NETWORKS; tests/operations/ covers the rest).
-    ("healthz", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok",
-    ("readyz", "GET"):               "ok        ok        ok        ok        ok        ok        ok        ok",
-    ("metrics", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok",
+    ("healthz", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok        ok",
+    ("readyz", "GET"):               "ok        ok        ok        ok        ok        ok        ok        ok        ok",
+    ("metrics", "GET"):              "ok        ok        ok        ok        ok        ok        ok        ok        ok",
 }
 # fmt: on
 
@@ -138,7 +147,8 @@ OBJECT_OF = {
     **dict.fromkeys(
         """home environments rule-list rule-detail rule-compare version-checks rule-upload version-approve
         version-reject version-comment version-assign rule-promote rule-rollback api-rules api-rule api-version
-        api-review api-comment api-promote api-rollback api-decisions api-decisions-slash api-decisions-batch""".split(),
+        api-review api-comment api-promote api-rollback api-decisions api-decisions-slash api-decisions-batch rule-schedule
+        rule-schedule-cancel api-schedules api-schedule-cancel""".split(),
         "rule",
     ),
     "token-list": "token",
@@ -243,6 +253,21 @@ def _production(w, obj):
         rule__slug=_rule(w, obj).slug, environment__name="production"
     )
     return release.version.number if release.version_id else 0
+
+
+def _in_a_month():
+    return timezone.now() + timedelta(days=30)
+
+
+def _scheduled(w, obj, environment):
+    """A promotion of the object's live rule waits for `environment`."""
+    return ScheduledPromotion.objects.filter(
+        rule__slug=_rule(w, obj).slug, environment__name=environment, state="scheduled"
+    ).exists()
+
+
+def _cancelled(w, obj):
+    return ScheduledPromotion.objects.get(pk=w.schedules[obj]).state == "cancelled"
 
 
 def _revoked(pk):
@@ -358,6 +383,20 @@ SURFACES = {
         302,
         _rule_page,
         lambda w, r, o: _production(w, o) == 0,
+    ),
+    ("rule-schedule", "POST"): Surface(
+        lambda w, r, o: reverse("rule-schedule", args=[_rule(w, o).slug]),
+        lambda w, r, o: {"environment": "staging", "version": 1, "at": _in_a_month().strftime("%Y-%m-%dT%H:%M")},
+        302,
+        _rule_page,
+        lambda w, r, o: _scheduled(w, o, "staging"),
+    ),
+    ("rule-schedule-cancel", "POST"): Surface(
+        lambda w, r, o: reverse("rule-schedule-cancel", args=[_rule(w, o).slug, w.schedules[o]]),
+        lambda w, r, o: {},
+        302,
+        _rule_page,
+        lambda w, r, o: _cancelled(w, o),
     ),
     ("audit-list", "GET"): Surface(lambda w, r, o: reverse("audit-list"), extra=lambda w: [AUDIT_MARKER]),
     ("audit-export", "GET"): Surface(lambda w, r, o: reverse("audit-export"), extra=lambda w: [AUDIT_MARKER]),
@@ -482,6 +521,19 @@ SURFACES = {
         lambda w, r, o: {"reason": "Congress requested pause"},
         201,
         done=lambda w, r, o: _production(w, o) == 0,
+    ),
+    ("api-schedules", "GET"): Surface(lambda w, r, o: f"/api/v1/rules/{_rule(w, o).slug}/schedules/", marker="slug"),
+    ("api-schedules", "POST"): Surface(
+        lambda w, r, o: f"/api/v1/rules/{_rule(w, o).slug}/schedules/",
+        lambda w, r, o: {"environment": "staging", "version": 1, "at": _in_a_month().isoformat()},
+        201,
+        done=lambda w, r, o: _scheduled(w, o, "staging"),
+    ),
+    ("api-schedule-cancel", "POST"): Surface(
+        lambda w, r, o: f"/api/v1/rules/{_rule(w, o).slug}/schedules/{w.schedules[o]}/cancel/",
+        lambda w, r, o: {},
+        200,
+        done=lambda w, r, o: _cancelled(w, o),
     ),
     ("api-decisions", "POST"): Surface(lambda w, r, o: "/api/v1/decisions", _decision_request, 200, marker="slug"),
     ("api-decisions-slash", "POST"): Surface(
@@ -721,11 +773,15 @@ def test_authorization_matrix(world, key):
 OFFERS = [
     ("rule-detail", "live", "rule-promote"),
     ("rule-detail", "live", "rule-rollback"),
+    ("rule-detail", "live", "rule-schedule"),
+    ("rule-detail", "live", "rule-schedule-cancel"),
     ("rule-detail", "review", "version-approve"),
     ("rule-detail", "review", "version-reject"),
     ("rule-detail", "review", "version-assign"),
     ("rule-detail", "review", "version-comment"),
     ("environments", "live", "rule-promote"),
+    ("environments", "live", "rule-schedule"),
+    ("environments", "live", "rule-schedule-cancel"),
 ]
 
 

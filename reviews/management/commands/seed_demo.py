@@ -22,6 +22,8 @@ DEMO_ACCOUNTS = [
     ("LegalTeam", [settings.PDP_REVIEW_ROLES.get("legal", "Legal")], False),
     ("BudgetOffice", [settings.PDP_REVIEW_ROLES.get("budget", "Budget")], False),
     ("admin", [settings.PDP_RELEASE_GROUP], True),
+    # An oversight system's account: rolls back (with a reason) over the API, never promotes.
+    ("Oversight", [settings.PDP_OVERSIGHT_GROUP], False),
 ]
 
 
