@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('rules', '0003_checks_and_budget_apps'),
+        ('rules', '0001_initial'),
     ]
 
     operations = [
