@@ -25,5 +25,6 @@ urlpatterns = [
     path("account/tokens/", include("tokens.urls")),
     path("", include("portal.urls")),
     path("", include("rules.urls")),
+    path("", include("decisions.urls")),
     path("", include("budget.urls")),
 ]
