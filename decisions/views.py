@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
@@ -93,8 +94,16 @@ def version_replay(request, slug, number):
         },
     }
     if request.htmx:
-        return render(request, "decisions/_replay.html", context)
-    return render_page(request, "decisions/replay.html", context, section="rules")
+        response = render(request, "decisions/_replay.html", context)
+    else:
+        response = render_page(request, "decisions/replay.html", context, section="rules")
+    return _by_htmx(response)
+
+
+def _by_htmx(response):
+    """The same address answers a fragment to htmx and a page otherwise: caches must keep them apart."""
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _rollback_choice(request, rule):
@@ -137,9 +146,9 @@ def rollback_impact_view(request, slug):
         }
     if request.htmx:
         # A fragment of the dialog: its refusal is said in place, where the sentence would be.
-        return render(request, "decisions/_rollback_impact.html", context)
+        return _by_htmx(render(request, "decisions/_rollback_impact.html", context))
     status = 400 if refusal is not None else 200
-    return render_page(request, "decisions/rollback_impact.html", context, section="rules", status=status)
+    return _by_htmx(render_page(request, "decisions/rollback_impact.html", context, section="rules", status=status))
 
 
 @login_required

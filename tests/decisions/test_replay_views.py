@@ -57,6 +57,7 @@ def test_the_replay_fragment_says_what_would_change(client, candidate, counsel, 
     response = client.get(_replay_url(candidate), **HTMX)
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
+    assert "HX-Request" in response["Vary"]
     assert (
         "Replayed against the last 10 production decisions: <strong>8 would change</strong> "
         "(0 newly eligible, 2 no longer eligible, 6 amount changes), cost delta −$4,000.00." in body
