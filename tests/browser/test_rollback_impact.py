@@ -21,7 +21,7 @@ from .steps import release_versions, wait_until_open
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
 SLUG = "browser-rollback-impact"
-AGES = [40, 12, 40]  # two paid (1,600 under v2, 1,500 under v1), one minor paid by neither
+AGES = [40, 12, 40]  # two paid (1,800 under v2, 1,700 under v1), one minor paid by neither
 
 
 def _post(portal, path, body, token=None):
@@ -45,7 +45,7 @@ def ask_decisions(portal):
 
 def test_the_rollback_dialog_says_which_decisions_would_change(people, portal, tmp_path):
     """Production v2 → v1: "3 decisions were made under v2 …; 2 of them would differ under v1", and the CSV."""
-    release_versions(portal, tmp_path, SLUG, (1500, 1600))
+    release_versions(portal, tmp_path, SLUG, (1700, 1800))
     ask_decisions(portal)
     time.sleep(2)  # the serving processes write their decisions every 0.5 s (PDP_DECISION_LOG_FLUSH_SECONDS)
 
@@ -75,8 +75,8 @@ def test_the_rollback_dialog_says_which_decisions_would_change(people, portal, t
     assert download.suggested_filename == f"{SLUG}-production-v2-to-v1-affected.csv"
     rows = list(csv.DictReader(io.StringIO(download.path().read_text())))
     assert [(r["account"], r["amount_before"], r["amount_after"]) for r in rows] == [
-        ("household-0", "1600.0", "1500.0"),
-        ("household-2", "1600.0", "1500.0"),
+        ("household-0", "1800.0", "1700.0"),
+        ("household-2", "1800.0", "1700.0"),
     ]
 
     # Nothing was rolled back: the dialog closes with Escape and production still serves v2.
@@ -84,4 +84,4 @@ def test_the_rollback_dialog_says_which_decisions_would_change(people, portal, t
     expect(dialog.get_by_role("button", name="Roll back", exact=True)).to_be_hidden()
     page.reload()
     admin.check()
-    expect(page.locator(".pdp-facts")).to_contain_text(re.compile(r"Production\s*v2 live since"))
+    expect(page.locator(".pdp-facts").first).to_contain_text(re.compile(r"Production[^)]*\)?\s*v2 live since"))
