@@ -15,10 +15,15 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from audit.services import record_event
+from audit.services import record_event, refusals_recorded
 from deployments.models import Deployment, Environment, Release
+from deployments.services import parse_target, previous_version
 from engine.batch import ColumnDecider
 from engine.document import parse_canonical
+from engine.errors import InvalidInput
+from pdp_portal import permissions
+from pdp_portal.exceptions import NotPermitted, ReleaseRefused
+from pdp_portal.permissions import PortalUser
 from rules.models import Rule, RuleVersion
 
 from .models import DecisionBatch
@@ -64,6 +69,8 @@ class Impact:
     no_longer_eligible: int = 0
     amount_changes: int = 0
     errors: int = 0
+    eligible_before: int = 0
+    eligible_after: int = 0
     cost_before: float = 0.0
     cost_after: float = 0.0
     without_inputs: int = 0  # recorded, but their inputs are past retention: not decided again
@@ -79,11 +86,16 @@ def _decider(version: RuleVersion | None) -> ColumnDecider | None:
     return None if version is None else ColumnDecider(parse_canonical(version.document))
 
 
-def _frames(batches: Any, limit: int | None) -> Iterator[pl.DataFrame]:
-    """The batches' decisions (in force, answered), newest batch first, at most `limit` rows in all."""
+def _frames(batches: Any, limit: int | None, since: datetime | None = None) -> Iterator[pl.DataFrame]:
+    """The batches' decisions (in force, answered, at or after `since`), in the batches' order, at most
+    `limit` rows in all (the newest of each batch first)."""
     left = limit
     for batch in batches.iterator(chunk_size=50):
-        frame = read_decisions(batch).filter(pl.col("in_force") & pl.col("error").is_null())
+        kept = pl.col("in_force") & pl.col("error").is_null()
+        if since is not None:
+            # Before the limit, so decisions made before the version went live take no place in it.
+            kept &= pl.col("at") >= since
+        frame = read_decisions(batch).filter(kept)
         frame = frame.with_columns(pl.lit(batch.accounts_hashed).alias("hashed"))
         if left is not None:
             frame = frame.sort("at", descending=True).head(left)
@@ -98,20 +110,25 @@ def _compare(frames: Iterator[pl.DataFrame], after: ColumnDecider | None, impact
     """Every difference, as found; `impact` counts as it goes."""
     for frame in frames:
         impact.accounts_hashed |= bool(frame["hashed"].any())
-        with_inputs = frame.filter(pl.col("inputs").is_not_null())
+        # v0 answers "not eligible" to everyone: it needs no inputs, so none is left out for want of them.
+        with_inputs = frame if after is None else frame.filter(pl.col("inputs").is_not_null())
         impact.without_inputs += frame.height - with_inputs.height
         rows = with_inputs.to_dicts()
-        citizens = [json.loads(row["inputs"]) for row in rows]
-        answers = after.decide(citizens) if after is not None else [(False, 0.0)] * len(rows)
+        if after is None:
+            answers: list[Any] = [(False, 0.0)] * len(rows)
+        else:
+            answers = list(after.decide([json.loads(row["inputs"]) for row in rows]))
         for row, answer in zip(rows, answers, strict=True):
             impact.compared += 1
             before_eligible, before_amount = bool(row["eligible"]), float(row["amount"] or 0.0)
+            impact.eligible_before += before_eligible
             impact.cost_before += before_amount if before_eligible else 0.0
             if isinstance(answer, Exception):
                 after_eligible, after_amount, error = None, None, str(answer)
                 impact.errors += 1
             else:
                 after_eligible, after_amount, error = answer[0], round(answer[1], 2), None
+                impact.eligible_after += bool(after_eligible)
                 impact.cost_after += after_amount if after_eligible else 0.0
             if error is None and after_eligible == before_eligible and after_amount == before_amount:
                 continue
@@ -173,6 +190,12 @@ class RollbackImpact:
     compared_all: bool  # False when more were made than one comparison reads
 
 
+def _live(rule: Rule, environment: str) -> RuleVersion | None:
+    """The version live in `environment`; None for v0, or where the rule was never released."""
+    release = Release.objects.select_related("version").filter(rule=rule, environment__name=environment).first()
+    return None if release is None else release.version
+
+
 def _went_live(rule: Rule, environment: str, version: RuleVersion) -> datetime | None:
     move = (
         Deployment.objects.filter(rule=rule, environment__name=environment, to_version=version)
@@ -190,16 +213,10 @@ def _since(rule: Rule, environment: str, current: RuleVersion, since: datetime |
     return batches
 
 
-def _after(frames: Iterator[pl.DataFrame], since: datetime | None) -> Iterator[pl.DataFrame]:
-    for frame in frames:
-        yield frame if since is None else frame.filter(pl.col("at") >= since)
-
-
 def rollback_impact(rule: Rule, environment: str, target: RuleVersion | None) -> RollbackImpact:
     """How many decisions were made under the version live in `environment` since it went live, and how
     many of them `target` (None: v0, no rule) would answer differently, with examples."""
-    release = Release.objects.select_related("version").get(rule=rule, environment__name=environment)
-    current = release.version
+    current = _live(rule, environment)
     if current is None:
         return RollbackImpact(rule, environment, None, target, None, 0, Impact(), True)
     since = _went_live(rule, environment, current)
@@ -207,7 +224,7 @@ def rollback_impact(rule: Rule, environment: str, target: RuleVersion | None) ->
     made = _made(batches, since)
     impact = Impact()
     newest_first = batches.order_by("-last_at", "-id")
-    _drain(_compare(_after(_frames(newest_first, COMPARED_AT_MOST), since), _decider(target), impact))
+    _drain(_compare(_frames(newest_first, COMPARED_AT_MOST, since), _decider(target), impact))
     return RollbackImpact(rule, environment, current, target, since, made, impact, made <= COMPARED_AT_MOST)
 
 
@@ -240,19 +257,19 @@ CSV_HEADER = [
 def rollback_impact_csv(rule: Rule, environment: str, target: RuleVersion | None) -> Iterator[str]:
     """Every decision made since the live version went live that `target` would answer differently, as
     CSV lines (all of them, not only the examples), for follow-up."""
-    release = Release.objects.select_related("version").get(rule=rule, environment__name=environment)
+    current = _live(rule, environment)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     yield _take(out)
-    if release.version is None:
+    if current is None:
         return
-    since = _went_live(rule, environment, release.version)
-    batches = _since(rule, environment, release.version, since).order_by("last_at", "id")
-    for difference in _compare(_after(_frames(batches, None), since), _decider(target), Impact()):
+    since = _went_live(rule, environment, current)
+    batches = _since(rule, environment, current, since).order_by("last_at", "id")
+    for difference in _compare(_frames(batches, None, since), _decider(target), Impact()):
         writer.writerow(
             [
-                difference.request_id,
+                _cell(difference.request_id),
                 difference.at.isoformat(),
                 _cell(difference.account),
                 difference.eligible_before,
@@ -265,6 +282,44 @@ def rollback_impact_csv(rule: Rule, environment: str, target: RuleVersion | None
             ]
         )
         yield _take(out)
+
+
+def rollback_target(rule: Rule, environment: str, to: str) -> RuleVersion | None:
+    """The version a rollback of `environment` to `to` ('previous', 'v0', 'vN') would put live, as the
+    rollback service resolves it; InvalidInput or ReleaseRefused when it would refuse the target."""
+    target = parse_target(to)
+    release = (
+        Release.objects.select_related("environment", "version")
+        .filter(rule=rule, environment__name=environment)
+        .first()
+    )
+    if release is None:
+        raise InvalidInput.at("environment", f"{rule.display_name} has no {environment!r} environment.")
+    if target == "previous":
+        return previous_version(release)
+    if target == 0:
+        return None
+    version = RuleVersion.objects.filter(rule=rule, number=target).first()
+    if version is None:
+        raise InvalidInput.at("to", f"{rule.display_name} has no v{target}.")
+    if not Deployment.objects.ever_served(version, release.environment).exists():
+        raise ReleaseRefused.at(
+            "to", f"v{target} was never live on {environment}; a rollback goes only to a version live there before."
+        )
+    return version
+
+
+def export_rollback_impact(
+    rule: Rule, *, actor: PortalUser, environment: str, target: RuleVersion | None
+) -> Iterator[str]:
+    """The affected decisions' CSV (rollback_impact_csv) for someone who may roll back; records
+    decision_log.export, since the file holds account ids. NotPermitted (recorded) otherwise."""
+    data = {"environment": environment, "to": target.label if target is not None else "v0"}
+    with refusals_recorded("decision_log.export", actor=actor, target=rule, data=data):
+        if not permissions.can_rollback(actor):
+            raise NotPermitted("You may not export decisions; this takes the release manager role.")
+        record_event("decision_log.export", actor=actor, target=rule, data=data)
+    return rollback_impact_csv(rule, environment, target)
 
 
 def _take(out: io.StringIO) -> str:

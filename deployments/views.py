@@ -332,7 +332,13 @@ def _rollback_panel(user, rule, releases, deployments, form=None):
     )
     form = (form or RollbackForm(auto_id=ROLLBACK_ID)).offer(environments=environments, targets=targets)
     form.fields["to"].help_text = f"“previous” now means {previous}."
-    return {"url": reverse("rule-rollback", args=[rule.slug]), "environments": environments, "form": form}
+    return {
+        "url": reverse("rule-rollback", args=[rule.slug]),
+        "environments": environments,
+        "form": form,
+        # What the move would change among the decisions made since (decisions.views), loaded as the dialog opens.
+        "impact_url": reverse("rule-rollback-impact", args=[rule.slug]),
+    }
 
 
 def _previous_label(release, deployments):

@@ -27,5 +27,6 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("", include("portal.urls")),
     path("", include("rules.urls")),
+    path("", include("decisions.urls")),
     path("", include("budget.urls")),
 ]

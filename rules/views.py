@@ -163,9 +163,18 @@ def rule_page(request, rule, requested=None, *, shown=None, status=200):
         context["document"] = _document_panel(selected, releases.get(Environment.PRODUCTION))
         context["assign"] = assign_panel(request.user, selected, shown)
         context["conversation"] = conversation_panel(request.user, selected, shown)
+        context["replay"] = _replay_url(rule, selected)
     for form in shown.values():
         say_refused(request, form)
     return render_page(request, "rules/rule_detail.html", context, section="rules", status=status)
+
+
+def _replay_url(rule, version):
+    """Where the rule page loads the replay of a candidate (in review or approved, not live in production)."""
+    candidate = version.status in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED)
+    if not candidate or Environment.PRODUCTION in version.live_places():
+        return ""
+    return reverse("version-replay", args=[rule.slug, version.number])
 
 
 def form_refused_on_page(request, rule, number, key, form, status):

@@ -37,6 +37,24 @@ def run_hms(portal, *args, stdin=None):
     return result.stdout
 
 
+def release_versions(portal, tmp_path, slug, amounts):
+    """Push a version of rule `slug` paying each amount in turn; each signed off by Legal and Budget and deployed to
+    production, as the walkthrough does with `hms`. Returns what each step printed, in order."""
+    from .conftest import rule_document
+
+    for user in ("drafter", "LegalTeam", "BudgetOffice", "admin"):
+        run_hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
+    printed = []
+    for amount in amounts:
+        path = tmp_path / f"{slug}-{amount}.json"
+        path.write_text(json.dumps(rule_document(slug, amount=amount)))
+        printed.append(run_hms(portal, "rule", "push", str(path), "--user", "drafter"))
+        printed.append(run_hms(portal, "rule", "review", slug, "--user", "LegalTeam", "--approve"))
+        printed.append(run_hms(portal, "rule", "review", slug, "--user", "BudgetOffice", "--approve"))
+        printed.append(run_hms(portal, "rule", "deploy", slug, "--env", "prod", "--user", "admin"))
+    return printed
+
+
 def sideways_overflow(table):
     """How many pixels a person would have to scroll the table's container sideways to read it all (0: none)."""
     measured = table.evaluate(_OVERFLOW)

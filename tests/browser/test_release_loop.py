@@ -8,7 +8,6 @@ when the rollback would change nothing, and rolls back to a version named in the
 confirmation names the environment and the move; every page and dialog passes the axe-core check.
 """
 
-import json
 import re
 import subprocess
 
@@ -17,8 +16,7 @@ from playwright.sync_api import expect
 
 from tests.live_portal import BIN
 
-from .conftest import rule_document
-from .steps import alert, audit_rows, display_name, read_table, wait_until_open
+from .steps import alert, audit_rows, display_name, read_table, release_versions, wait_until_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
@@ -40,15 +38,9 @@ def hms(portal, *args, stdin=None):
 
 def release_two_versions(portal, tmp_path):
     """v1 and then v2 pushed, signed off by Legal and Budget, and deployed to production: both live on v2."""
-    for user in ("drafter", "LegalTeam", "BudgetOffice", "admin"):
-        hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
-    for amount in (1500, 1600):
-        path = tmp_path / f"{SLUG}-{amount}.json"
-        path.write_text(json.dumps(rule_document(SLUG, amount=amount)))
-        hms(portal, "rule", "push", str(path), "--user", "drafter")
-        hms(portal, "rule", "review", SLUG, "--user", "LegalTeam", "--approve")
-        assert "Promoted to STAGING" in hms(portal, "rule", "review", SLUG, "--user", "BudgetOffice", "--approve")
-        assert "now LIVE" in hms(portal, "rule", "deploy", SLUG, "--env", "prod", "--user", "admin")
+    printed = release_versions(portal, tmp_path, SLUG, (1500, 1600))
+    assert all("Promoted to STAGING" in printed[n] for n in (2, 6)), printed
+    assert all("now LIVE" in printed[n] for n in (3, 7)), printed
 
 
 def open_dialog(person, opener, name, confirm):

@@ -50,7 +50,8 @@ def test_finished_checks_stop_polling(client, in_review, counsel):
     assert "hx-trigger" not in body and "hx-get" not in body
     assert "Simulation figures" in body and "Cost by county" in body
     page = client.get(reverse("rule-detail", args=[SLUG])).content.decode()
-    assert "hx-trigger" not in page
+    # Nothing on the page polls (the replay section is loaded once, hx-trigger="load").
+    assert 'hx-trigger="every' not in page and page.count("hx-trigger") == page.count('hx-trigger="load"') == 1
 
 
 def test_htmx_poll_that_finds_checks_finished_reloads_the_page(client, in_review, counsel):

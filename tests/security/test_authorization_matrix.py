@@ -79,6 +79,8 @@ MATRIX_ROWS = {
     ("rule-detail", "GET"):          "login     show      show      show      show      show      show      hide      show",
     ("rule-compare", "GET"):         "login     show      show      show      show      show      show      hide      show",
     ("version-checks", "GET"):       "login     ok        ok        ok        ok        ok        ok        hide      ok",
+    # A version replayed against production's decisions: whoever reads the rule.
+    ("version-replay", "GET"):       "login     show      show      show      show      show      show      hide      show",
     # Pushing takes the drafter role (superusers hold every global permission); any drafter may push any rule.
     ("rule-upload", "GET"):          "login     ok        ok        deny      deny      deny      ok        deny      deny",
     ("rule-upload", "POST"):         "login     ok        ok        deny      deny      deny      ok        deny      deny",
@@ -92,6 +94,9 @@ MATRIX_ROWS = {
     ("rule-schedule", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide      deny",
     ("rule-schedule-cancel", "POST"): "login     deny      deny      deny      deny      ok        ok        hide      deny",
     ("rule-rollback", "POST"):       "login     deny      deny      deny      deny      ok        ok        hide      ok",
+    # What a rollback would change, and the affected accounts (audited): whoever may roll back.
+    ("rule-rollback-impact", "GET"): "login     deny      deny      deny      deny      show      show      hide      show",
+    ("rule-rollback-affected", "GET"): "login   deny      deny      deny      deny      ok        ok        hide      ok",
     # The audit history: release managers and administrators.
     ("audit-list", "GET"):           "login     deny      deny      deny      deny      ok        ok        deny      deny",
     ("audit-export", "GET"):         "login     deny      deny      deny      deny      ok        ok        deny      deny",
@@ -146,7 +151,8 @@ MATRIX_ROWS = {
 OBJECT_OF = {
     **dict.fromkeys(
         """home environments rule-list rule-detail rule-compare version-checks rule-upload version-approve
-        version-reject version-comment version-assign rule-promote rule-rollback api-rules api-rule api-version
+        version-reject version-comment version-assign rule-promote rule-rollback version-replay rule-rollback-impact
+        rule-rollback-affected api-rules api-rule api-version
         api-review api-comment api-promote api-rollback api-decisions api-decisions-slash api-decisions-batch rule-schedule
         rule-schedule-cancel api-schedules api-schedule-cancel""".split(),
         "rule",
@@ -397,6 +403,11 @@ SURFACES = {
         302,
         _rule_page,
         lambda w, r, o: _cancelled(w, o),
+    ),
+    ("version-replay", "GET"): Surface(lambda w, r, o: reverse("version-replay", args=[_in_review(w, o).slug, 1])),
+    ("rule-rollback-impact", "GET"): Surface(lambda w, r, o: reverse("rule-rollback-impact", args=[_rule(w, o).slug])),
+    ("rule-rollback-affected", "GET"): Surface(
+        lambda w, r, o: reverse("rule-rollback-affected", args=[_rule(w, o).slug])
     ),
     ("audit-list", "GET"): Surface(lambda w, r, o: reverse("audit-list"), extra=lambda w: [AUDIT_MARKER]),
     ("audit-export", "GET"): Surface(lambda w, r, o: reverse("audit-export"), extra=lambda w: [AUDIT_MARKER]),
