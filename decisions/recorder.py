@@ -141,7 +141,7 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
                 count=len(inputs),
                 eligible_count=sum(1 for one in group for e in one.eligible if e),
                 decisions=_ipc(decisions),
-                inputs=zlib.compress(json.dumps({"names": names, "rows": inputs}, separators=(",", ":")).encode(), 1),
+                inputs=pack_inputs(names, inputs),
                 accounts_hashed=hashed,
                 writer=WRITER,
             )
@@ -161,6 +161,11 @@ def _project(names: tuple[str, ...] | None, citizens: list[dict[str, Any]]) -> l
         return [getter(c) for c in citizens] if len(names) > 1 else [[getter(c)] for c in citizens]
     except KeyError:
         return [{name: c[name] for name in names if name in c} for c in citizens]
+
+
+def pack_inputs(names: tuple[str, ...] | None, rows: list[Any]) -> bytes:
+    """A batch's inputs as stored: each row a list of `names`' values, or an object; compressed JSON."""
+    return zlib.compress(json.dumps({"names": names, "rows": rows}, separators=(",", ":")).encode(), 1)
 
 
 def read_inputs(batch: DecisionBatch) -> list[dict[str, Any]] | None:

@@ -8,7 +8,7 @@ import polars as pl
 from rest_framework.test import APIClient
 
 from decisions.models import DecisionBatch
-from decisions.recorder import DECISION_SCHEMA
+from decisions.recorder import DECISION_SCHEMA, pack_inputs
 from tests.conftest import WILDFIRE, document
 
 IN_FORCE = "2025-01-15"  # within the wildfire example's valid_from..valid_to
@@ -68,7 +68,6 @@ def record_batch(version, environment, rows, *, start):
         },
         schema=DECISION_SCHEMA,
     )
-    inputs = pl.DataFrame({"inputs": [json.dumps(citizen(age), sort_keys=True) for _, age, _, _ in rows]})
     return DecisionBatch.objects.create(
         rule=version.rule,
         version=version,
@@ -79,6 +78,6 @@ def record_batch(version, environment, rows, *, start):
         count=len(rows),
         eligible_count=sum(1 for _, _, eligible, _ in rows if eligible),
         decisions=_ipc(decisions),
-        inputs=_ipc(inputs),
+        inputs=pack_inputs(None, [citizen(age) for _, age, _, _ in rows]),
         writer="tests",
     )
