@@ -21,17 +21,30 @@ class ExpiringTokenAuthentication(authentication.TokenAuthentication):
         token = self.find(hash_key(key))
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        if token.is_revoked:
-            raise exceptions.AuthenticationFailed(f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC.")
-        if token.is_expired:
-            raise exceptions.AuthenticationFailed(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.")
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("This account is deactivated.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > USE_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
+        refusal = why_unusable(token)
+        if refusal is not None:
+            raise exceptions.AuthenticationFailed(refusal)
+        mark_used(token)
         return token.user, token
+
+
+def why_unusable(token: ApiToken) -> str | None:
+    """Why this token opens nothing now (revoked, expired, its owner deactivated), or None."""
+    if token.is_revoked:
+        return f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC."
+    if token.is_expired:
+        return f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC."
+    if not token.user.is_active:
+        return "This account is deactivated."
+    return None
+
+
+def mark_used(token: ApiToken) -> None:
+    """Record the token's use, at most once a minute (USE_RESOLUTION)."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
 
 
 class TokenScope(permissions.BasePermission):

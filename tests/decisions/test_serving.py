@@ -143,3 +143,48 @@ def test_the_generation_never_returns_to_a_value_read_before(db):
     assert serving.generation() == start
     bump_generation()
     assert serving.generation() not in (start, inside)
+
+
+def test_a_known_token_is_answered_without_the_api_framework_and_says_the_same(
+    in_production, system, client_of, monkeypatch
+):
+    """Once the snapshot knows the token, a good request is answered directly; its body is the framework's."""
+    from rest_framework.views import APIView
+
+    client = client_of(system)
+    through_framework = ask(client).json()  # the first request finds the token and remembers it
+    monkeypatch.setattr(APIView, "dispatch", lambda *a, **k: pytest.fail("answered through the framework"))
+    direct = ask(client)
+    assert direct.status_code == 200
+    assert direct["Content-Type"] == "application/json"
+    assert direct["X-Request-ID"] == direct.json()["request_id"]
+    body = direct.json()
+    assert {**body, "request_id": "-"} == {**through_framework, "request_id": "-"}
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"account_id": "", "citizen": ADULT_IN_ZONE}, 400),
+        ({"account_id": "a", "citizen": [1]}, 400),
+        ({"account_id": "a", "citizen": ADULT_IN_ZONE, "date": "soon"}, 400),
+    ],
+)
+def test_a_refusal_is_always_the_frameworks(in_production, system, client_of, body, status):
+    """The direct answer only ever answers 200: a refusal goes through the framework, with its error body."""
+    client = client_of(system)
+    ask(client)
+    response = client.post("/api/v1/decisions", body, format="json")
+    assert response.status_code == status
+    assert set(response.json()["error"]) >= {"code", "message"}
+
+
+def test_a_revoked_token_known_to_the_snapshot_is_not_answered_directly(in_production, system, superuser):
+    token, key = issue_token(system, actor=superuser, name="payments", scope=Scope.DECISIONS)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    ask(client)
+    # Revoked without moving the generation (as if a process still held the old snapshot): still refused.
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.created_at)
+    serving.current().tokens[token.key_hash].revoked_at = token.created_at
+    assert ask(client).status_code == 401
