@@ -14,20 +14,6 @@ from tests.conftest import document
 IN_FORCE = "2025-01-15"
 
 
-@pytest.fixture
-def system(db, settings):
-    from tests.conftest import make_user
-
-    return make_user("payments", settings.PDP_SYSTEMS_GROUP)
-
-
-@pytest.fixture
-def client(system):
-    client = APIClient()
-    client.force_authenticate(system)
-    return client
-
-
 def ask(client, citizen, on=None, account_id="acct-1"):
     body = {"account_id": account_id, "citizen": citizen}
     if on is not None:

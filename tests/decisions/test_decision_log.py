@@ -6,7 +6,6 @@ import polars as pl
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from decisions import recorder as recorder_module
@@ -16,20 +15,6 @@ from decisions.services import purge_decision_log
 
 IN_FORCE = "2025-01-15"
 CITIZEN = {"age": 40, "in_fire_zone": True, "home_damaged": True, "shoe_size": 44}
-
-
-@pytest.fixture
-def system(db, settings):
-    from tests.conftest import make_user
-
-    return make_user("payments", settings.PDP_SYSTEMS_GROUP)
-
-
-@pytest.fixture
-def client(system):
-    client = APIClient()
-    client.force_authenticate(system)
-    return client
 
 
 def ask(client, account_id="acct-1", **headers):

@@ -10,13 +10,6 @@ ADULT_IN_ZONE = {"age": 40, "in_fire_zone": True, "home_damaged": True}
 IN_FORCE = "2025-01-15"
 
 
-@pytest.fixture
-def system(db, settings):
-    from tests.conftest import make_user
-
-    return make_user("payments", settings.PDP_SYSTEMS_GROUP)
-
-
 def ask(user, citizen, account_id="acct-1", on=IN_FORCE):
     client = APIClient()
     client.force_authenticate(user)

@@ -18,13 +18,6 @@ IN_FORCE = "2025-01-15"
 
 
 @pytest.fixture
-def system(db, settings):
-    from tests.conftest import make_user
-
-    return make_user("payments", settings.PDP_SYSTEMS_GROUP)
-
-
-@pytest.fixture
 def client_of(superuser):
     """A client sending a decisions token of `user`, as a payment system does (no session)."""
 
