@@ -66,7 +66,7 @@ bench: install
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/audit_append.py
 	$(BIN)/python bench/tokens.py
-	command -v wrk >/dev/null && $(BIN)/python bench/decisions.py || echo "bench/decisions.py needs wrk: apt-get install -y wrk"
+	if command -v wrk >/dev/null; then $(BIN)/python bench/decisions.py; else echo "bench/decisions.py needs wrk: apt-get install -y wrk"; fi
 
 clean:
 	rm -rf $(VENV) node_modules var
