@@ -141,6 +141,7 @@ def _answered(
     served = Served(
         live=live,
         at=at,
+        on=on,
         request_id=rid,
         accounts=accounts,
         test_accounts=tests,

@@ -25,7 +25,7 @@ import zlib
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 WRITER = f"{socket.gethostname()}:{os.getpid()}"[:100]
 DECISION_SCHEMA: dict[str, Any] = {
     "at": pl.Datetime("us", "UTC"),
+    "on": pl.Date,  # the day the decision was asked for
     "request_id": pl.String,
     "account": pl.String,
     "test_account": pl.Boolean,
@@ -59,6 +60,7 @@ class Served:
 
     live: LiveVersion
     at: float  # time.time()
+    on: date  # the day asked for
     request_id: str
     accounts: list[str]
     test_accounts: list[bool]
@@ -119,6 +121,7 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
         for one in group:
             n = len(one)
             column["at"].extend([round(one.at * 1_000_000)] * n)
+            column["on"].extend([one.on] * n)
             column["request_id"].extend([one.request_id] * n)
             column["account"].extend([hash_account(a, key) for a in one.accounts] if hashed else one.accounts)
             column["test_account"].extend(one.test_accounts)
@@ -180,6 +183,8 @@ def read_inputs(batch: DecisionBatch) -> list[dict[str, Any]] | None:
 def read_decisions(batch: DecisionBatch) -> pl.DataFrame:
     """A batch's decisions, with their inputs as JSON text (keys sorted; null once removed) in column `inputs`."""
     frame = pl.read_ipc(io.BytesIO(bytes(batch.decisions)))
+    if "on" not in frame.columns:  # written before the day asked for was kept
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("on"))
     inputs = read_inputs(batch)
     texts = (
         [None] * frame.height

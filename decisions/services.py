@@ -6,7 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -19,7 +19,7 @@ from audit.services import record_event, refusals_recorded
 from deployments.models import Deployment, Environment, Release
 from deployments.services import parse_target, previous_version
 from engine.batch import ColumnDecider
-from engine.document import parse_canonical
+from engine.document import parse_canonical, validity, why_not_in_force
 from engine.errors import InvalidInput
 from pdp_portal import permissions
 from pdp_portal.exceptions import NotPermitted, ReleaseRefused
@@ -69,6 +69,7 @@ class Impact:
     no_longer_eligible: int = 0
     amount_changes: int = 0
     errors: int = 0
+    not_in_force: int = 0  # decided again by a version not in force on the day those decisions were for
     eligible_before: int = 0
     eligible_after: int = 0
     cost_before: float = 0.0
@@ -82,8 +83,32 @@ class Impact:
         return round(self.cost_after - self.cost_before, 2)
 
 
-def _decider(version: RuleVersion | None) -> ColumnDecider | None:
-    return None if version is None else ColumnDecider(parse_canonical(version.document))
+@dataclass
+class _Candidate:
+    """A version to decide recorded decisions again: its rule, and the days it is in force."""
+
+    decider: ColumnDecider
+    valid_from: date | None
+    valid_to: date | None
+
+    def decide(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """Each row's answer; (False, 0.0) where the version is not in force on the day the decision was for."""
+        answers: list[Any] = list(self.decider.decide([json.loads(row["inputs"]) for row in rows]))
+        for index, row in enumerate(rows):
+            if row["on"] is not None and why_not_in_force(self.valid_from, self.valid_to, row["on"]):
+                answers[index] = NOT_IN_FORCE
+        return answers
+
+
+# The answer of a version not in force on the day: no one eligible, nothing paid.
+NOT_IN_FORCE = (False, 0.0)
+
+
+def _decider(version: RuleVersion | None) -> _Candidate | None:
+    if version is None:
+        return None
+    document = parse_canonical(version.document)
+    return _Candidate(ColumnDecider(document), *validity(document))
 
 
 def _frames(batches: Any, limit: int | None, since: datetime | None = None) -> Iterator[pl.DataFrame]:
@@ -106,7 +131,7 @@ def _frames(batches: Any, limit: int | None, since: datetime | None = None) -> I
             return
 
 
-def _compare(frames: Iterator[pl.DataFrame], after: ColumnDecider | None, impact: Impact) -> Iterator[Difference]:
+def _compare(frames: Iterator[pl.DataFrame], after: _Candidate | None, impact: Impact) -> Iterator[Difference]:
     """Every difference, as found; `impact` counts as it goes."""
     for frame in frames:
         impact.accounts_hashed |= bool(frame["hashed"].any())
@@ -114,10 +139,7 @@ def _compare(frames: Iterator[pl.DataFrame], after: ColumnDecider | None, impact
         with_inputs = frame if after is None else frame.filter(pl.col("inputs").is_not_null())
         impact.without_inputs += frame.height - with_inputs.height
         rows = with_inputs.to_dicts()
-        if after is None:
-            answers: list[Any] = [(False, 0.0)] * len(rows)
-        else:
-            answers = list(after.decide([json.loads(row["inputs"]) for row in rows]))
+        answers = [NOT_IN_FORCE] * len(rows) if after is None else after.decide(rows)
         for row, answer in zip(rows, answers, strict=True):
             impact.compared += 1
             before_eligible, before_amount = bool(row["eligible"]), float(row["amount"] or 0.0)
@@ -127,6 +149,7 @@ def _compare(frames: Iterator[pl.DataFrame], after: ColumnDecider | None, impact
                 after_eligible, after_amount, error = None, None, str(answer)
                 impact.errors += 1
             else:
+                impact.not_in_force += answer is NOT_IN_FORCE and after is not None
                 after_eligible, after_amount, error = answer[0], round(answer[1], 2), None
                 impact.eligible_after += bool(after_eligible)
                 impact.cost_after += after_amount if after_eligible else 0.0

@@ -17,7 +17,7 @@ from django.db import connection
 
 from deployments.models import Environment, Release, TestAccount
 from engine.batch import ColumnDecider
-from engine.document import parse_canonical
+from engine.document import parse_canonical, validity, why_not_in_force
 from engine.logic.evaluate import CompiledRule
 from pdp_portal import permissions
 from tokens.models import ApiToken
@@ -43,11 +43,7 @@ class LiveVersion:
 
     def not_in_force(self, on: datetime.date) -> str | None:
         """Why this version is not in force on `on`, or None when it is (both ends of its dates count)."""
-        if self.valid_from is not None and on < self.valid_from:
-            return f"Not in force on {on.isoformat()}: this version applies from {self.valid_from.isoformat()}."
-        if self.valid_to is not None and on > self.valid_to:
-            return f"Not in force on {on.isoformat()}: this version applied until {self.valid_to.isoformat()}."
-        return None
+        return why_not_in_force(self.valid_from, self.valid_to, on)
 
 
 @dataclass
@@ -87,10 +83,6 @@ _current: Snapshot | None = None
 _compiled: dict[tuple[int, str], tuple[CompiledRule, ColumnDecider, dict[str, Any]]] = {}
 
 
-def _date(text: Any) -> datetime.date | None:
-    return datetime.date.fromisoformat(text) if isinstance(text, str) else None
-
-
 def _compile(version_id: int, content_hash: str, text: str) -> tuple[CompiledRule, ColumnDecider, dict[str, Any]]:
     key = (version_id, content_hash)
     if key not in _compiled:
@@ -116,6 +108,7 @@ def _load(generation: int | None) -> Snapshot:
         scalar, columns, document = _compile(version_id, content_hash, text)
         live_keys.add((version_id, content_hash))
         inputs = document.get("inputs")
+        valid_from, valid_to = validity(document)
         by_environment.setdefault(environment, {})[rule_id] = LiveVersion(
             rule_id=rule_id,
             rule=slug,
@@ -123,8 +116,8 @@ def _load(generation: int | None) -> Snapshot:
             number=number,
             content_hash=content_hash,
             environment=environment,
-            valid_from=_date(document.get("valid_from")),
-            valid_to=_date(document.get("valid_to")),
+            valid_from=valid_from,
+            valid_to=valid_to,
             inputs=tuple(inputs) if isinstance(inputs, list) else None,
             scalar=scalar,
             columns=columns,

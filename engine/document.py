@@ -11,6 +11,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, NoReturn
 
 import jsonschema
@@ -308,3 +309,22 @@ def _plain_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "format":
         return f"{error.instance!r} is not a date in the form YYYY-MM-DD."
     return error.message[:300]
+
+
+def validity(document: dict[str, Any]) -> tuple[date | None, date | None]:
+    """A rule's valid_from and valid_to as dates (None where it gives none); lint has checked their form."""
+
+    def read(key: str) -> date | None:
+        value = document.get(key)
+        return date.fromisoformat(value) if isinstance(value, str) else None
+
+    return read("valid_from"), read("valid_to")
+
+
+def why_not_in_force(valid_from: date | None, valid_to: date | None, on: date) -> str | None:
+    """Why a rule with these dates is not in force on `on` (both ends count), or None when it is."""
+    if valid_from is not None and on < valid_from:
+        return f"Not in force on {on.isoformat()}: this version applies from {valid_from.isoformat()}."
+    if valid_to is not None and on > valid_to:
+        return f"Not in force on {on.isoformat()}: this version applied until {valid_to.isoformat()}."
+    return None

@@ -2,7 +2,7 @@
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 from rest_framework.test import APIClient
@@ -58,6 +58,7 @@ def record_batch(version, environment, rows, *, start):
     decisions = pl.DataFrame(
         {
             "at": at,
+            "on": [date.fromisoformat(IN_FORCE)] * len(rows),
             "request_id": [f"req-{start.timestamp():.0f}-{n}" for n in range(len(rows))],
             "account": [account for account, *_ in rows],
             "test_account": [False] * len(rows),
@@ -81,3 +82,10 @@ def record_batch(version, environment, rows, *, start):
         inputs=pack_inputs(None, [citizen(age) for _, age, _, _ in rows]),
         writer="tests",
     )
+
+
+def stricter_and_richer_from(valid_from):
+    """The same v2, in force only from `valid_from`."""
+    document_ = json.loads(stricter_and_richer())
+    document_["valid_from"] = valid_from
+    return json.dumps(document_).encode()

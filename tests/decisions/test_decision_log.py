@@ -40,6 +40,7 @@ def test_a_decision_is_recorded_with_what_it_used(in_production, client):
     assert (batch.content_hash, batch.count, batch.eligible_count) == (in_production.content_hash, 1, 1)
     (row,) = rows()
     assert row["request_id"] == "req-42"
+    assert row["on"].isoformat() == IN_FORCE  # the day the decision was asked for
     assert row["account"] == "acct-1"
     assert (row["in_force"], row["eligible"], row["amount"], row["error"], row["test_account"]) == (
         True,
@@ -115,6 +116,7 @@ def served(live_version, n, at=None):
     return Served(
         live=live,
         at=now,
+        on=timezone.localdate(),
         request_id="r",
         accounts=[f"a{i}" for i in range(n)],
         test_accounts=[False] * n,

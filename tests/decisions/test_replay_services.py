@@ -21,7 +21,7 @@ from pdp_portal.exceptions import NotPermitted, ReleaseRefused
 from tests.conftest import last_event
 from tests.deployments.support import release_to_production
 
-from .replay_support import ask_all, record_batch, stricter_and_richer
+from .replay_support import ask_all, record_batch, stricter_and_richer, stricter_and_richer_from
 
 
 @pytest.fixture
@@ -58,6 +58,19 @@ def test_replay_counts_what_the_candidate_changes(candidate, payments):
     example = next(e for e in impact.examples if e.request_id == ids[0])
     assert (example.amount_before, example.eligible_after, example.amount_after) == (5000.0, True, 6000.0)
     assert example.account == "acct-0" and '"age":40' in example.inputs.replace(" ", "")
+
+
+def test_a_candidate_not_in_force_on_the_day_asked_pays_no_one(in_production, push, drafter, payments):
+    """v2 applies from 2025-06-01; the decisions were asked for 2025-01-15: under v2 no one would be paid."""
+    from .replay_support import AGES
+
+    later = push(stricter_and_richer_from("2025-06-01"), actor=drafter)
+    ask_all(payments)
+    impact = replay(later)
+    eligible = sum(1 for age in AGES if age >= 18)
+    assert impact.compared == len(AGES)
+    assert (impact.not_in_force, impact.no_longer_eligible, impact.eligible_after) == (len(AGES), eligible, 0)
+    assert impact.cost_after == 0.0
 
 
 def test_replay_reads_the_latest_decisions_only(candidate, payments, settings):
