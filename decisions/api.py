@@ -10,9 +10,7 @@ import datetime
 import functools
 import gc
 import json
-import re
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +30,7 @@ from engine.batch import Answer
 from engine.document import parse_strict
 from engine.errors import DomainError, InvalidInput
 from engine.logic.evaluate import EvaluationError
+from operations.context import request_id_from
 from pdp_portal import schema
 from pdp_portal.exceptions import NotPermitted
 from pdp_portal.fields import Text
@@ -44,7 +43,6 @@ from .recorder import RECORDER, Served
 
 BATCH_LIMIT = 10_000
 ACCOUNT_ID_LENGTH = 100
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 NOT_ALLOWED = "You may not request decisions; this takes the Systems or release manager role."
 
 
@@ -79,9 +77,8 @@ AUTHENTICATION = [ServingTokenAuthentication, SessionAuthentication]
 
 
 def request_id(request: Any) -> str:
-    """The id the request carries (X-Request-ID, when it is a sensible one), else a new one."""
-    given = getattr(request, "request_id", None) or request.META.get("HTTP_X_REQUEST_ID", "")
-    return given if _REQUEST_ID.fullmatch(given or "") else uuid.uuid4().hex
+    """The request's id, as operations.middleware gave it (X-Request-ID when it is a sensible one, else new)."""
+    return getattr(request, "request_id", None) or request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
 
 
 def _on(value: Any) -> datetime.date:

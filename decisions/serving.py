@@ -20,6 +20,7 @@ from engine.batch import ColumnDecider
 from engine.document import parse_canonical, validity, why_not_in_force
 from engine.logic.evaluate import CompiledRule
 from pdp_portal import permissions
+from rules.models import RuleVersion
 from tokens.models import ApiToken
 
 from .models import ServingGeneration
@@ -83,29 +84,29 @@ _current: Snapshot | None = None
 _compiled: dict[tuple[int, str], tuple[CompiledRule, ColumnDecider, dict[str, Any]]] = {}
 
 
-def _compile(version_id: int, content_hash: str, text: str) -> tuple[CompiledRule, ColumnDecider, dict[str, Any]]:
-    key = (version_id, content_hash)
-    if key not in _compiled:
+def _compile_missing(keys: set[tuple[int, str]]) -> None:
+    """Compile the versions not compiled yet; only their documents are read, in one query."""
+    missing = keys - set(_compiled)
+    if not missing:
+        return
+    texts = RuleVersion.objects.filter(pk__in={pk for pk, _ in missing}).values_list("pk", "content_hash", "document")
+    for pk, content_hash, text in texts:
         document = parse_canonical(text)
         scalar = CompiledRule.from_document(document)
-        _compiled[key] = (scalar, ColumnDecider(document, scalar), document)
-    return _compiled[key]
+        _compiled[(pk, content_hash)] = (scalar, ColumnDecider(document, scalar), document)
 
 
 def _load(generation: int | None) -> Snapshot:
     by_environment: dict[str, dict[int, LiveVersion]] = {Environment.PRODUCTION: {}, Environment.STAGING: {}}
-    pointers = Release.objects.filter(version__isnull=False).values_list(
-        "rule_id",
-        "rule__slug",
-        "environment__name",
-        "version_id",
-        "version__number",
-        "version__content_hash",
-        "version__document",
+    pointers = list(
+        Release.objects.filter(version__isnull=False).values_list(
+            "rule_id", "rule__slug", "environment__name", "version_id", "version__number", "version__content_hash"
+        )
     )
+    _compile_missing({(version_id, content_hash) for *_, version_id, _, content_hash in pointers})
     live_keys = set()
-    for rule_id, slug, environment, version_id, number, content_hash, text in pointers:
-        scalar, columns, document = _compile(version_id, content_hash, text)
+    for rule_id, slug, environment, version_id, number, content_hash in pointers:
+        scalar, columns, document = _compiled[(version_id, content_hash)]
         live_keys.add((version_id, content_hash))
         inputs = document.get("inputs")
         valid_from, valid_to = validity(document)
@@ -165,11 +166,3 @@ def for_request(request: Any) -> Snapshot:
         snapshot = current()
         request._serving_snapshot = snapshot
     return snapshot
-
-
-def forget() -> None:
-    """Drop everything cached (tests, and a process that must start cold)."""
-    global _current
-    with _lock:
-        _current = None
-        _compiled.clear()

@@ -32,8 +32,9 @@ def _user_changed(sender, update_fields=None, **kwargs):
     bump_generation()
 
 
-def _groups_changed(sender, action, **kwargs):
-    if action in ("post_add", "post_remove", "post_clear"):
+def _groups_changed(sender, action, pk_set=None, **kwargs):
+    # Django signals an add of groups someone already has with an empty pk_set: nothing changed.
+    if action == "post_clear" or (action in ("post_add", "post_remove") and pk_set):
         bump_generation()
 
 
