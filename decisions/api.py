@@ -3,19 +3,17 @@
 Both read the serving snapshot (decisions.serving): one query per request unless something changed.
 A token is found in the snapshot once per generation; a revoked token, a person's lost role or a new
 test account moves the generation, so each takes effect for the very next request as a rollback does.
+A good single decision request is answered by decisions/front.py, in front of Django, with read_decision_request
+and decide_one below; everything else comes here.
 """
 
 import contextlib
 import datetime
-import functools
 import gc
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -27,16 +25,15 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from engine.batch import Answer
-from engine.document import parse_strict
-from engine.errors import DomainError, InvalidInput
+from engine.errors import InvalidInput
 from engine.logic.evaluate import EvaluationError
 from operations.context import request_id_from
 from pdp_portal import schema
 from pdp_portal.exceptions import NotPermitted
 from pdp_portal.fields import Text
 from pdp_portal.parsers import BatchJSONParser
-from tokens.authentication import ExpiringTokenAuthentication, mark_used, why_unusable
-from tokens.models import ApiToken, hash_key
+from tokens.authentication import ExpiringTokenAuthentication
+from tokens.models import ApiToken
 
 from . import serving
 from .recorder import RECORDER, Served
@@ -173,9 +170,10 @@ class DecisionRequest(serializers.Serializer):
     )
 
 
-def _read_request(data: Any) -> tuple[str, dict[str, Any], Any]:
+def read_decision_request(data: Any) -> tuple[str, dict[str, Any], datetime.date]:
     """(account_id, citizen, date) of a decision request, checked as DecisionRequest documents them and
-    refused in its words; by hand, because building a serializer costs more than the decision."""
+    refused in its words (ValidationError, or InvalidInput for the date); by hand, because building a
+    serializer costs more than the decision."""
     if not isinstance(data, dict):
         raise ValidationError(
             {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]}
@@ -205,13 +203,13 @@ def _read_request(data: Any) -> tuple[str, dict[str, Any], Any]:
         errors["date"] = ["This field may not be null."]
     if errors:
         raise ValidationError(errors)
-    return account_id, citizen, data.get("date")
+    return account_id, citizen, _on(data.get("date"))
 
 
 _MISSING = object()
 
 
-def _decide_one(snapshot: serving.Snapshot, rid: str, account_id: str, citizen: dict[str, Any], on) -> dict[str, Any]:
+def decide_one(snapshot: serving.Snapshot, rid: str, account_id: str, citizen: dict[str, Any], on) -> dict[str, Any]:
     """The body of a single decision's answer, its decisions handed to the decision log."""
     at = time.time()
     is_test, versions = snapshot.rules_for(account_id)
@@ -232,71 +230,24 @@ def _decide_one(snapshot: serving.Snapshot, rid: str, account_id: str, citizen: 
 
 def _decisions(request):
     snapshot = _allowed(request)
-    account_id, citizen, date = _read_request(request.data)
-    on = _on(date)
+    account_id, citizen, on = read_decision_request(request.data)
     rid = request_id(request)
-    return Response(_decide_one(snapshot, rid, account_id, citizen, on), headers={"X-Request-ID": rid})
+    return Response(decide_one(snapshot, rid, account_id, citizen, on), headers={"X-Request-ID": rid})
 
 
-def _answered_directly(request: HttpRequest) -> HttpResponse | None:
-    """A request with a decisions token the snapshot knows, that will be answered 200: answered here, without
-    building DRF's request, authenticators, permissions and renderer (about a third of a decision's cost).
-    Anything else (another way in, an unknown or unusable token, a body or field to refuse) returns None and
-    is answered by the DRF view, which says why: every refusal has one path, and it is the documented one."""
-    scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme != "Token" or not key.strip() or request.content_type != "application/json":
-        return None
-    snapshot = serving.for_request(request)
-    token = snapshot.tokens.get(hash_key(key.strip()))
-    match = request.resolver_match
-    if token is None or why_unusable(token) is not None or not token.allows(match.url_name if match else None):
-        return None
-    if not snapshot.allows(token.user):
-        return None
-    try:
-        account_id, citizen, date = _read_request(parse_strict(request.body))
-        on = _on(date)
-    except (DomainError, ValidationError, RequestDataTooBig):
-        return None
-    mark_used(token)
-    request.user = token.user
-    rid = request_id(request)
-    body = _decide_one(snapshot, rid, account_id, citizen, on)
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")), content_type="application/json"
-    )
-    response["X-Request-ID"] = rid
-    response["Vary"] = "Accept"
-    response["Allow"] = "POST, OPTIONS"
-    return response
-
-
-def _with_direct_answers(view):
-    """The DRF view, answered directly where _answered_directly can; it keeps the view's attributes (its class,
-    for the schema; csrf_exempt, as every API view is)."""
-
-    @functools.wraps(view)
-    def serve(request, *args, **kwargs):
-        return _answered_directly(request) or view(request, *args, **kwargs)
-
-    return serve
-
-
-decisions = _with_direct_answers(
-    extend_schema(
-        operation_id="decisions",
-        request=DecisionRequest,
-        responses=schema.responses(200, schema.DecisionResult),
-        description=(
-            "Every rule in force, decided for one citizen and account, on a date (today by default). A rule live "
-            "but outside its valid_from/valid_to on that date answers in_force false and says why. Each answer is "
-            "recorded in the decision log under the request id (X-Request-ID when sent, else a new one)."
-        ),
-    )(api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions)))
-)
+decisions = extend_schema(
+    operation_id="decisions",
+    request=DecisionRequest,
+    responses=schema.responses(200, schema.DecisionResult),
+    description=(
+        "Every rule in force, decided for one citizen and account, on a date (today by default). A rule live "
+        "but outside its valid_from/valid_to on that date answers in_force false and says why. Each answer is "
+        "recorded in the decision log under the request id (X-Request-ID when sent, else a new one)."
+    ),
+)(api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions)))
 # The same endpoint with a trailing slash, which clients send too; documented once, above.
-decisions_with_slash = _with_direct_answers(
-    extend_schema(exclude=True)(api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions)))
+decisions_with_slash = extend_schema(exclude=True)(
+    api_view(["POST"])(authentication_classes(AUTHENTICATION)(_decisions))
 )
 
 

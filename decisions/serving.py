@@ -8,12 +8,13 @@ before a request arrives is what that request is decided by, on every process.
 """
 
 import datetime
+import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from deployments.models import Environment, Release, TestAccount
 from engine.batch import ColumnDecider
@@ -134,14 +135,55 @@ def _load(generation: int | None) -> Snapshot:
 
 
 _GENERATION_SQL = f"SELECT value FROM {ServingGeneration._meta.db_table} WHERE id = 1"
+_statements = itertools.count(1)
 
 
 def generation() -> int | None:
-    """The serving generation now: one indexed row, read with no ORM in between (it is every request's query)."""
-    with connection.cursor() as cursor:
+    """The serving generation now: one indexed row, read with no ORM in between (it is every request's query).
+
+    On PostgreSQL, once the connection is open and checked, it is a statement prepared once per connection
+    and run through libpq directly: under half the CPU of a query through a cursor, on both sides of the
+    connection. Where queries are logged or wrapped (DEBUG, assertNumQueries) it goes through a cursor, so
+    they see it."""
+    db: Any = connections[DEFAULT_DB_ALIAS]
+    if (
+        db.vendor == "postgresql"
+        and db.connection is not None
+        and not (db.health_check_enabled and not db.health_check_done)
+        and not db.queries_logged
+        and not db.execute_wrappers
+    ):
+        return _generation_prepared(db)
+    with db.cursor() as cursor:
         cursor.execute(_GENERATION_SQL)
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def _generation_prepared(db: Any) -> int | None:
+    import psycopg
+    from psycopg import pq
+    from psycopg.errors import error_from_result
+
+    try:
+        pgconn = db.connection.pgconn
+        prepared = getattr(db, "_pdp_generation_statement", None)
+        if prepared is None or prepared[0] is not pgconn:
+            # A new name each time: a statement that failed (and may or may not exist now) is never reused.
+            prepared = (pgconn, b"pdp_serving_generation_%d" % next(_statements))
+            result = pgconn.prepare(prepared[1], _GENERATION_SQL.encode())
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise error_from_result(result, encoding=db.connection.info.encoding)
+            db._pdp_generation_statement = prepared
+        result = pgconn.exec_prepared(prepared[1], None)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise error_from_result(result, encoding=db.connection.info.encoding)
+    except psycopg.Error:
+        db._pdp_generation_statement = None
+        with db.wrap_database_errors:  # raised as Django's error, the connection marked as having failed
+            raise
+    value = result.get_value(0, 0) if result.ntuples else None
+    return None if value is None else int(value)
 
 
 def current() -> Snapshot:

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from pdp_portal.permissions import may_scrape_metrics
 
 from .collectors import DatabaseCollector
+from .metrics import apply_pending
 from .readiness import run_checks
 
 
@@ -52,6 +53,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
             },
             status=403,
         )
+    apply_pending()  # this process's counts still queued (operations.metrics)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Under gunicorn (gunicorn.conf.py): the figures of every process of this host, from their files.
         processes = CollectorRegistry()
