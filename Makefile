@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PDP_DATA_DIR ?= $(CURDIR)/var
 export PORT ?= 8000
-# The Procfile and the printed hints run the virtualenv's gunicorn, celery and hms.
+# The Procfile and the printed hints run the virtualenv's python, celery and hms.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test install lint format bench clean

@@ -5,8 +5,8 @@
 
 Needs wrk (`apt-get install -y wrk`). The database is fresh (as pages.py makes it): three example rules
 are pushed, checked, signed off and promoted to production, and a Systems account gets a decisions
-token. Then the portal is started exactly as the Procfile's `web` line starts it (gunicorn, its
-workers and threads), with the decision log on, and loaded by wrk for --seconds at each concurrency:
+token. Then the portal is started exactly as the Procfile's `web` line starts it (pdp_portal.serve: granian,
+its workers and threads), with the decision log on, and loaded by wrk for --seconds at each concurrency:
 
 - `minimal`: POST /bench/minimal, a Django view that reads the JSON body and answers a small JSON
   object, through the portal's own settings and middleware: the practical ceiling of the stack;
@@ -15,7 +15,7 @@ workers and threads), with the decision log on, and loaded by wrk for --seconds 
 
 Each line gives requests/s, p50 and p99 in milliseconds, and for `single` its ratio to `minimal` at the
 same concurrency; `batch` also gives citizens/s and answers/s (a citizen gets one answer per rule in
-force). Every line also gives the server's CPU milliseconds per request (gunicorn's processes, from
+force). Every line also gives the server's CPU milliseconds per request (the server's processes, from
 /proc), which a busy machine disturbs far less than a rate; `single` quotes it as a ratio too. At the end the decision log is checked against what wrk was answered: once while the server
 runs (after one flush interval) and again after a clean stop (SIGTERM), when nothing may be missing.
 """
@@ -155,7 +155,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu_seconds(master):
-    """User + system CPU seconds of the gunicorn master and its workers so far (from /proc)."""
+    """User + system CPU seconds of the server process and its workers so far (from /proc)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -187,8 +187,7 @@ def web_command(port):
     """The Procfile's web line, with its port."""
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
     command = line.split(":", 1)[1].strip().replace("$PORT", str(port)).split()
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    return [gunicorn if command[0] == "gunicorn" else command[0], *command[1:], "--chdir", str(ROOT)]
+    return [sys.executable if command[0] == "python" else command[0], *command[1:]]
 
 
 def wait_ready(url, key, body, process, timeout=60):

@@ -149,7 +149,7 @@ class DecisionFront:
         """The serving snapshot, its generation read on this thread's connection. A connection past its
         CONN_MAX_AGE, or broken, is closed first, as Django does when a request starts; a read that fails
         is tried once on a new connection (a server restart drops every kept one); None if that fails too."""
-        db = connections[DEFAULT_DB_ALIAS]
+        db: Any = connections[DEFAULT_DB_ALIAS]
         for attempt in (1, 2):
             _close_if_obsolete(db)
             db.health_check_done = True  # the read below is the check

@@ -3,7 +3,7 @@ batches by a thread of that process, off the request path.
 
 What a crash may lose: the decisions of the last PDP_DECISION_LOG_FLUSH_SECONDS (0.5 s by default) before
 a process is killed without warning (`kill -9`, the machine losing power), and anything still waiting
-while the database is unreachable. A clean stop (SIGTERM, SIGINT, the end of `gunicorn --graceful-timeout`)
+while the database is unreachable. A clean stop (SIGTERM or SIGINT to the web server, within its --graceful-timeout)
 writes everything first. While the database cannot be reached, decisions wait in memory, at most
 PDP_DECISION_LOG_BUFFER of them; past that the oldest are dropped and counted (`dropped`), and the log says so.
 
@@ -11,7 +11,6 @@ PDP_DECISION_LOG_MODE=inline writes each request's decisions in the request's ow
 (the tests use it; so may a deployment that would rather answer slower than lose any).
 """
 
-import atexit
 import hashlib
 import hmac
 import io
@@ -34,6 +33,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from operations import metrics
+from operations.lifecycle import at_exit
 
 from .models import DecisionBatch
 from .serving import LiveVersion
@@ -305,4 +305,4 @@ class Recorder:
 
 
 RECORDER = Recorder()
-atexit.register(RECORDER.close)
+at_exit(RECORDER.close)

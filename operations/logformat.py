@@ -1,6 +1,6 @@
 """Log formats: one JSON object per line (PDP_LOG_FORMAT=json, the default) or plain text.
 
-Pure Python (no Django), so gunicorn's configuration can use it too. `RequestIdFilter` puts the
+Pure Python (no Django), so the web server's start-up (pdp_portal/serve.py) can use it too. `RequestIdFilter` puts the
 current request id on every record; `JsonFormatter` writes the record's standard fields and any
 `extra=` fields given to the logging call.
 """

@@ -3,7 +3,7 @@
 Two kinds, and where each is true:
 
 - **Per process, summed per host** (prometheus_client metric objects): what a web process counts as
-  it serves. Under gunicorn, whose workers are separate processes, gunicorn.conf.py turns on
+  it serves. Under the web server, whose workers are separate processes, pdp_portal/serve.py turns on
   prometheus_client's multiprocess mode (files under `$PDP_DATA_DIR/metrics/`), and /metrics on a
   host adds up that host's processes. Sum them across hosts in Prometheus.
   These are the decision figures below, and django-prometheus's `django_http_*` figures.
@@ -27,13 +27,14 @@ fraction of a microsecond. So a scrape may miss the last quarter second of anoth
 and a process killed without warning loses them.
 """
 
-import atexit
 import threading
 import time
 from collections import defaultdict, deque
 from typing import Any
 
 from prometheus_client import Counter, Gauge
+
+from .lifecycle import at_exit
 
 PENDING_SECONDS = 0.25
 
@@ -101,7 +102,7 @@ class _Pending:
 
 
 _PENDING = _Pending()
-atexit.register(_PENDING.apply)
+at_exit(_PENDING.apply)
 
 
 def later_inc(child: Any, n: float = 1) -> None:

@@ -18,7 +18,7 @@ class RequestIdMiddleware:
     """First in MIDDLEWARE: give the request its id (`request.request_id`, `current_request_id()`),
     echo it in the response's X-Request-ID header, and log one line when the response is ready.
 
-    This line replaces gunicorn's access log (gunicorn.conf.py), so there is one line per request.
+    The web server writes no access log (pdp_portal/serve.py), so there is one line per request.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -5,6 +5,7 @@ and sets no cookie; the refusal middleware leaves them alone (audit/middleware.p
 """
 
 import os
+from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -39,6 +40,25 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if failed else 200)
 
 
+def forget_dead_processes(folder: str) -> None:
+    """Drop the live gauges (pending decisions, their lag) of this host's processes that have exited, as a
+    server's worker-exit hook would: a worker that died would otherwise be reported waiting forever."""
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
@@ -55,7 +75,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         )
     apply_pending()  # this process's counts still queued (operations.metrics)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Under gunicorn (gunicorn.conf.py): the figures of every process of this host, from their files.
+        # Under the web server (pdp_portal/serve.py): the figures of every process of this host, from their files.
+        forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         processes = CollectorRegistry()
         multiprocess.MultiProcessCollector(processes)
     else:

@@ -1,4 +1,4 @@
-"""A real portal for the end-to-end and browser tests: migrate, seed, then gunicorn and a Celery worker.
+"""A real portal for the end-to-end and browser tests: migrate, seed, then the web server and a Celery worker.
 
 `running_portal(data_dir)` starts one with honcho (the Procfile, as `make run` does) and stops it
 on leaving. On the embedded default it uses `data_dir` (SQLite + filesystem broker). When

@@ -1,6 +1,6 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a live portal with a real worker.
 
-One portal (gunicorn + Celery worker, as tests/e2e starts it) serves every test in this folder and
+One portal (web server + Celery worker, as tests/e2e starts it) serves every test in this folder and
 stops after them. Each person logs in in a browser context of their own. Every page a person's
 tab loads must be checked with axe-core (`person.check()`); a page loaded but never checked fails
 the test at teardown.

@@ -1,7 +1,7 @@
-"""Real gunicorn processes on the test database: the rollback promise across processes, and what the decision
+"""Real web server processes on the test database: the rollback promise across processes, and what the decision
 log loses when a process is killed (its last flush interval) or stopped cleanly (nothing).
 
-Each server is `gunicorn pdp_portal.wsgi` with the settings that ship, started on its own free port, so the test
+Each server is `python -m pdp_portal.serve` (the Procfile's web line) with one worker and the settings that ship, started on its own free port, so the test
 knows which process answers which request.
 """
 
@@ -26,7 +26,6 @@ from tests.faults.support import free_port, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 CITIZEN = {"age": 40, "in_fire_zone": True, "home_damaged": True}
 IN_FORCE = "2025-01-15"
 
@@ -61,11 +60,11 @@ class Server:
     def start(self):
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "pdp_portal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-                 "--threads", "4", "--graceful-timeout", "10", "--no-control-socket"],
+                [sys.executable, "-m", "pdp_portal.serve", "--port", str(self.port), "--workers", "1",
+                 "--threads", "4", "--graceful-timeout", "10"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        wait_for(self._answers, what=f"gunicorn on {self.port}", seconds=60, context=self.tail)
+        wait_for(self._answers, what=f"the portal on {self.port}", seconds=60, context=self.tail)
         return self
 
     def _answers(self):

@@ -1,4 +1,4 @@
-"""A real portal for end-to-end tests: migrate, seed, then gunicorn and a Celery worker via honcho.
+"""A real portal for end-to-end tests: migrate, seed, then the web server and a Celery worker via honcho.
 
 The starting and stopping is tests/live_portal.py, shared with the browser tests.
 """

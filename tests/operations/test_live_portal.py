@@ -1,5 +1,5 @@
-"""The portal as `make run` starts it (honcho: gunicorn with gunicorn.conf.py, 2 workers, and a Celery
-worker with beat): the probes, /metrics over the gunicorn processes, and one JSON line per request
+"""The portal as `make run` starts it (honcho: pdp_portal.serve with 2 workers, and a Celery
+worker with beat): the probes, /metrics over the web server processes, and one JSON line per request
 whose id the worker's line for the job it queued repeats.
 """
 
@@ -26,9 +26,9 @@ def call(portal, path, *, method="GET", body=None, headers=None):
     request = urllib.request.Request(portal["url"] + path, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def log_lines(portal):
@@ -62,8 +62,8 @@ def test_probes_answer_and_readiness_follows_the_worker_beat(portal):
     assert body["failed"] == [] and set(body["components"]) == {"database", "broker", "worker", "audit_chain"}
 
 
-def test_metrics_add_up_the_gunicorn_workers(portal):
-    for _ in range(20):  # spread over both gunicorn workers
+def test_metrics_add_up_the_web_workers(portal):
+    for _ in range(20):  # spread over both web workers
         call(portal, "/healthz")
     status, headers, body = call(portal, "/metrics")
     text = body.decode()
@@ -109,5 +109,5 @@ def test_one_line_per_request_and_the_job_line_repeats_its_id(portal):
     job = next(line for _, line in mine if line["logger"] == "pdp.task")
     assert job["state"] == "SUCCESS" and job["duration_ms"] > 0
     assert {process for process, line in mine if line["logger"] == "pdp.task"} == {"worker.1"}
-    # gunicorn's access log is off: no request appears in its format.
+    # The server's access log is off: no request appears in its format.
     assert '"POST /api/v1/rules/ HTTP/1.1" 201' not in portal["log"].read_text(errors="replace")
