@@ -109,7 +109,8 @@ def why_not_deploy(
 
     Production takes a version new to it only from staging (approved); any environment takes again a
     version it served before (a redeploy), without staging first. Either way only with every sign-off
-    valid on the version's content hash, and production never from the version's drafter. `was_live`:
+    valid on the version's content hash, never a version that fails the governance checks in force now
+    (why_not_governed), and production never from the version's drafter. `was_live`:
     the version was live in that environment before; `signed_off`: `RuleVersion.objects.signed_off()`
     holds it. The promote service raises the refusal under its lock; the rule page and the board show
     its message where they offer no button, so a button is offered exactly when the service accepts.
@@ -142,13 +143,31 @@ def why_not_deploy(
         return ReleaseRefused(f"The drafter of {version} cannot promote it to production.")
     if not signed_off:
         return ReleaseRefused(f"{version} does not have every required sign-off on its content.")
-    return None
+    return why_not_governed(version)  # asked again under the lock when the move is made
+
+
+def load_for_governance(versions: "list[RuleVersion]") -> None:
+    """Give the versions a list page loaded without their document (it defers it) the document why_not_governed
+    reads: one query for them all, and none while no governance check is in force."""
+    if not governance.in_force():
+        return
+    deferred = [version for version in versions if "document" in version.get_deferred_fields()]
+    if deferred:
+        from rules.models import RuleVersion
+
+        documents = dict(
+            RuleVersion.objects.filter(pk__in=[version.pk for version in deferred]).values_list("pk", "document")
+        )
+        for version in deferred:
+            version.document = documents[version.pk]
 
 
 def why_not_governed(version: "RuleVersion") -> GovernanceRefused | None:
     """Why `version` may not be promoted under the governance checks in force now (pdp_portal/governance.py), as
     the refusal; None when it keeps them all. Asked at every promotion, so a setting tightened after the version
     passed lint still holds; a rollback is not asked (it returns to a version that was live)."""
+    if not governance.in_force():
+        return None
     findings = governance.governance_findings(version.parsed())
     if not findings:
         return None

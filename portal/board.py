@@ -59,6 +59,7 @@ def board(request):
     rolled_back = set(filter(None, (rule.rolled_back_from_id for rule in rules_shown))) - set(staging_versions)
     versions = {**staging_versions, **RuleVersion.objects.select_related("rule").defer("document").in_bulk(rolled_back)}
     signed = set(RuleVersion.objects.filter(pk__in=list(versions)).signed_off().values_list("pk", flat=True))
+    permissions.load_for_governance(list(versions.values()))  # a row offers no button a governance check refuses
     pending: dict[int, list[ScheduledPromotion]] = {}
     for schedule in ScheduledPromotion.objects.pending().filter(rule__in=rules_shown):
         pending.setdefault(schedule.rule_id, []).append(schedule)

@@ -107,3 +107,15 @@ def test_the_portal_shows_the_reason(client, on_staging, release_manager):
     assert response.status_code == 200
     assert REASON in html.unescape(response.content.decode())
     assert live_version(on_staging.rule, "production") is None
+
+
+def test_the_rule_page_and_the_board_offer_no_button_a_check_refuses(client, on_staging, release_manager):
+    """Where a governance check in force refuses the version, the rule page and the board show the reason
+    instead of a Promote button; under the old maximum the button is back."""
+    client.force_login(release_manager)
+    for page in (reverse("rule-detail", args=[on_staging.rule.slug]), reverse("environments")):
+        with TIGHTENED:
+            text = html.unescape(client.get(page).content.decode())
+        assert "Promote to production" not in text, page
+        assert REASON in text, page
+        assert "Promote to production" in client.get(page).content.decode(), page
