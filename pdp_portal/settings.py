@@ -300,6 +300,11 @@ PDP_WEBHOOK_ALLOW_PRIVATE = env.bool("PDP_WEBHOOK_ALLOW_PRIVATE", default=False)
 PDP_WEBHOOK_BATCH = env.int("PDP_WEBHOOK_BATCH", default=500)
 PDP_WEBHOOK_SEND_LIMIT = env.int("PDP_WEBHOOK_SEND_LIMIT", default=200)
 PDP_WEBHOOK_SEND_BUDGET_SECONDS = env.float("PDP_WEBHOOK_SEND_BUDGET_SECONDS", default=30.0)
+# Delivered and given-up deliveries, with their attempts, are removed after this many days (hourly).
+PDP_WEBHOOK_DELIVERY_DAYS = env.int("PDP_WEBHOOK_DELIVERY_DAYS", default=30)
+if PDP_WEBHOOK_DELIVERY_DAYS < 1:
+    raise ImproperlyConfigured("PDP_WEBHOOK_DELIVERY_DAYS must be at least 1.")
+CELERY_BEAT_SCHEDULE["purge-webhook-deliveries"] = {"task": "webhooks.tasks.purge_deliveries", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     "task": "webhooks.tasks.dispatch",
     "schedule": PDP_WEBHOOK_POLL_SECONDS,

@@ -287,6 +287,28 @@ def collect_deliveries(*, batch: int | None = None) -> int:
     return made
 
 
+def purge_deliveries(*, now: Any = None) -> dict[str, int]:
+    """Remove the finished deliveries (delivered, or given up) older than PDP_WEBHOOK_DELIVERY_DAYS, with their
+    attempts; one still being tried is kept whatever its age. Audited when it removes anything."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.PDP_WEBHOOK_DELIVERY_DAYS)
+    finished = Q(state=WebhookDelivery.State.DELIVERED, delivered_at__lt=before) | Q(
+        state=WebhookDelivery.State.GAVE_UP, created_at__lt=before
+    )
+    with transaction.atomic():
+        old = WebhookDelivery.objects.filter(finished)
+        deliveries = old.count()
+        attempts = WebhookAttempt.objects.filter(delivery__in=old).count()
+        if deliveries:
+            old.delete()
+            record_event(
+                "webhook.delivery.purge",
+                actor=None,
+                data={"deliveries_removed": deliveries, "attempts_removed": attempts, "before": before.isoformat()},
+            )
+    return {"deliveries_removed": deliveries, "attempts_removed": attempts}
+
+
 def event_payload(event: AuditEvent) -> dict[str, Any]:
     """What a receiver gets for one audit event."""
     return {

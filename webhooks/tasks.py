@@ -11,3 +11,8 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "max_retries"
 @shared_task(name="webhooks.tasks.dispatch", **RETRY)
 def dispatch_task() -> dict[str, int]:
     return services.dispatch()
+
+
+@shared_task(name="webhooks.tasks.purge_deliveries", **RETRY)
+def purge_deliveries_task() -> dict[str, int]:
+    return services.purge_deliveries()
