@@ -7,8 +7,8 @@ from engine.errors import DomainError
 from pdp_portal import permissions
 from portal.pages import moved
 
-from .models import Deployment, Environment, Release, TestAccount
-from .services import previous_version, promote, rollback
+from .models import Deployment, Environment, Release, ScheduledPromotion, TestAccount
+from .services import cancel_scheduled_promotion, previous_version, promote, rollback
 
 
 @admin.register(Environment)
@@ -130,6 +130,40 @@ class DeploymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{past}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, moved(deployment), messages.SUCCESS)
+
+
+@admin.register(ScheduledPromotion)
+class ScheduledPromotionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Promotions waiting for their time, and what became of them. They are made from the rule page, the API
+    and hms; here they can be read and cancelled, through the same service."""
+
+    list_display = ["at", "rule", "environment", "version_label", "state", "created_by", "outcome"]
+    list_filter = ["state", "environment"]
+    search_fields = ["rule__slug", "created_by__username", "note", "outcome"]
+    list_select_related = ["rule", "environment", "version", "created_by"]
+    ordering = ["-at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("version__document", "from_version__document")
+
+    actions = ["cancel"]
+
+    def has_promote_permission(self, request):
+        return permissions.can_promote(request.user)
+
+    @admin.display(description="version")
+    def version_label(self, schedule):
+        return schedule.version.label
+
+    @admin.action(description="Cancel the selected scheduled promotions", permissions=["promote"])
+    def cancel(self, request, queryset):
+        for schedule in queryset:
+            try:
+                cancel_scheduled_promotion(schedule, actor=request.user, reason="Cancelled in the admin.")
+            except DomainError as exc:
+                self.message_user(request, f"{schedule}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{schedule}: cancelled.", messages.SUCCESS)
 
 
 @admin.register(TestAccount)

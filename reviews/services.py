@@ -23,6 +23,7 @@ GROUP_PERMISSIONS = {
         "deployments.promote_release",
         "deployments.rollback_release",
         "deployments.view_release",
+        "deployments.view_scheduledpromotion",
     ],
     settings.PDP_SYSTEMS_GROUP: ["deployments.view_release"],
     settings.PDP_OVERSIGHT_GROUP: ["deployments.rollback_release", "deployments.view_release"],

@@ -183,3 +183,27 @@ def test_every_admin_page_renders(client, in_production, superuser, model):
     if obj is not None and hasattr(model, "history"):
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])
         assert client.get(url).status_code == 200
+
+
+def test_scheduled_promotions_are_listed_and_cancelled_through_the_service(client, on_staging, admin_release_manager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deployments.models import ScheduledPromotion
+    from deployments.services import schedule_promotion
+
+    schedule = schedule_promotion(on_staging.rule, actor=admin_release_manager, at=timezone.now() + timedelta(hours=2))
+    client.force_login(admin_release_manager)
+    listing = client.get(reverse("admin:deployments_scheduledpromotion_changelist")).content.decode()
+    assert on_staging.rule.display_name in listing and "scheduled" in listing
+    assert "cancelled." in _action(client, ScheduledPromotion, "cancel", [schedule.pk])
+    schedule.refresh_from_db()
+    assert (schedule.state, schedule.cancelled_by) == (ScheduledPromotion.State.CANCELLED, admin_release_manager)
+    event = AuditEvent.objects.filter(action="release.schedule.cancel").order_by("-id").first()
+    assert (event.outcome, event.actor, event.data["reason"]) == (
+        "done",
+        admin_release_manager,
+        "Cancelled in the admin.",
+    )
+    assert "no longer scheduled" in _action(client, ScheduledPromotion, "cancel", [schedule.pk])

@@ -848,6 +848,7 @@ ADMIN_MATRIX = {
     "/admin/": ("login", "login", 200, 200),
     "/admin/rules/rule/": ("login", "login", 403, 200),
     "/admin/deployments/release/": ("login", "login", 200, 200),
+    "/admin/deployments/scheduledpromotion/": ("login", "login", 200, 200),
     "/admin/auth/user/": ("login", "login", 403, 200),
     "/admin/tokens/apitoken/": ("login", "login", 403, 200),
     "/admin/audit/auditevent/": ("login", "login", 403, 200),
