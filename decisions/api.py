@@ -109,34 +109,28 @@ def _answered(
     rid: str,
     accounts: list[str],
     tests: list[bool],
-    *,
-    compact: bool = False,
 ) -> tuple[list[dict[str, Any]], Served]:
-    """One version's answers for these citizens, in order, and the same as the decision log keeps them.
-    `compact` leaves each answer's content hash out: a batch names it once per version, in `versions`."""
+    """One version's answers for these citizens, in order, and the same as the decision log keeps them."""
     why = live.not_in_force(on)
     head: dict[str, Any] = {"rule": live.rule, "version": live.number}
-    if compact:
-        head["environment"] = live.environment
-    else:
-        head.update(content_hash=live.content_hash, environment=live.environment)
+    head.update(content_hash=live.content_hash, environment=live.environment)
     head["in_force"] = why is None
     n = len(citizens)
     eligible: list[bool | None] = [None] * n
     amount: list[float | None] = [None] * n
     errors: list[str | None] = [None] * n
     if why is not None:
-        answers = [{**head, "eligible": None, "amount": None, "not_in_force": why}] * n
+        given = [{**head, "eligible": None, "amount": None, "not_in_force": why}] * n
     else:
-        answers = []
+        given = []
         decided = live.columns.decide(citizens) if n > 1 else [_one(live, citizens[0])]
         for index, result in enumerate(decided):
             if isinstance(result, Exception):
                 errors[index] = str(result)
-                answers.append({**head, "eligible": None, "amount": None, "error": errors[index]})
+                given.append({**head, "eligible": None, "amount": None, "error": errors[index]})
             else:
                 eligible[index], amount[index] = result[0], round(result[1], 2)
-                answers.append({**head, "eligible": eligible[index], "amount": amount[index]})
+                given.append({**head, "eligible": eligible[index], "amount": amount[index]})
     served = Served(
         live=live,
         at=at,
@@ -150,7 +144,7 @@ def _answered(
         errors=errors,
         citizens=citizens,
     )
-    return answers, served
+    return given, served
 
 
 def _one(live: serving.LiveVersion, citizen: dict[str, Any]) -> Answer:
