@@ -24,8 +24,9 @@ class DecisionBatch(models.Model):
     """Decisions of one version in one environment, recorded together by one serving process.
 
     `decisions` holds one row per decision (time, request id, account, in force, eligible, amount, error)
-    as Arrow IPC, and `inputs` the declared inputs each used, as a compressed JSON array in the same
-    order (decisions.recorder.read_decisions reads both). The inputs are
+    as Arrow IPC, and `inputs` the declared inputs each used, in the same order: Arrow IPC columns for a
+    large batch whose inputs each fit one typed column, else a compressed JSON array
+    (decisions.recorder.read_decisions reads every form). The inputs are
     removed after PDP_DECISION_LOG_INPUTS_DAYS, the batch itself after PDP_DECISION_LOG_DAYS.
     """
 

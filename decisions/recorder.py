@@ -25,13 +25,16 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 
+from engine.batch import Columns
 from operations import metrics
 from operations.lifecycle import at_exit
 
@@ -69,6 +72,8 @@ class Served:
     amount: list[float | None]
     errors: list[str | None]
     citizens: list[dict[str, Any]]
+    # The citizens' typed columns as the batch read them for its rules, when it did: the inputs kept reuse them.
+    columns: Columns | None = None
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -95,17 +100,29 @@ def _input_names(live: LiveVersion) -> tuple[str, ...] | None:
     return None if live.columns.names is None else tuple(sorted(live.columns.names))
 
 
+# Arrow IPC is written in its stream format: the file format goes through polars' streaming engine, which
+# costs ten times more for a small batch. Rows written before kept the file format, which begins with
+# ARROW1; a stream begins with a continuation marker, and a zlib stream (the JSON inputs) with neither.
+_IPC_FILE = b"ARROW1"
+_IPC_STREAM = b"\xff\xff\xff\xff"
+# Below this many decisions in a group, its inputs are quicker to write as JSON than as columns.
+INPUT_COLUMNS_FROM = 1_000
+
+
 def _ipc(frame: pl.DataFrame) -> bytes:
-    out = io.BytesIO()
-    frame.write_ipc(out, compression="zstd")
-    return out.getvalue()
+    return frame.write_ipc_stream(None, compression="zstd").getvalue()
+
+
+def _read_ipc(stored: bytes) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(stored)) if stored.startswith(_IPC_FILE) else pl.read_ipc_stream(io.BytesIO(stored))
 
 
 def batches(served: Iterable[Served]) -> list[DecisionBatch]:
     """The rows of the decision log for these decisions: one per version and environment.
 
-    The decisions are Arrow IPC columns; the inputs one JSON array (a row's object at its row's index),
-    compressed: written once per batch, where a JSON text per row would cost a call per decision."""
+    The decisions are Arrow IPC columns; so are the inputs when each is one typed column over the group's
+    citizens (as a batch's are), else one JSON array (a row's object at its row's index), compressed:
+    written once per batch, where a JSON text per row would cost a call per decision."""
     groups: dict[tuple[str, int], list[Served]] = defaultdict(list)
     for one in served:
         groups[(one.live.environment, one.live.version_id)].append(one)
@@ -115,24 +132,7 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
     for group in groups.values():
         group.sort(key=lambda one: one.at)
         live = group[0].live
-        names = _input_names(live)
-        column: dict[str, list[Any]] = {name: [] for name in DECISION_SCHEMA}
-        inputs: list[Any] = []
-        for one in group:
-            n = len(one)
-            column["at"].extend([round(one.at * 1_000_000)] * n)
-            column["on"].extend([one.on] * n)
-            column["request_id"].extend([one.request_id] * n)
-            column["account"].extend([hash_account(a, key) for a in one.accounts] if hashed else one.accounts)
-            column["test_account"].extend(one.test_accounts)
-            column["in_force"].extend([one.in_force] * n)
-            column["eligible"].extend(one.eligible)
-            column["amount"].extend(one.amount)
-            column["error"].extend(one.errors)
-            inputs.extend(_project(names, one.citizens))
-        decisions = pl.DataFrame(column, schema={**DECISION_SCHEMA, "at": pl.Int64}).with_columns(
-            pl.col("at").cast(DECISION_SCHEMA["at"])
-        )
+        decisions = _decisions(group, key)
         rows.append(
             DecisionBatch(
                 rule_id=live.rule_id,
@@ -141,15 +141,75 @@ def batches(served: Iterable[Served]) -> list[DecisionBatch]:
                 content_hash=live.content_hash,
                 first_at=datetime.fromtimestamp(group[0].at, UTC),
                 last_at=datetime.fromtimestamp(group[-1].at, UTC),
-                count=len(inputs),
-                eligible_count=sum(1 for one in group for e in one.eligible if e),
+                count=decisions.height,
+                eligible_count=int(decisions["eligible"].sum()),
                 decisions=_ipc(decisions),
-                inputs=pack_inputs(names, inputs),
+                inputs=_inputs(_input_names(live), group),
                 accounts_hashed=hashed,
                 writer=WRITER,
             )
         )
     return rows
+
+
+def _decisions(group: list[Served], key: bytes | None) -> pl.DataFrame:
+    """The group's decisions as columns (accounts hashed with `key` when it is given). A column with one value
+    per Served is built from those few values: polars converts each Python value it is given, which for ten
+    thousand rows costs more than writing them."""
+    rows_of = [len(one) for one in group]
+    accounts = (
+        [one.accounts for one in group]
+        if key is None
+        else [[hash_account(a, key) for a in one.accounts] for one in group]
+    )
+    return pl.DataFrame(
+        [
+            _runs("at", [round(one.at * 1_000_000) for one in group], rows_of, pl.Int64).cast(DECISION_SCHEMA["at"]),
+            _runs("on", [one.on for one in group], rows_of),
+            _runs("request_id", [one.request_id for one in group], rows_of),
+            _joined("account", accounts),
+            _joined("test_account", [one.test_accounts for one in group]),
+            _runs("in_force", [one.in_force for one in group], rows_of),
+            _joined("eligible", [one.eligible for one in group]),
+            _joined("amount", [one.amount for one in group]),
+            _errors(group),
+        ]
+    )
+
+
+def _runs(name: str, values: list[Any], rows_of: list[int], dtype: Any = None) -> pl.Series:
+    """values[i] repeated rows_of[i] times."""
+    each = pl.Series(name, values, dtype=dtype or DECISION_SCHEMA[name])
+    return each if max(rows_of) == 1 else each.gather(np.repeat(np.arange(len(values)), rows_of))
+
+
+def _joined(name: str, lists: list[list[Any]]) -> pl.Series:
+    return pl.Series(
+        name, lists[0] if len(lists) == 1 else list(chain.from_iterable(lists)), dtype=DECISION_SCHEMA[name]
+    )
+
+
+def _errors(group: list[Served]) -> pl.Series:
+    errors = list(chain.from_iterable(one.errors for one in group))
+    if errors.count(None) == len(errors):  # as nearly always: a column of nulls, without reading each
+        return pl.repeat(None, len(errors), dtype=DECISION_SCHEMA["error"], eager=True).alias("error")
+    return pl.Series("error", errors, dtype=DECISION_SCHEMA["error"])
+
+
+def _inputs(names: tuple[str, ...] | None, group: list[Served]) -> bytes:
+    """The group's inputs as stored: Arrow IPC when every name is one typed column over its citizens (those
+    no citizen has left out), else compressed JSON (pack_inputs)."""
+    if names and sum(map(len, group)) >= INPUT_COLUMNS_FROM:
+        columns = group[0].columns if len(group) == 1 else None
+        if columns is None:
+            columns = Columns([citizen for one in group for citizen in one.citizens])
+        frame = columns.frame(names)
+        if frame is not None and frame.width:
+            return _ipc(frame)
+    rows: list[Any] = []
+    for one in group:
+        rows.extend(_project(names, one.citizens))
+    return pack_inputs(names, rows)
 
 
 def _project(names: tuple[str, ...] | None, citizens: list[dict[str, Any]]) -> list[Any]:
@@ -158,7 +218,7 @@ def _project(names: tuple[str, ...] | None, citizens: list[dict[str, Any]]) -> l
     if names is None:
         return citizens
     if not names:
-        return [[] for _ in citizens]
+        return [[]] * len(citizens)  # the same empty list each time: it is only written
     getter = itemgetter(*names)
     try:
         return [getter(c) for c in citizens] if len(names) > 1 else [[getter(c)] for c in citizens]
@@ -175,14 +235,17 @@ def read_inputs(batch: DecisionBatch) -> list[dict[str, Any]] | None:
     """The inputs of a batch's decisions, as objects in row order; None once retention removed them."""
     if batch.inputs is None:
         return None
-    stored = json.loads(zlib.decompress(bytes(batch.inputs)))
+    stored = bytes(batch.inputs)
+    if stored.startswith(_IPC_STREAM):
+        return _read_ipc(stored).to_dicts()
+    stored = json.loads(zlib.decompress(stored))
     names = stored["names"]
     return [row if isinstance(row, dict) else dict(zip(names, row, strict=True)) for row in stored["rows"]]
 
 
 def read_decisions(batch: DecisionBatch) -> pl.DataFrame:
     """A batch's decisions, with their inputs as JSON text (keys sorted; null once removed) in column `inputs`."""
-    frame = pl.read_ipc(io.BytesIO(bytes(batch.decisions)))
+    frame = _read_ipc(bytes(batch.decisions))
     if "on" not in frame.columns:  # written before the day asked for was kept
         frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("on"))
     inputs = read_inputs(batch)

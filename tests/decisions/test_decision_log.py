@@ -238,3 +238,25 @@ def test_the_writer_reports_its_backlog_and_drops_to_the_metrics(in_production, 
     writer.record([served(in_production, 3), served(in_production, 3)])
     assert metrics.DECISION_LOG_DROPPED._value.get() - dropped_before == 3
     writer.close()
+
+
+def test_rows_written_in_the_earlier_forms_read_the_same(in_production, client):
+    """Decisions kept as an Arrow IPC file and inputs as compressed JSON (as rows written before were) read
+    exactly as the stream and columns written now."""
+    import io
+
+    from decisions.recorder import INPUT_COLUMNS_FROM, pack_inputs
+
+    items = [{"account_id": f"a{i}", "citizen": {**CITIZEN, "age": i % 90}} for i in range(INPUT_COLUMNS_FROM)]
+    client.post("/api/v1/decisions/batch", {"citizens": items, "date": IN_FORCE}, format="json")
+    batch = DecisionBatch.objects.get()
+    now = read_decisions(batch)
+    before = io.BytesIO()
+    pl.read_ipc_stream(io.BytesIO(bytes(batch.decisions))).write_ipc(before)
+    names = ("age", "in_fire_zone", "home_damaged")
+    batch.decisions = before.getvalue()
+    batch.inputs = pack_inputs(names, [[item["citizen"][name] for name in names] for item in items])
+    batch.save(update_fields=["decisions", "inputs"])
+    batch.refresh_from_db()
+    assert bytes(batch.decisions).startswith(b"ARROW1")
+    assert read_decisions(batch).equals(now)

@@ -32,6 +32,49 @@ def test_same_key_in_different_objects_is_allowed():
     assert parse_strict(b'{"a": {"x": 1}, "b": {"x": 2}}') == {"a": {"x": 1}, "b": {"x": 2}}
 
 
+DUPLICATE_A = "Duplicate key 'a': every key may appear only once in an object."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":2}',
+        b'{"list":[' + b",".join([b'{"x":1}'] * 500) + b',{"x":1,"a":0,"a":1}]}',  # deep in a large compact body
+        b'{"a":":x","a":":y"}',  # strings that begin with a colon
+        b'{"t":"12:30","a":1,"a":2}',  # a colon inside a string
+        b'{"e":"\\"q\\"","a":1,"a":2}',  # an escape
+        b'{"a" : 1, "a" : 2}',  # a space before the colon
+    ],
+)
+def test_duplicate_keys_are_refused_however_the_text_is_written(raw):
+    """A repeated key is refused in the same words, whatever the spacing, strings and escapes around it."""
+    assert refused(raw) == DUPLICATE_A
+
+
+def test_a_large_compact_body_reads_as_json_does():
+    """What the quick reading of a body without duplicates gives is what json.loads gives."""
+    value = {
+        "date": "2025-01-15",
+        "citizens": [
+            {"account_id": f"a{i}", "citizen": {"age": i, "x": 1.5, "ok": True, "n": None, "name": "é", "l": [1, {}]}}
+            for i in range(500)
+        ],
+    }
+    raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    assert parse_strict(raw) == value
+    assert parse_strict(json.dumps(value).encode()) == value
+
+
+@pytest.mark.parametrize("literal", ["1e400", "-1E+400", "1e+0400"])
+def test_an_exponent_with_a_sign_or_a_capital_is_still_checked(literal):
+    """Signs are left out when looking for numbers a double cannot hold: 1E+400 is found as 1e400 would be."""
+    assert "too large" in refused(f'{{"a":{literal}}}'.encode())
+
+
+def test_a_tiny_exponent_is_a_double():
+    assert parse_strict(b'{"a":1e-400,"b":-2E-0400}') == {"a": 0.0, "b": -0.0}
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_refused(constant):
     """NaN and ±Infinity are not JSON numbers."""
