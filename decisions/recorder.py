@@ -22,7 +22,7 @@ import threading
 import time
 import zlib
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -71,7 +71,7 @@ class Served:
     eligible: list[bool | None]
     amount: list[float | None]
     errors: list[str | None]
-    citizens: list[dict[str, Any]]
+    citizens: Sequence[dict[str, Any]]
     # The citizens' typed columns as the batch read them for its rules, when it did: the inputs kept reuse them.
     columns: Columns | None = None
 
@@ -212,7 +212,7 @@ def _inputs(names: tuple[str, ...] | None, group: list[Served]) -> bytes:
     return pack_inputs(names, rows)
 
 
-def _project(names: tuple[str, ...] | None, citizens: list[dict[str, Any]]) -> list[Any]:
+def _project(names: tuple[str, ...] | None, citizens: Sequence[dict[str, Any]]) -> Sequence[Any]:
     """Each citizen's values of `names`: a list in their order when the citizen has them all (most do: one
     C-level lookup per citizen), else an object of those it has; the whole citizen when names is None."""
     if names is None:
