@@ -26,6 +26,11 @@ class Dataset(models.Model):
     format = models.CharField(max_length=10, choices=Format.choices)
     row_count = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    stored_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the stored Parquet copy under the data folder, which every worker checks before reading it.",
+    )
     size_bytes = models.PositiveBigIntegerField()
     columns = models.JSONField(default=dict, help_text="Column name → type.")
     is_default = models.BooleanField(default=False)

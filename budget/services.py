@@ -87,6 +87,50 @@ def load_dataset(dataset: Dataset, columns: list[str] | None = None) -> pl.DataF
     return load_population(dataset.file_path, columns=columns)
 
 
+class StoredCopyChanged(Exception):
+    """The dataset's stored file is missing or is not the one its row records."""
+
+
+_HASHED: dict[tuple[str, int, int], str] = {}
+
+
+def stored_copy_sha256(dataset: Dataset) -> str:
+    """The SHA-256 of the dataset's stored file as this process sees it (hashed once per file state)."""
+    path = dataset.file_path
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise StoredCopyChanged(
+            f"The file of the population {dataset.name!r} ({dataset.path}) is missing from this worker's data "
+            "folder: every worker must see the same data folder (docs/scaling.md)."
+        ) from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = _file_sha256(path)
+    return _HASHED[key]
+
+
+def record_stored_copy(dataset: Dataset) -> Dataset:
+    """Record the hash of a dataset's stored file when its row does not hold it yet (rows made before it was kept)."""
+    if not dataset.stored_sha256:
+        dataset.stored_sha256 = stored_copy_sha256(dataset)
+        Dataset.objects.filter(pk=dataset.pk, stored_sha256="").update(stored_sha256=dataset.stored_sha256)
+    return dataset
+
+
+def load_dataset_rows(dataset: Dataset, columns: list[str], first_row: int, rows: int) -> pl.DataFrame:
+    """Rows `first_row`.. of the dataset (`rows` of them), read only once the stored file proves to be the
+    recorded one: a worker on another machine may see another file under the same name."""
+    found = stored_copy_sha256(dataset)
+    if dataset.stored_sha256 and found != dataset.stored_sha256:
+        raise StoredCopyChanged(
+            f"The file of the population {dataset.name!r} ({dataset.path}) on this worker has SHA-256 "
+            f"{found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it: the workers do not share one "
+            "data folder, or the file was changed."
+        )
+    return load_population(dataset.file_path, columns=columns, first_row=first_row, rows=rows)
+
+
 def upload_dataset(
     raw: Source,
     *,
@@ -128,6 +172,7 @@ def upload_dataset(
                     format=info["format"],
                     row_count=info["row_count"],
                     sha256=info["sha256"],
+                    stored_sha256=_file_sha256(tmp),
                     size_bytes=info["size_bytes"],
                     columns=info["columns"],
                     is_default=False,
@@ -542,7 +587,8 @@ def ensure_default_dataset() -> Dataset:
                 path=relative,
                 format=Dataset.Format.PARQUET,
                 row_count=frame.height,
-                sha256=_file_sha256(path),
+                sha256=(digest := _file_sha256(path)),
+                stored_sha256=digest,
                 size_bytes=path.stat().st_size,
                 columns={name: type_label(dtype) for name, dtype in frame.schema.items()},
                 is_default=True,

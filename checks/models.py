@@ -31,6 +31,9 @@ class CheckRun(models.Model):
     engine_version = models.CharField(max_length=40, blank=True)
     dataset = models.ForeignKey("budget.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     dataset_hash = models.CharField(max_length=64, blank=True)
+    # What a partitioned simulation compares with, fixed when it starts so every partition uses the
+    # same: {"live": version id or None, "others": [version ids], "columns": [...], "partitions": N}.
+    plan = models.JSONField(default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     queued_at = models.DateTimeField(auto_now_add=True)
@@ -58,3 +61,41 @@ class CheckRun(models.Model):
     @property
     def is_finished(self):
         return self.status in (self.Status.PASSED, self.Status.FAILED, self.Status.CANCELLED)
+
+
+class SimulationPartition(models.Model):
+    """One part of a partitioned simulation: a run of the population's rows, simulated by one Celery task.
+
+    Its figures are stored here once, by the first delivery of its task to finish; the merge adds up
+    these rows, never the tasks' return values, so a task delivered twice is counted once.
+    """
+
+    class Stage(models.TextChoices):
+        FIGURES = "figures", "figures"
+        HISTOGRAM = "histogram", "histogram"  # a second pass, once the largest payment of all is known
+
+    run = models.ForeignKey(CheckRun, on_delete=models.CASCADE, related_name="partitions")
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.FIGURES)
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveBigIntegerField()
+    rows = models.PositiveBigIntegerField()
+    top = models.FloatField(null=True, blank=True, help_text="The histogram's top, on the histogram stage.")
+    figures = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "stage", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "stage", "index"], name="one_partition_per_place"),
+        ]
+
+    def __str__(self):
+        return f"partition {self.index + 1} ({self.stage}) of {self.run}"
+
+    @property
+    def is_done(self):
+        return self.figures is not None

@@ -21,12 +21,21 @@ from budget.models import Dataset
 from budget.services import ensure_default_dataset, evaluate_budget, load_dataset
 from deployments.models import Environment, Release
 from engine.lint import ERROR, Finding, LiveRule, finding, has_errors, lint_document
-from engine.simulation import OtherRule, Progress, engine_version, needed_columns, simulate, variables_of
+from engine.simulation import (
+    OtherRule,
+    Progress,
+    engine_version,
+    needed_columns,
+    overflow_finding,
+    simulate,
+    variables_of,
+)
 from pdp_portal import governance, permissions
 from pdp_portal.celery import enqueue_on_commit
 from pdp_portal.heartbeat import beating
 from rules.models import Rule, RuleVersion, VersionStatus
 
+from . import partitions
 from .models import CheckRun
 
 
@@ -107,7 +116,7 @@ def _start_check(
 def _finish_check(
     check_id: int,
     *,
-    started: float,
+    started: float | None,
     findings: list[Finding],
     result: dict[str, Any] | None = None,
     dataset: Dataset | None = None,
@@ -116,17 +125,9 @@ def _finish_check(
 ) -> CheckRun | None:
     """Store a finished check's outcome and move its version on. Returns the check, or None if stale."""
     if result and not _finite(result):
-        # Figures that overflowed (a weight near the largest double) cannot be stored as JSON, and
-        # would mean nothing: the check fails with the cause instead.
-        findings = [
-            *findings,
-            finding(
-                "FIGURES_OVERFLOW",
-                ERROR,
-                "The simulation's figures overflowed: a payment or a population weight is too large to add up. "
-                "Check the rule's amounts and the population's weights.",
-            ),
-        ]
+        # Figures that overflowed cannot be stored as JSON, and would mean nothing: the check fails
+        # with the cause instead.
+        findings = [*findings, overflow_finding()]
         result = None
     with transaction.atomic():
         locked = _lock_check(check_id)
@@ -143,7 +144,10 @@ def _finish_check(
             check.dataset = dataset
             check.dataset_hash = dataset.sha256
         check.finished_at = timezone.now()
-        check.duration_s = round(time.perf_counter() - started, 3)
+        if started is not None:
+            check.duration_s = round(time.perf_counter() - started, 3)
+        else:  # finished by another process than the one that started it (a partitioned simulation)
+            check.duration_s = round((check.finished_at - (check.started_at or check.queued_at)).total_seconds(), 3)
         check.save(
             update_fields=[
                 "status", "findings", "result", "progress", "engine_version",
@@ -321,11 +325,28 @@ def _simulate_check(check_id: int, version: RuleVersion, started: float) -> Chec
             failed_status=VersionStatus.SIMULATION_FAILED,
         )
     documents = [document, *([own] if own else []), *(o.document for o in others)]
-    frame = load_dataset(dataset, columns=needed_columns(documents, list(dataset.columns)))
+    columns = needed_columns(documents, list(dataset.columns))
+    if partitions.is_partitioned(document, dataset):
+        return partitions.start(check_id, document=document, dataset=dataset, live=own, others=others, columns=columns)
+    frame = load_dataset(dataset, columns=columns)
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
+    return finish_simulation(check_id, dataset=dataset, result=result, findings=findings, started=started)
+
+
+def finish_simulation(
+    check_id: int,
+    *,
+    dataset: Dataset,
+    findings: list[Finding],
+    result: dict[str, Any] | None = None,
+    started: float | None = None,
+) -> CheckRun | None:
+    """Judge a simulation's figures against the budget and finish its check (`started`: this process's clock
+    when it started the job; None when another process did, as for a partitioned simulation)."""
+    version = RuleVersion.objects.select_related("rule").get(checks__pk=check_id)
     if result is not None:
-        _, details, budget_findings = evaluate_budget(document, result, rule=version.rule)
-        findings += budget_findings
+        _, details, budget_findings = evaluate_budget(version.parsed(), result, rule=version.rule)
+        findings = [*findings, *budget_findings]
         result.update(details)
         result.update({"rule_hash": version.content_hash, "dataset_hash": dataset.sha256, "engine": engine_version()})
     return _finish_check(
@@ -369,8 +390,12 @@ def sweep_stuck_checks(
             if locked is None:
                 continue
             check, version = locked
+            # A partitioned simulation is silent while its partitions wait for a free worker: it is
+            # stuck only once nothing of it has moved for as long as a queued check may wait.
+            silent_since = check.heartbeat_at or check.queued_at
             still_stuck = (check.status == CheckRun.Status.QUEUED and check.queued_at < cutoff) or (
-                check.status == CheckRun.Status.RUNNING and (check.heartbeat_at or check.queued_at) < dead
+                check.status == CheckRun.Status.RUNNING
+                and silent_since < (cutoff if check.plan.get("partitions") else dead)
             )
             if not still_stuck:
                 continue  # it moved on while we looked

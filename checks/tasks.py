@@ -9,7 +9,7 @@ from django.db import OperationalError
 
 from deployments.services import catch_up_staging
 
-from . import services
+from . import partitions, services
 from .models import CheckRun
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,33 @@ def run_lint_task(self: Task, check_id: int) -> str:
 @shared_task(name="checks.tasks.run_simulation", bind=True, acks_late=True, **RETRY)
 def run_simulation_task(self: Task, check_id: int) -> str:
     return _run(services.run_simulation, self, check_id)
+
+
+@shared_task(name="checks.tasks.simulate_partition", bind=True, acks_late=True, **RETRY)
+def simulate_partition_task(self: Task, check_id: int, stage: str, index: int) -> str:
+    """One partition of a partitioned simulation (checks/partitions.py). An error it would meet again fails
+    the check at once, naming the partition; the chord still completes, and its merge finds the check ended."""
+    try:
+        return partitions.run_partition(check_id, stage, index, worker=self.request.hostname or "")
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("check %s: partition %s (%s) failed", check_id, index + 1, stage)
+        partitions.fail_partition(check_id, stage, index, error=exc)
+        return "failed"
+
+
+@shared_task(name="checks.tasks.merge_partitions", bind=True, acks_late=True, **RETRY)
+def merge_partitions_task(self: Task, _results: list[str], check_id: int, stage: str) -> str:
+    """The chord's body: add up the stored figures of the check's partitions (never `_results`) and finish it."""
+    try:
+        check = partitions.merge_partitions(check_id, stage)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        logger.exception("check %s: merging its partitions failed", check_id)
+        check = services.fail_check(check_id, error=exc)
+    return check.status if check else "merged nothing"
 
 
 @shared_task(name="checks.tasks.sweep_stuck_checks")

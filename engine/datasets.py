@@ -29,6 +29,7 @@ import numpy.typing as npt
 import polars as pl
 
 from .errors import InvalidDataset
+from .population import ROW_GROUP_ROWS
 
 CSV = "csv"
 PARQUET = "parquet"
@@ -693,7 +694,7 @@ def write_normalised(frame: pl.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     try:
-        frame.write_parquet(tmp, compression="zstd", statistics=False)
+        frame.write_parquet(tmp, compression="zstd", statistics=False, row_group_size=ROW_GROUP_ROWS)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -27,6 +27,9 @@ COUNTIES = [
 TOTAL_POPULATION = sum(c[1] for c in COUNTIES)
 DAMAGE_RATE_IN_ZONE = 0.045
 DAMAGE_RATE_OUTSIDE = 0.002
+# Rows per Parquet row group in the files the portal writes: a partition of a partitioned
+# simulation reads only the row groups that hold its rows (checks/partitions.py).
+ROW_GROUP_ROWS = 250_000
 
 
 def generate(rows: int = 100_000, seed: int = 2024) -> pl.DataFrame:
@@ -76,5 +79,5 @@ def write_parquet(path: Path, rows: int = 100_000, seed: int = 2024) -> pl.DataF
     """Generate and write to `path` (Parquet, uncompressed statistics; stable bytes)."""
     frame = generate(rows, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path, compression="zstd", statistics=False)
+    frame.write_parquet(path, compression="zstd", statistics=False, row_group_size=ROW_GROUP_ROWS)
     return frame

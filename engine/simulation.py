@@ -10,6 +10,7 @@ absent).
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import Any, NoReturn, SupportsFloat, cast
 
 import polars as pl
@@ -24,6 +25,13 @@ PROGRESS_STEPS = 10  # report at least every 10% of the rows
 HISTOGRAM_BINS = 10
 EXAMPLES = 5
 ROW_COLUMNS = ("id", "county", "weight")  # columns with a meaning of their own
+# Sums are exact decimals with six places, so adding the rows in any order or split gives the same
+# figures. A weight, or a weight times a payment, at or past these cannot be added up so: the
+# figures overflow (FIGURES_OVERFLOW). Even 10⁹ rows of the largest then stay inside 38 digits.
+EXACT = pl.Decimal(38, 6)
+LARGEST_WEIGHT = 1e15
+LARGEST_TERM = 1e22
+_WIDE = Context(prec=80)
 
 # Called with (percent done, a note such as "10,000 of 100,000 rows").
 Progress = Callable[[int, str], object]
@@ -54,13 +62,20 @@ def needed_columns(documents: Iterable[dict[str, Any]], available: Iterable[str]
     return [c for c in available if c in wanted]
 
 
-def load_population(path: str | os.PathLike[str], columns: list[str] | None = None) -> pl.DataFrame:
-    """Read a population file, only `columns` when given (Parquet reads just those)."""
+def load_population(
+    path: str | os.PathLike[str], columns: list[str] | None = None, *, first_row: int = 0, rows: int | None = None
+) -> pl.DataFrame:
+    """Read a population file, only `columns` when given (Parquet reads just those), and only `rows`
+    rows from `first_row` when given (Parquet reads just the row groups that hold them)."""
     path = str(path)
     if path.endswith(".parquet"):
-        return pl.read_parquet(path, columns=columns)
+        if first_row == 0 and rows is None:
+            return pl.read_parquet(path, columns=columns)
+        scan = pl.scan_parquet(path)
+        return (scan.select(columns) if columns is not None else scan).slice(first_row, rows).collect()
     frame = pl.read_csv(path, infer_schema_length=None)
-    return frame.select(columns) if columns is not None else frame
+    frame = frame.select(columns) if columns is not None else frame
+    return frame.slice(first_row, rows) if first_row or rows is not None else frame
 
 
 @dataclass
@@ -116,7 +131,12 @@ class _Evaluator:
         if self.exprs.may_error:
             if out[error].any():
                 if not lenient:
-                    self._raise_for(part, cast(int, out[error].arg_max()))
+                    first = cast(int, out[error].arg_max())
+                    if self.exprs.may_be_inexact:
+                        # A row before it that the columns cannot take exactly may fail first.
+                        for index in out[inexact].head(first).arg_true().to_list():
+                            self._decide_or_raise(part, index)
+                    self._raise_for(part, first)
                 out = out.with_columns(pl.when(pl.col(error)).then(False).otherwise(pl.col(eligible)).alias(eligible))
             out = out.drop(error)
         if self.exprs.may_be_inexact:
@@ -125,12 +145,16 @@ class _Evaluator:
             out = out.drop(inexact)
         return out
 
-    def _raise_for(self, frame: pl.DataFrame, index: int) -> NoReturn:
+    def _decide_or_raise(self, frame: pl.DataFrame, index: int) -> None:
         row = frame.row(index, named=True)
         try:
             self.scalar.decide(row)
         except EvaluationError as exc:
             raise _RowError(exc, row, index) from None
+
+    def _raise_for(self, frame: pl.DataFrame, index: int) -> NoReturn:
+        self._decide_or_raise(frame, index)
+        row = frame.row(index, named=True)
         raise _RowError(EvaluationError("the rule could not be evaluated", part="eligibility"), row, index)
 
     def _redo_inexact(self, frame: pl.DataFrame, out: pl.DataFrame, prefix: str, lenient: bool) -> pl.DataFrame:
@@ -199,13 +223,109 @@ def _declared_cost(
     return result, [finding("DECLARED_COST_ONLY", WARNING, message, "$.cost")]
 
 
+@dataclass
+class Evaluation:
+    """What evaluating a rule over a run of rows found, before anything is added up.
+
+    `table` holds the rows eligible under the rule or under its live version, with their weight,
+    eligibility and amount under each rule compared, and `_row`, the row's place in the whole
+    population (from 0). `ineligible` holds the first few rows eligible under neither.
+    """
+
+    first_row: int
+    rows: int
+    frame: pl.DataFrame
+    table: pl.DataFrame
+    ineligible: list[int]
+    compiled: bool
+    fallback: str | None
+    error: dict[str, Any] | None = None
+
+
+def evaluate(
+    document: dict[str, Any],
+    frame: pl.DataFrame,
+    *,
+    first_row: int = 0,
+    progress: Progress | None = None,
+    live: dict[str, Any] | None = None,
+    others: Sequence[OtherRule] = (),
+    scalar_only: bool = False,
+) -> Evaluation:
+    """Evaluate `document` (and the rules it is compared with) over `frame`, rows `first_row` onwards."""
+    rows = frame.height
+    schema = frame.schema
+    subject = _Evaluator(document, schema, "this version", scalar_only=scalar_only)
+    live_eval = None
+    if live is not None and "eligibility" in live:
+        live_eval = _Evaluator(live, schema, "live", scalar_only=scalar_only)
+    other_evals = [
+        _Evaluator(o.document, schema, o.slug, scalar_only=scalar_only) for o in others if "eligibility" in o.document
+    ]
+    weight = pl.col("weight").cast(pl.Float64) if "weight" in frame.columns else pl.lit(1.0)
+    keep = [c for c in ("id", "county") if c in frame.columns]
+    interesting: list[pl.DataFrame] = []
+    ineligible: list[int] = []
+    step = max(1, rows // PROGRESS_STEPS)
+    evaluation = Evaluation(
+        first_row, rows, frame, pl.DataFrame(), ineligible, subject.exprs is not None, subject.fallback
+    )
+    try:
+        for start in range(0, max(rows, 1), step):
+            part = frame.slice(start, step)
+            at = first_row + start
+            # One select per slice for every rule compared, so polars evaluates them together.
+            expressions = [*keep, weight.alias("weight"), pl.int_range(at, at + part.height).alias("_row")]
+            expressions += subject.expressions("")
+            if live_eval is not None:
+                expressions += live_eval.expressions("live_")
+            for index, evaluator in enumerate(other_evals):
+                expressions += evaluator.expressions(f"o{index}_")
+            # Lazy, so polars computes the parts the rules share (common subexpressions) once.
+            evaluated = part.lazy().select(expressions).collect()
+            try:
+                evaluated = subject.settle(part, evaluated, "")
+            except _RowError as exc:
+                exc.index += at  # the slice's row number → the population's
+                raise
+            # The live version and other rules were simulated before; a row they cannot take is
+            # theirs to answer for, not this version's: it counts as not eligible there.
+            if live_eval is not None:
+                evaluated = live_eval.settle(part, evaluated, "live_", lenient=True)
+            for index, evaluator in enumerate(other_evals):
+                evaluated = evaluator.settle(part, evaluated, f"o{index}_", lenient=True)
+            anything = pl.col("eligible")
+            if live_eval is not None:
+                anything = anything | pl.col("live_eligible")
+            interesting.append(evaluated.filter(anything))
+            if len(ineligible) < EXAMPLES:
+                ineligible.extend(
+                    evaluated.filter(~anything).head(EXAMPLES)["_row"].to_list()[: EXAMPLES - len(ineligible)]
+                )
+            if progress:
+                done = min(rows, start + step)
+                progress(min(99, done * 100 // max(rows, 1)), f"{done:,} of {rows:,} rows")
+    except _RowError as exc:
+        evaluation.error = {
+            "row": exc.index,
+            "id": exc.row.get("id"),
+            "message": str(exc.error),
+            "part": exc.error.part,
+        }
+        return evaluation
+    if progress:
+        progress(100, f"{rows:,} rows")
+    evaluation.table = pl.concat(interesting) if interesting else pl.DataFrame()
+    return evaluation
+
+
 def simulate(
     document: dict[str, Any],
     frame: pl.DataFrame,
     *,
     progress: Progress | None = None,
     live: dict[str, Any] | None = None,
-    others: Iterable[OtherRule] = (),
+    others: Sequence[OtherRule] = (),
     scalar_only: bool = False,
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
     """Evaluate `document` over `frame`. Returns (result, findings); result is None on an error.
@@ -213,142 +333,58 @@ def simulate(
     `live` is the document of this rule's version live in production now (None when nothing is);
     `others` are the other rules of the same program live in production (OtherRule).
     `scalar_only` evaluates every rule one citizen at a time (to compare the two paths).
+
+    The figures are added up as a partitioned simulation adds them (partial_figures, then
+    finish): exactly, so any split of the rows gives the same figures to the cent.
     """
-    rows = frame.height
     if "eligibility" not in document:
-        return _declared_cost(document, rows, progress)
-    findings: list[Finding] = []
-    schema = frame.schema
-    subject = _Evaluator(document, schema, "this version", scalar_only=scalar_only)
-    if subject.fallback:
-        findings.append(
-            finding(
-                "SCALAR_FALLBACK",
-                INFO,
-                f"The rule was evaluated one citizen at a time (slower), because the column compiler "
-                f"cannot take it: {subject.fallback}",
-                "$.eligibility",
-            )
-        )
-    live_eval = None
-    if live is not None and "eligibility" in live:
-        live_eval = _Evaluator(live, schema, "live", scalar_only=scalar_only)
-    other_evals = [
-        (o, _Evaluator(o.document, schema, o.slug, scalar_only=scalar_only))
-        for o in others
-        if "eligibility" in o.document
-    ]
-
-    weight = pl.col("weight").cast(pl.Float64) if "weight" in frame.columns else pl.lit(1.0)
-    keep = [c for c in ("id", "county") if c in frame.columns]
-    interesting: list[pl.DataFrame] = []
-    ineligible_samples: list[int] = []
-    step = max(1, rows // PROGRESS_STEPS)
-    try:
-        for start in range(0, max(rows, 1), step):
-            part = frame.slice(start, step)
-            # One select per slice for every rule compared, so polars evaluates them together.
-            expressions = [*keep, weight.alias("weight"), pl.int_range(start, start + part.height).alias("_row")]
-            expressions += subject.expressions("")
-            if live_eval is not None:
-                expressions += live_eval.expressions("live_")
-            for index, (_, evaluator) in enumerate(other_evals):
-                expressions += evaluator.expressions(f"o{index}_")
-            # Lazy, so polars computes the parts the rules share (common subexpressions) once.
-            evaluated = part.lazy().select(expressions).collect()
-            try:
-                evaluated = subject.settle(part, evaluated, "")
-            except _RowError as exc:
-                exc.index += start  # the slice's row number → the population's
-                raise
-            # The live version and other rules were simulated before; a row they cannot take is
-            # theirs to answer for, not this version's: it counts as not eligible there.
-            if live_eval is not None:
-                evaluated = live_eval.settle(part, evaluated, "live_", lenient=True)
-            for index, (_, evaluator) in enumerate(other_evals):
-                evaluated = evaluator.settle(part, evaluated, f"o{index}_", lenient=True)
-            anything = pl.col("eligible")
-            if live_eval is not None:
-                anything = anything | pl.col("live_eligible")
-            interesting.append(evaluated.filter(anything))
-            if len(ineligible_samples) < EXAMPLES:
-                ineligible_samples.extend(
-                    evaluated.filter(~anything).head(EXAMPLES)["_row"].to_list()[: EXAMPLES - len(ineligible_samples)]
-                )
-            if progress:
-                done = min(rows, start + step)
-                progress(min(99, done * 100 // max(rows, 1)), f"{done:,} of {rows:,} rows")
-    except _RowError as exc:
-        where = f"row {exc.index + 1}" + (f" (id {exc.row['id']})" if "id" in exc.row else "")
-        message = f"The rule failed on {where}: {exc.error}."
-        findings.append(finding("EVALUATION_ERROR", ERROR, message, f"$.{exc.error.part}"))
-        return None, findings
-    if progress:
-        progress(100, f"{rows:,} rows")
-
-    table = pl.concat(interesting) if interesting else pl.DataFrame()
-    result = _figures(document, table, rows)
-    if live_eval is not None:
-        result["against_live"] = _against_live(table)
-    result["overlaps"] = _overlaps(table, other_evals)
-    result["examples"] = _examples(document, live, frame, table, ineligible_samples, live_eval is not None)
-    result["evaluation"] = "scalar" if subject.exprs is None else "compiled"
-    findings.extend(_figure_findings(document, result))
-    return result, findings
+        return _declared_cost(document, frame.height, progress)
+    evaluation = evaluate(document, frame, progress=progress, live=live, others=others, scalar_only=scalar_only)
+    figures = partial_figures(document, evaluation, live=live, others=others, whole=True)
+    return finish(document, figures, live=live, others=others)
 
 
-def _figures(document: dict[str, Any], table: pl.DataFrame, rows: int) -> dict[str, Any]:
-    eligible = table.filter(pl.col("eligible")) if table.height else table
-    if eligible.height:
-        totals = eligible.select(
-            pl.len().alias("rows"),
-            pl.col("weight").sum().alias("recipients"),
-            (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
-            pl.col("amount").max().alias("max"),
-        ).row(0, named=True)
-    else:
-        totals = {"rows": 0, "recipients": 0.0, "cost": 0.0, "max": 0.0}
-    recipients, cost = float(totals["recipients"] or 0), float(totals["cost"] or 0)
-    by_county: list[dict[str, Any]] = []
-    if eligible.height and "county" in eligible.columns:
-        grouped = (
-            eligible.group_by("county")
-            .agg(
-                pl.len().alias("rows"),
-                pl.col("weight").sum().alias("recipients"),
-                (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
-            )
-            .sort(["cost", "county"], descending=[True, False])
-        )
-        by_county = [
-            {
-                "county": r["county"],
-                "rows": r["rows"],
-                "recipients": round(r["recipients"], 2),
-                "cost": _money(r["cost"]),
-            }
-            for r in grouped.iter_rows(named=True)
-        ]
-    return {
-        "rows": rows,
-        "cost_source": "simulated",
-        "eligible_rows": int(totals["rows"]),
-        "recipients": round(recipients, 2),
-        "cost": _money(cost),
-        "mean_payment": _money(cost / recipients) if recipients else 0.0,
-        "max_payment": _money(totals["max"] or 0),
-        "by_county": by_county,
-        "histogram": _histogram(document, eligible),
-    }
+# ---------------------------------------------------------------------------------------------
+# Figures that add up: a part's figures, their merge, and the result
 
 
-def _histogram(document: dict[str, Any], eligible: pl.DataFrame) -> list[dict[str, Any]]:
-    """Payments to eligible people in ten equal bins from 0 to the largest possible payment."""
-    if not eligible.height:
-        return []
-    top = float(document.get("max_payment") or cast(float | None, eligible["amount"].max()) or 0)
-    if top <= 0:
-        top = 1.0
+def _sum(expr: pl.Expr) -> pl.Expr:
+    """An exact sum, in millionths: the same whatever order or split the rows are added in."""
+    return expr.cast(EXACT).sum()
+
+
+def _totals(weight: pl.Expr, amount: pl.Expr) -> list[pl.Expr]:
+    """Rows, people and cost of a group of rows, exactly."""
+    return [pl.len().alias("rows"), _sum(weight).alias("people"), _sum(weight * amount).alias("cost")]
+
+
+def _millionths(value: Any) -> int:
+    return 0 if value is None else int(Decimal(value).scaleb(6, context=_WIDE))
+
+
+def _too_large(table: pl.DataFrame, amounts: Iterable[str]) -> bool:
+    """Whether a weight or weighted payment is past what adds up exactly (or not a number at all)."""
+    w = pl.col("weight")
+    checks = [(~w.is_finite() | (w.abs() >= LARGEST_WEIGHT)).any()]
+    for name in amounts:
+        term = w * pl.col(name)
+        checks.append((~term.is_finite() | (term.abs() >= LARGEST_TERM)).any())
+    return bool(table.select(pl.any_horizontal(checks)).item())
+
+
+def histogram_top(document: dict[str, Any], largest: float | None) -> float:
+    """The top of the histogram: the rule's maximum payment, else the largest payment made (1 when none is positive)."""
+    top = float(document.get("max_payment") or largest or 0)
+    return top if top > 0 else 1.0
+
+
+def needs_histogram_pass(document: dict[str, Any], figures: dict[str, Any]) -> bool:
+    """Whether merged figures still lack the histogram: its top is the largest payment of all the parts."""
+    return not figures.get("error") and not figures.get("overflow") and figures["histogram"] is None
+
+
+def histogram_bins(eligible: pl.DataFrame, top: float) -> list[list[int]]:
+    """Rows, people and cost (millionths) of the eligible rows in HISTOGRAM_BINS equal bins from 0 to `top`."""
     width = top / HISTOGRAM_BINS
     binned = (
         eligible.with_columns(
@@ -357,113 +393,324 @@ def _histogram(document: dict[str, Any], eligible: pl.DataFrame) -> list[dict[st
             )
         )
         .group_by("bin")
-        .agg(
-            pl.len().alias("rows"),
-            pl.col("weight").sum().alias("people"),
-            (pl.col("weight") * pl.col("amount")).sum().alias("cost"),
-        )
+        .agg(*_totals(pl.col("weight"), pl.col("amount")))
     )
-    counts = {r["bin"]: r for r in binned.iter_rows(named=True)}
-    return [
-        {
-            "from": _money(i * width),
-            "to": _money((i + 1) * width),
-            "rows": counts[i]["rows"] if i in counts else 0,
-            "people": round(counts[i]["people"], 2) if i in counts else 0.0,
-            "cost": _money(counts[i]["cost"]) if i in counts else 0.0,
-        }
-        for i in range(HISTOGRAM_BINS)
-    ]
+    bins = [[0, 0, 0] for _ in range(HISTOGRAM_BINS)]
+    for number, count, people, cost in binned.iter_rows():
+        if number is not None and 0 <= number < HISTOGRAM_BINS:
+            bins[number] = [count, _millionths(people), _millionths(cost)]
+    return bins
 
 
-def _against_live(table: pl.DataFrame) -> dict[str, Any]:
+def partial_figures(
+    document: dict[str, Any],
+    evaluation: Evaluation,
+    *,
+    live: dict[str, Any] | None = None,
+    others: Sequence[OtherRule] = (),
+    whole: bool = False,
+) -> dict[str, Any]:
+    """The figures of one part of the population, as JSON that merge() adds up exactly.
+
+    Sums are whole millionths. The histogram is binned here when its top is known: the rule's
+    maximum payment, or, for the `whole` population, the largest payment in it; otherwise it is
+    left to a second pass (histogram_bins) once the largest payment of all the parts is known.
+    """
+    figures: dict[str, Any] = {
+        "first_row": evaluation.first_row,
+        "rows": evaluation.rows,
+        "evaluation": "compiled" if evaluation.compiled else "scalar",
+        "fallback": evaluation.fallback,
+        "error": evaluation.error,
+        "overflow": False,
+    }
+    if evaluation.error:
+        return figures
+    table = evaluation.table
+    has_live = "live_eligible" in table.columns
+    other_count = sum(1 for o in others if "eligibility" in o.document)
+    if table.height and _too_large(table, ["amount", *(["live_amount"] if has_live else [])]):
+        figures["overflow"] = True
+        return figures
+    eligible = table.filter(pl.col("eligible")) if table.height else table
+    w, a = pl.col("weight"), pl.col("amount")
+    if eligible.height:
+        count, people, cost, largest = eligible.select(*_totals(w, a), a.max().alias("max")).row(0)
+        figures["eligible"] = [count, _millionths(people), _millionths(cost)]
+        figures["max"] = float(largest)
+    else:
+        figures["eligible"], figures["max"] = [0, 0, 0], None
+    figures["by_county"] = []
+    if eligible.height and "county" in eligible.columns:
+        grouped = eligible.group_by("county").agg(*_totals(w, a))
+        figures["by_county"] = [[c, n, _millionths(p), _millionths(s)] for c, n, p, s in grouped.iter_rows()]
+    capped = bool(document.get("max_payment"))
+    figures["histogram"] = None
+    if not eligible.height:
+        figures["histogram"] = {"top": None, "bins": []}
+    elif capped or whole:
+        top = histogram_top(document, figures["max"])
+        figures["histogram"] = {"top": top, "bins": histogram_bins(eligible, top)}
+    figures["against_live"] = _partial_against_live(table) if has_live else None
+    figures["overlaps"] = []
+    for index in range(other_count):
+        both = eligible.filter(pl.col(f"o{index}_eligible")) if eligible.height else eligible
+        if both.height:
+            n, p, s = both.select(*_totals(w, a)).row(0)
+            figures["overlaps"].append([n, _millionths(p), _millionths(s)])
+        else:
+            figures["overlaps"].append([0, 0, 0])
+    figures["picks"] = _picks(document, live, evaluation, has_live)
+    return figures
+
+
+def _partial_against_live(table: pl.DataFrame) -> dict[str, Any]:
     if not table.height:
-        zero = {"rows": 0, "people": 0.0}
-        return {"newly_eligible": zero, "no_longer_eligible": zero, "live_cost": 0.0, "cost_delta": 0.0}
+        return {"new": [0, 0], "gone": [0, 0], "changed_rows": 0, "live": [0, 0], "cost": 0}
     w, a, la = pl.col("weight"), pl.col("amount"), pl.col("live_amount")
     e, le = pl.col("eligible"), pl.col("live_eligible")
     r = table.select(
         (e & ~le).sum().alias("new_rows"),
-        w.filter(e & ~le).sum().alias("new_people"),
+        _sum(w.filter(e & ~le)).alias("new_people"),
         (~e & le).sum().alias("gone_rows"),
-        w.filter(~e & le).sum().alias("gone_people"),
+        _sum(w.filter(~e & le)).alias("gone_people"),
         (e & le & (a != la)).sum().alias("changed_rows"),
-        (w * la).filter(le).sum().alias("live_cost"),
-        w.filter(le).sum().alias("live_recipients"),
-        (w * a).filter(e).sum().alias("cost"),
+        _sum(w.filter(le)).alias("live_people"),
+        _sum((w * la).filter(le)).alias("live_cost"),
+        _sum((w * a).filter(e)).alias("cost"),
     ).row(0, named=True)
     return {
-        "newly_eligible": {"rows": int(r["new_rows"]), "people": round(r["new_people"] or 0, 2)},
-        "no_longer_eligible": {"rows": int(r["gone_rows"]), "people": round(r["gone_people"] or 0, 2)},
-        "amount_changed_rows": int(r["changed_rows"]),
-        "live_recipients": round(r["live_recipients"] or 0, 2),
-        "live_cost": _money(r["live_cost"] or 0),
-        "cost_delta": _money((r["cost"] or 0) - (r["live_cost"] or 0)),
+        "new": [int(r["new_rows"]), _millionths(r["new_people"])],
+        "gone": [int(r["gone_rows"]), _millionths(r["gone_people"])],
+        "changed_rows": int(r["changed_rows"]),
+        "live": [_millionths(r["live_people"]), _millionths(r["live_cost"])],
+        "cost": _millionths(r["cost"]),
     }
 
 
-def _overlaps(table: pl.DataFrame, other_evals: Sequence[tuple[OtherRule, _Evaluator]]) -> list[dict[str, Any]]:
-    overlaps = []
-    for index, (other, _) in enumerate(other_evals):
-        both = table.filter(pl.col("eligible") & pl.col(f"o{index}_eligible")) if table.height else table
-        people = float(both["weight"].sum()) if both.height else 0.0
-        overlaps.append(
-            {
-                "rule": other.slug,
-                "version": other.number,
-                "rows": both.height,
-                "people": round(people, 2),
-                "cost_of_this_rule": _money((both["weight"] * both["amount"]).sum()) if both.height else 0.0,
-            }
+def _picks(
+    document: dict[str, Any], live: dict[str, Any] | None, evaluation: Evaluation, has_live: bool
+) -> dict[str, list[list[Any]]]:
+    """The first rows of each kind an example may be drawn from, with what the examples show of them."""
+    table, frame = evaluation.table, evaluation.frame
+    rows: dict[str, list[int]] = {"gains": [], "loses": [], "eligible": [], "not eligible": list(evaluation.ineligible)}
+    if table.height:
+        e = pl.col("eligible")
+        if has_live:
+            le = pl.col("live_eligible")
+            rows["gains"] = table.filter(e & ~le).head(2)["_row"].to_list()
+            rows["loses"] = table.filter(~e & le).head(2)["_row"].to_list()
+        rows["eligible"] = table.filter(e).head(EXAMPLES)["_row"].to_list()
+    reads = variables_of(document) | (variables_of(live) if live else set())
+    shown = [c for c in frame.columns if c in reads or c in ROW_COLUMNS]
+    return {
+        kind: [[index, frame.select(shown).row(index - evaluation.first_row, named=True)] for index in indexes]
+        for kind, indexes in rows.items()
+    }
+
+
+_LIMITS = {"gains": 2, "loses": 2, "eligible": EXAMPLES, "not eligible": EXAMPLES}
+
+
+def merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Add up the figures of the parts of one population, in any order: exactly what one part of all the rows gives."""
+    parts = sorted(parts, key=lambda p: p["first_row"])
+    first = parts[0]
+    merged: dict[str, Any] = {
+        "first_row": first["first_row"],
+        "rows": sum(p["rows"] for p in parts),
+        "evaluation": first["evaluation"],
+        "fallback": first["fallback"],
+        "error": next((p["error"] for p in parts if p["error"]), None),
+        "overflow": any(p["overflow"] for p in parts),
+    }
+    if merged["error"] or merged["overflow"]:
+        return merged
+    merged["eligible"] = [sum(p["eligible"][i] for p in parts) for i in range(3)]
+    largest = [p["max"] for p in parts if p["max"] is not None]
+    merged["max"] = max(largest) if largest else None
+    counties: dict[Any, list[int]] = {}
+    for part in parts:
+        for county, *figures in part["by_county"]:
+            total = counties.setdefault(county, [0, 0, 0])
+            for i, value in enumerate(figures):
+                total[i] += value
+    merged["by_county"] = [[county, *figures] for county, figures in counties.items()]
+    merged["histogram"] = merge_histograms([p["histogram"] for p in parts])
+    lives = [p["against_live"] for p in parts]
+    merged["against_live"] = None if lives[0] is None else _merge_against_live(lives)
+    merged["overlaps"] = [
+        [sum(p["overlaps"][i][j] for p in parts) for j in range(3)] for i in range(len(first["overlaps"]))
+    ]
+    merged["picks"] = {
+        kind: [pick for p in parts for pick in p["picks"][kind]][:limit] for kind, limit in _LIMITS.items()
+    }
+    return merged
+
+
+def merge_histograms(histograms: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Bins of the same top added up; None when a part has none yet (its top was not known)."""
+    binned = [h for h in histograms if h is not None and h["bins"]]
+    if any(h is None for h in histograms) or len({h["top"] for h in binned}) > 1:
+        return None
+    if not binned:
+        return {"top": None, "bins": []}
+    return {
+        "top": binned[0]["top"],
+        "bins": [[sum(h["bins"][b][j] for h in binned) for j in range(3)] for b in range(HISTOGRAM_BINS)],
+    }
+
+
+def _merge_against_live(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "new": [sum(p["new"][j] for p in parts) for j in range(2)],
+        "gone": [sum(p["gone"][j] for p in parts) for j in range(2)],
+        "changed_rows": sum(p["changed_rows"] for p in parts),
+        "live": [sum(p["live"][j] for p in parts) for j in range(2)],
+        "cost": sum(p["cost"] for p in parts),
+    }
+
+
+def _units(millionths: int) -> float:
+    return millionths / 1_000_000
+
+
+def overflow_finding() -> Finding:
+    return finding(
+        "FIGURES_OVERFLOW",
+        ERROR,
+        "The simulation's figures overflowed: a payment or a population weight is too large to add up. "
+        "Check the rule's amounts and the population's weights.",
+    )
+
+
+def finish(
+    document: dict[str, Any],
+    figures: dict[str, Any],
+    *,
+    live: dict[str, Any] | None = None,
+    others: Sequence[OtherRule] = (),
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The simulation's result and findings from the figures of the whole population (merged)."""
+    findings: list[Finding] = []
+    if figures["fallback"]:
+        findings.append(
+            finding(
+                "SCALAR_FALLBACK",
+                INFO,
+                f"The rule was evaluated one citizen at a time (slower), because the column compiler "
+                f"cannot take it: {figures['fallback']}",
+                "$.eligibility",
+            )
         )
-    return overlaps
+    if error := figures["error"]:
+        where = f"row {error['row'] + 1}" + (f" (id {error['id']})" if error["id"] is not None else "")
+        findings.append(
+            finding("EVALUATION_ERROR", ERROR, f"The rule failed on {where}: {error['message']}.", f"$.{error['part']}")
+        )
+        return None, findings
+    if figures["overflow"]:
+        return None, [*findings, overflow_finding()]
+    count, people, cost = figures["eligible"]
+    recipients, total = _units(people), _units(cost)
+    by_county = sorted(figures["by_county"], key=lambda c: (-c[3], str(c[0])))
+    result: dict[str, Any] = {
+        "rows": figures["rows"],
+        "cost_source": "simulated",
+        "eligible_rows": count,
+        "recipients": round(recipients, 2),
+        "cost": _money(total),
+        "mean_payment": _money(cost / people) if people else 0.0,
+        "max_payment": _money(figures["max"] or 0),
+        "by_county": [
+            {"county": c, "rows": n, "recipients": round(_units(p), 2), "cost": _money(_units(s))}
+            for c, n, p, s in by_county
+        ],
+        "histogram": _histogram(figures["histogram"]),
+        "against_live": None,
+    }
+    if figures["against_live"] is not None:
+        result["against_live"] = _against_live(figures["against_live"], cost)
+    compared = [o for o in others if "eligibility" in o.document]
+    result["overlaps"] = [
+        {
+            "rule": other.slug,
+            "version": other.number,
+            "rows": n,
+            "people": round(_units(p), 2),
+            "cost_of_this_rule": _money(_units(s)),
+        }
+        for other, (n, p, s) in zip(compared, figures["overlaps"], strict=True)
+    ]
+    result["examples"] = _examples(document, live, figures["picks"])
+    result["evaluation"] = figures["evaluation"]
+    findings.extend(_figure_findings(document, result))
+    return result, findings
+
+
+def _histogram(histogram: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Payments to eligible people in ten equal bins from 0 to the histogram's top."""
+    if histogram is None or not histogram["bins"]:
+        return []
+    width = histogram["top"] / HISTOGRAM_BINS
+    return [
+        {
+            "from": _money(i * width),
+            "to": _money((i + 1) * width),
+            "rows": rows,
+            "people": round(_units(people), 2),
+            "cost": _money(_units(cost)),
+        }
+        for i, (rows, people, cost) in enumerate(histogram["bins"])
+    ]
+
+
+def _against_live(figures: dict[str, Any], cost: int) -> dict[str, Any]:
+    (new_rows, new_people), (gone_rows, gone_people) = figures["new"], figures["gone"]
+    live_people, live_cost = figures["live"]
+    return {
+        "newly_eligible": {"rows": new_rows, "people": round(_units(new_people), 2)},
+        "no_longer_eligible": {"rows": gone_rows, "people": round(_units(gone_people), 2)},
+        "amount_changed_rows": figures["changed_rows"],
+        "live_recipients": round(_units(live_people), 2),
+        "live_cost": _money(_units(live_cost)),
+        "cost_delta": _money(_units(cost - live_cost)),
+    }
 
 
 def _examples(
-    document: dict[str, Any],
-    live: dict[str, Any] | None,
-    frame: pl.DataFrame,
-    table: pl.DataFrame,
-    ineligible_rows: Iterable[int],
-    has_live: bool,
+    document: dict[str, Any], live: dict[str, Any] | None, picks: dict[str, list[list[Any]]]
 ) -> list[dict[str, Any]]:
     """Up to five citizens with the trace of what decided them: gainers and losers when something is live."""
-    picks: list[tuple[str, int]] = []
-    if table.height:
-        e, le = pl.col("eligible"), (pl.col("live_eligible") if has_live else pl.lit(False))
-        if has_live:
-            picks += [("gains", i) for i in table.filter(e & ~le).head(2)["_row"].to_list()]
-            picks += [("loses", i) for i in table.filter(~e & le).head(2)["_row"].to_list()]
-        picks += [("eligible", i) for i in table.filter(e).head(EXAMPLES)["_row"].to_list()]
-    picks += [("not eligible", i) for i in ineligible_rows]
+    candidates = [
+        (kind, index, row) for kind in ("gains", "loses", "eligible", "not eligible") for index, row in picks[kind]
+    ]
     seen: set[int] = set()
-    chosen: list[tuple[str, int]] = []
+    chosen: list[tuple[str, int, dict[str, Any]]] = []
     # Prefer a mix: gainers and losers, then at least one eligible and one not, then the rest.
     for wanted in ("gains", "loses", "eligible", "not eligible"):
-        for kind, index in picks:
+        for kind, index, row in candidates:
             if kind == wanted and index not in seen and len([c for c in chosen if c[0] == kind]) < 2:
                 seen.add(index)
-                chosen.append((kind, index))
-    for kind, index in picks:
+                chosen.append((kind, index, row))
+    for kind, index, row in candidates:
         if len(chosen) >= EXAMPLES:
             break
         if index not in seen:
             seen.add(index)
-            chosen.append((kind, index))
+            chosen.append((kind, index, row))
     chosen = chosen[:EXAMPLES]
     reads = sorted(variables_of(document) | (variables_of(live) if live else set()))
-    shown = [c for c in ("id", "county", *reads, "weight") if c in frame.columns]
     scalar = CompiledRule.from_document(document)
     live_scalar = CompiledRule.from_document(live) if live else None
     examples = []
-    for kind, index in chosen:
-        row = frame.row(index, named=True)
-        citizen = {k: row[k] for k in shown}
+    for kind, index, row in chosen:
+        shown = [c for c in ("id", "county", *reads, "weight") if c in row]
         eligible, amount = scalar.decide(row)
         example = {
             "kind": kind,
             "row": index + 1,
-            "citizen": citizen,
+            "citizen": {k: row[k] for k in shown},
             "eligible": eligible,
             "amount": _money(amount),
             "trace": trace(document["eligibility"], {k: row[k] for k in reads if k in row}),

@@ -23,6 +23,34 @@ def use_portal_logging(**_: Any) -> None:
     logging.config.dictConfig(settings.LOGGING)
 
 
+def _task(name: str) -> Any:
+    if name not in app.tasks:
+        # Each installed app's tasks module, and nothing else: the loader's own start-up would
+        # also run Django's set-up again, which replaces the logging handlers of a running process.
+        app.autodiscover_tasks(force=True)
+    return app.tasks[name]
+
+
+def enqueue_chord_on_commit(header: list[tuple[str, tuple[Any, ...]]], body: tuple[str, tuple[Any, ...]]) -> None:
+    """Publish a Celery chord once the surrounding transaction commits: the `header` tasks ((name, args) each)
+    run in parallel on any workers, then `body` runs with their results as its first argument."""
+    from celery import chord
+    from django.db import transaction
+
+    signatures = [_task(name).si(*args) for name, args in header]
+    callback = _task(body[0]).s(*body[1])
+
+    def publish() -> None:
+        try:
+            chord(signatures)(callback)
+        except BrokerUnavailable:
+            # As for a single task: the check stays running with its partitions planned, and the
+            # sweeper publishes them again once the broker answers.
+            logger.exception("The chord of %s could not be published (the broker is unreachable)", body[0])
+
+    transaction.on_commit(publish)
+
+
 def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None:
     """Publish the task named `name` once the surrounding transaction commits.
 
@@ -31,11 +59,7 @@ def enqueue_on_commit(name: str, *args: Any, task_id: str | None = None) -> None
     """
     from django.db import transaction
 
-    if name not in app.tasks:
-        # Each installed app's tasks module, and nothing else: the loader's own start-up would
-        # also run Django's set-up again, which replaces the logging handlers of a running process.
-        app.autodiscover_tasks(force=True)
-    task = app.tasks[name]
+    task = _task(name)
 
     def publish() -> None:
         try:

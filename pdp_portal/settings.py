@@ -327,6 +327,12 @@ PDP_DEFAULT_BUDGET_LIMIT = env.float("PDP_DEFAULT_BUDGET_LIMIT", default=1_000_0
 PDP_DEMO_PASSWORD = env.str("PDP_DEMO_PASSWORD", default="")
 PDP_POPULATION_ROWS = env.int("PDP_POPULATION_ROWS", default=100_000)
 PDP_POPULATION_SEED = env.int("PDP_POPULATION_SEED", default=2024)
+# A simulation over a population of more rows than this runs as partitions of this many rows (whole
+# Parquet row groups of 250,000 rows when larger), one Celery task each, merged exactly by a
+# chord (checks/partitions.py, docs/scaling.md). 0 simulates every population in one task.
+PDP_PARTITION_ROWS = env.int("PDP_PARTITION_ROWS", default=2_000_000)
+if PDP_PARTITION_ROWS < 0:
+    raise ImproperlyConfigured("PDP_PARTITION_ROWS must be 0 (never partition) or a number of rows.")
 # The largest population file (CSV or Parquet) the budget office may upload.
 PDP_DATASET_MAX_BYTES = env.int("PDP_DATASET_MAX_BYTES", default=512 * 1024 * 1024)
 # A larger upload is checked by the worker, with progress, instead of while its request waits.
