@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from audit.admin import ReadOnlyAdminMixin
 
-from .models import CheckRun
+from .models import CheckRun, SimulationPartition
 
 
 def pretty_json(value):
@@ -46,7 +46,7 @@ class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ["findings", "result"]
     readonly_fields = [
         "version", "kind", "status", "progress", "progress_note", "findings_pretty", "result_pretty",
-        "engine_version", "dataset", "dataset_hash", "task_id", "attempts", "queued_at", "started_at",
+        "engine_version", "dataset", "dataset_hash", "plan", "task_id", "attempts", "queued_at", "started_at",
         "heartbeat_at", "finished_at", "duration_s",
     ]  # fmt: skip
 
@@ -57,3 +57,25 @@ class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="result")
     def result_pretty(self, check):
         return pretty_json(check.result)
+
+
+@admin.register(SimulationPartition)
+class SimulationPartitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The partitions of partitioned simulations, as their tasks wrote them."""
+
+    list_display = ["run", "stage", "index", "first_row", "rows", "worker", "attempts", "duration_s", "finished_at"]
+    list_filter = ["stage"]
+    search_fields = ["run__version__rule__slug", "worker"]
+    list_select_related = ["run__version__rule"]
+    exclude = ["figures"]
+    readonly_fields = [
+        "run", "stage", "index", "first_row", "rows", "top", "figures_pretty", "attempts", "worker",
+        "started_at", "finished_at", "duration_s",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__version__document", "run__result", "run__plan")
+
+    @admin.display(description="figures")
+    def figures_pretty(self, part):
+        return pretty_json(part.figures)

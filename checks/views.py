@@ -83,10 +83,37 @@ def _check_row(check, kind):
             ],
         }
     )
+    if kind == CheckRun.Kind.SIMULATION and check.plan.get("partitions"):
+        row["partitions"] = _partition_rows(check)
     if kind == CheckRun.Kind.SIMULATION and check.result:
         row.update(_simulation_figures(check.result))
         row["charts"] = chart_specs(check.result)
     return row
+
+
+def _partition_rows(check):
+    """Each partition of a partitioned simulation: its rows, pass, state, worker and time (one query)."""
+    rows = []
+    for part in check.partitions.all():
+        if part.is_done:
+            state = "done"
+        elif part.started_at:
+            state = "running" if not check.is_finished else "stopped"
+        else:
+            state = "queued" if not check.is_finished else "not run"
+        rows.append(
+            {
+                "number": part.index + 1,
+                "stage": "histogram" if part.stage == part.Stage.HISTOGRAM else "figures",
+                "first": _count(part.first_row + 1),
+                "last": _count(part.first_row + part.rows),
+                "state": state,
+                "worker": part.worker.split("@")[0] if part.worker else "—",
+                "attempts": part.attempts,
+                "duration": seconds(part.duration_s) if part.duration_s is not None else "—",
+            }
+        )
+    return rows
 
 
 def _plain(value):

@@ -10,7 +10,6 @@ absent).
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal
 from typing import Any, NoReturn, SupportsFloat, cast
 
 import polars as pl
@@ -25,13 +24,13 @@ PROGRESS_STEPS = 10  # report at least every 10% of the rows
 HISTOGRAM_BINS = 10
 EXAMPLES = 5
 ROW_COLUMNS = ("id", "county", "weight")  # columns with a meaning of their own
-# Sums are exact decimals with six places, so adding the rows in any order or split gives the same
-# figures. A weight, or a weight times a payment, at or past these cannot be added up so: the
-# figures overflow (FIGURES_OVERFLOW). Even 10⁹ rows of the largest then stay inside 38 digits.
-EXACT = pl.Decimal(38, 6)
+# Sums are exact: each row's people and weighted payment in whole millionths (MICRO), added as
+# 128-bit integers, so adding the rows in any order or split gives the same figures. A weight, or a
+# weight times a payment, at or past these cannot be added up so: the figures overflow
+# (FIGURES_OVERFLOW). Even 10⁹ rows of the largest then stay inside 128 bits.
+MICRO = 1_000_000
 LARGEST_WEIGHT = 1e15
 LARGEST_TERM = 1e22
-_WIDE = Context(prec=80)
 
 # Called with (percent done, a note such as "10,000 of 100,000 rows").
 Progress = Callable[[int, str], object]
@@ -348,28 +347,30 @@ def simulate(
 # Figures that add up: a part's figures, their merge, and the result
 
 
-def _sum(expr: pl.Expr) -> pl.Expr:
-    """An exact sum, in millionths: the same whatever order or split the rows are added in."""
-    return expr.cast(EXACT).sum()
+def _micro(expr: pl.Expr) -> pl.Expr:
+    """A value in whole millionths, as a 128-bit integer: sums of these are exact in any order or split.
+
+    Not strict: a value too large to convert becomes null, and its group's _largest() says so."""
+    return (expr * MICRO).round().cast(pl.Int128, strict=False)
 
 
 def _totals(weight: pl.Expr, amount: pl.Expr) -> list[pl.Expr]:
-    """Rows, people and cost of a group of rows, exactly."""
-    return [pl.len().alias("rows"), _sum(weight).alias("people"), _sum(weight * amount).alias("cost")]
+    """Rows, people and cost (millionths) of a group of rows, exactly."""
+    return [pl.len().alias("rows"), _micro(weight).sum().alias("people"), _micro(weight * amount).sum().alias("cost")]
 
 
-def _millionths(value: Any) -> int:
-    return 0 if value is None else int(Decimal(value).scaleb(6, context=_WIDE))
+def _largest(weight: pl.Expr, *amounts: pl.Expr) -> list[pl.Expr]:
+    """The largest weight and weighted payments of a group, NaN when one is not a number (see _fits)."""
+    return [
+        weight.abs().nan_max().alias("_weight"),
+        *((weight * a).abs().nan_max().alias(f"_term{i}") for i, a in enumerate(amounts)),
+    ]
 
 
-def _too_large(table: pl.DataFrame, amounts: Iterable[str]) -> bool:
-    """Whether a weight or weighted payment is past what adds up exactly (or not a number at all)."""
-    w = pl.col("weight")
-    checks = [(~w.is_finite() | (w.abs() >= LARGEST_WEIGHT)).any()]
-    for name in amounts:
-        term = w * pl.col(name)
-        checks.append((~term.is_finite() | (term.abs() >= LARGEST_TERM)).any())
-    return bool(table.select(pl.any_horizontal(checks)).item())
+def _fits(grouped: pl.DataFrame) -> bool:
+    """Whether every weight and weighted payment of the groups adds up exactly (finite, and under the limits)."""
+    limits = {"_weight": LARGEST_WEIGHT, **{c: LARGEST_TERM for c in grouped.columns if c.startswith("_term")}}
+    return all(value < limit for name, limit in limits.items() for value in grouped[name] if value is not None)
 
 
 def histogram_top(document: dict[str, Any], largest: float | None) -> float:
@@ -383,23 +384,64 @@ def needs_histogram_pass(document: dict[str, Any], figures: dict[str, Any]) -> b
     return not figures.get("error") and not figures.get("overflow") and figures["histogram"] is None
 
 
+def _bin(top: float) -> pl.Expr:
+    width = top / HISTOGRAM_BINS
+    return pl.min_horizontal((pl.col("amount") / width).floor().cast(pl.Int64), pl.lit(HISTOGRAM_BINS - 1))
+
+
+def _add(total: Sequence[int], figures: Sequence[int]) -> list[int]:
+    return [x + y for x, y in zip(total, figures, strict=True)]
+
+
+def _add_bin(bins: list[list[int]], number: int | None, figures: Sequence[int]) -> None:
+    if number is not None and 0 <= number < HISTOGRAM_BINS:
+        bins[number] = _add(bins[number], figures)
+
+
 def histogram_bins(eligible: pl.DataFrame, top: float) -> list[list[int]]:
     """Rows, people and cost (millionths) of the eligible rows in HISTOGRAM_BINS equal bins from 0 to `top`."""
-    width = top / HISTOGRAM_BINS
-    binned = (
-        eligible.with_columns(
-            pl.min_horizontal((pl.col("amount") / width).floor().cast(pl.Int64), pl.lit(HISTOGRAM_BINS - 1)).alias(
-                "bin"
-            )
-        )
-        .group_by("bin")
-        .agg(*_totals(pl.col("weight"), pl.col("amount")))
-    )
     bins = [[0, 0, 0] for _ in range(HISTOGRAM_BINS)]
-    for number, count, people, cost in binned.iter_rows():
-        if number is not None and 0 <= number < HISTOGRAM_BINS:
-            bins[number] = [count, _millionths(people), _millionths(cost)]
+    binned = eligible.group_by(_bin(top).alias("bin")).agg(*_totals(pl.col("weight"), pl.col("amount")))
+    for number, *figures in binned.iter_rows():
+        _add_bin(bins, number, figures)
     return bins
+
+
+def _eligible_figures(document: dict[str, Any], table: pl.DataFrame, whole: bool) -> dict[str, Any] | None:
+    """Totals, counties and (when its top is known) the histogram of the eligible rows, in one group-by;
+    None when a weight or weighted payment is too large to add up exactly."""
+    w, a, eligible = pl.col("weight"), pl.col("amount"), pl.col("eligible")
+    top = None
+    if document.get("max_payment"):
+        top = histogram_top(document, None)
+    elif whole:
+        top = histogram_top(document, cast(float | None, table.select(a.filter(eligible).max()).item()))
+    keys = [pl.col("county")] if "county" in table.columns else [pl.lit(None).alias("county")]
+    keys.append(_bin(top).alias("bin") if top is not None else pl.lit(None, dtype=pl.Int64).alias("bin"))
+    grouped = (
+        table.lazy()
+        .filter(eligible)
+        .group_by(keys)
+        .agg(*_totals(w, a), a.max().alias("_max"), *_largest(w, a))
+        .collect()
+    )
+    if not _fits(grouped):
+        return None
+    totals = [0, 0, 0]
+    counties: dict[Any, list[int]] = {}
+    bins = [[0, 0, 0] for _ in range(HISTOGRAM_BINS)]
+    for county, number, rows, people, cost in grouped.select("county", "bin", "rows", "people", "cost").iter_rows():
+        figures = (rows, people, cost)
+        totals = _add(totals, figures)
+        counties[county] = _add(counties.get(county, [0, 0, 0]), figures)
+        _add_bin(bins, number, figures)
+    largest = cast(float | None, grouped["_max"].max())
+    return {
+        "eligible": totals,
+        "max": float(largest) if largest is not None else None,
+        "by_county": [[c, *f] for c, f in counties.items()] if "county" in table.columns else [],
+        "histogram": {"top": top, "bins": bins} if top is not None else None,
+    }
 
 
 def partial_figures(
@@ -429,63 +471,54 @@ def partial_figures(
     table = evaluation.table
     has_live = "live_eligible" in table.columns
     other_count = sum(1 for o in others if "eligibility" in o.document)
-    if table.height and _too_large(table, ["amount", *(["live_amount"] if has_live else [])]):
+    eligible = _eligible_figures(document, table, whole) if table.height else None
+    against_live = _partial_against_live(table) if has_live else None
+    if (table.height and eligible is None) or against_live == {}:
         figures["overflow"] = True
         return figures
-    eligible = table.filter(pl.col("eligible")) if table.height else table
+    if eligible is None or not eligible["eligible"][0]:
+        eligible = {"eligible": [0, 0, 0], "max": None, "by_county": [], "histogram": {"top": None, "bins": []}}
+    figures.update(eligible)
+    figures["against_live"] = against_live
     w, a = pl.col("weight"), pl.col("amount")
-    if eligible.height:
-        count, people, cost, largest = eligible.select(*_totals(w, a), a.max().alias("max")).row(0)
-        figures["eligible"] = [count, _millionths(people), _millionths(cost)]
-        figures["max"] = float(largest)
-    else:
-        figures["eligible"], figures["max"] = [0, 0, 0], None
-    figures["by_county"] = []
-    if eligible.height and "county" in eligible.columns:
-        grouped = eligible.group_by("county").agg(*_totals(w, a))
-        figures["by_county"] = [[c, n, _millionths(p), _millionths(s)] for c, n, p, s in grouped.iter_rows()]
-    capped = bool(document.get("max_payment"))
-    figures["histogram"] = None
-    if not eligible.height:
-        figures["histogram"] = {"top": None, "bins": []}
-    elif capped or whole:
-        top = histogram_top(document, figures["max"])
-        figures["histogram"] = {"top": top, "bins": histogram_bins(eligible, top)}
-    figures["against_live"] = _partial_against_live(table) if has_live else None
-    figures["overlaps"] = []
-    for index in range(other_count):
-        both = eligible.filter(pl.col(f"o{index}_eligible")) if eligible.height else eligible
-        if both.height:
-            n, p, s = both.select(*_totals(w, a)).row(0)
-            figures["overlaps"].append([n, _millionths(p), _millionths(s)])
-        else:
-            figures["overlaps"].append([0, 0, 0])
+    figures["overlaps"] = [
+        list(table.filter(pl.col("eligible") & pl.col(f"o{index}_eligible")).select(*_totals(w, a)).row(0))
+        for index in range(other_count)
+    ]
     figures["picks"] = _picks(document, live, evaluation, has_live)
     return figures
 
 
 def _partial_against_live(table: pl.DataFrame) -> dict[str, Any]:
+    """Who gains, who loses and what the live version pays, from one group-by over eligibility under both
+    ({} when a weight or weighted payment is too large to add up exactly)."""
+    live: dict[str, Any] = {"new": [0, 0], "gone": [0, 0], "changed_rows": 0, "live": [0, 0], "cost": 0}
     if not table.height:
-        return {"new": [0, 0], "gone": [0, 0], "changed_rows": 0, "live": [0, 0], "cost": 0}
+        return live
     w, a, la = pl.col("weight"), pl.col("amount"), pl.col("live_amount")
     e, le = pl.col("eligible"), pl.col("live_eligible")
-    r = table.select(
-        (e & ~le).sum().alias("new_rows"),
-        _sum(w.filter(e & ~le)).alias("new_people"),
-        (~e & le).sum().alias("gone_rows"),
-        _sum(w.filter(~e & le)).alias("gone_people"),
-        (e & le & (a != la)).sum().alias("changed_rows"),
-        _sum(w.filter(le)).alias("live_people"),
-        _sum((w * la).filter(le)).alias("live_cost"),
-        _sum((w * a).filter(e)).alias("cost"),
-    ).row(0, named=True)
-    return {
-        "new": [int(r["new_rows"]), _millionths(r["new_people"])],
-        "gone": [int(r["gone_rows"]), _millionths(r["gone_people"])],
-        "changed_rows": int(r["changed_rows"]),
-        "live": [_millionths(r["live_people"]), _millionths(r["live_cost"])],
-        "cost": _millionths(r["cost"]),
-    }
+    grouped = table.group_by(e, le, (e & le & (a != la)).alias("changed")).agg(
+        pl.len().alias("rows"),
+        _micro(w).sum().alias("people"),
+        _micro(w * a).sum().alias("cost"),
+        _micro(w * la).sum().alias("live_cost"),
+        *_largest(w, a, la),
+    )
+    if not _fits(grouped):
+        return {}
+    columns = ["eligible", "live_eligible", "changed", "rows", "people", "cost", "live_cost"]
+    for eligible, live_eligible, changed, rows, people, cost, live_cost in grouped.select(columns).iter_rows():
+        if eligible and not live_eligible:
+            live["new"] = _add(live["new"], (rows, people))
+        if live_eligible and not eligible:
+            live["gone"] = _add(live["gone"], (rows, people))
+        if changed:
+            live["changed_rows"] += rows
+        if live_eligible:
+            live["live"] = _add(live["live"], (people, live_cost))
+        if eligible:
+            live["cost"] += cost
+    return live
 
 
 def _picks(

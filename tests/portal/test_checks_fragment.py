@@ -1,5 +1,7 @@
 """The checks section polls while a check is queued or running, and stops once both are finished."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from checks.models import CheckRun
@@ -97,3 +99,42 @@ def test_findings_wrap_their_message_and_path_to_fit_the_page(client, push, draf
     assert 'class="usa-table usa-table--compact pdp-table pdp-table--fit"' in table
     row = body.split("findings. The line is")[1].split("<tbody>")[1].split("</tr>")[0]
     assert row.count('<td class="pdp-table__long">') == 2
+
+
+def _partitioned_simulation(push_queued, drafter, settings, partition_rows, raw=None):
+    """A version whose simulation is planned in partitions of `partition_rows`, the first one done."""
+    from django.test import TestCase
+
+    from checks.services import run_simulation
+    from checks.tasks import simulate_partition_task
+    from tests.checks.test_run_simulation import linted
+
+    settings.PDP_PARTITION_ROWS = partition_rows
+    version, check = linted(push_queued, drafter, raw)
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        run_simulation(check.pk)
+    simulate_partition_task.apply(args=(check.pk, "figures", 0)).get()
+    return version
+
+
+def test_a_partitioned_simulation_lists_its_partitions_while_it_runs(
+    client, push_queued, drafter, settings, django_assert_num_queries
+):
+    """Each partition's rows, state and attempts are a table row; the queries do not grow with partitions."""
+    version = _partitioned_simulation(push_queued, drafter, settings, 500)
+    client.force_login(drafter)
+    body = _fragment(client, version.number).content.decode()
+    assert '<progress id="progress-simulation" max="100" value="25">' in body
+    assert "1 of 4 partitions done (500 of 2,000 rows simulated)" in body
+    table = body.split("<caption>Partitions:")[1].split("</table>")[0]
+    rows = [r.split("</tr>")[0] for r in table.split("<tbody>")[1].split("<tr>")[1:]]
+    assert len(rows) == 4
+    first = [cell.split(">", 1)[1].split("</td>")[0] for cell in rows[0].split("<td")[1:]]
+    assert first[:5] == ["1", "figures", "1", "500", "done"]
+    assert "queued" in rows[1] and "1,501" in rows[3] and "2,000" in rows[3]
+    with CaptureQueriesContext(connection) as few:
+        _fragment(client, version.number)
+    many_version = _partitioned_simulation(push_queued, drafter, settings, 100, document(title="Split finer"))
+    with django_assert_num_queries(len(few.captured_queries)):
+        body = _fragment(client, many_version.number).content.decode()
+    assert body.split("<caption>Partitions:")[1].count("<tr>") == 21  # the header and 20 partitions

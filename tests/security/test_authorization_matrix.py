@@ -854,6 +854,8 @@ ADMIN_MATRIX = {
     "/admin/audit/auditevent/": ("login", "login", 403, 200),
     "/admin/webhooks/webhookendpoint/": ("login", "login", 403, 200),
     "/admin/webhooks/webhookdelivery/": ("login", "login", 403, 200),
+    "/admin/checks/checkrun/": ("login", "login", 403, 200),
+    "/admin/checks/simulationpartition/": ("login", "login", 403, 200),
 }
 
 
