@@ -39,9 +39,10 @@ One JSON line per measurement:
   worker_start_rss_mb     each worker's resident memory once it answers a ping: Django and Celery, before any task
   max_worker_rss_of_single  the largest worker peak / the single process's peak
   worker_tasks            the tasks each worker ran (django-celery-results), so an idle worker's figure is told apart
-The single process's line gives its wall_s (load + simulate), peak_rss_mb and figures. Each check's rows, cost,
-recipients and eligible_rows must equal the single process's exactly: a line per size says so; a difference stops the
-run with exit status 1. The last line gathers the speed-ups.
+The line before a size's measurements gives the single process's wall_s (load + simulate), peak_rss_mb and figures,
+the file's size, and the time and peak memory of generating it (when it was). Each check's rows, cost, recipients
+and eligible_rows must equal the single process's exactly: a line per size says so; a difference stops the run with
+exit status 1. The last line gathers the speed-ups.
 """
 
 import argparse
@@ -82,7 +83,7 @@ class Disagreement(Exception):
 
 
 def proc_status(pid, field):
-    """A /proc/<pid>/status field in MB (VmHWM, VmRSS), or None once the process is gone."""
+    """A /proc/<pid>/status field (pid or "self") in MB: VmHWM, VmRSS; None once the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -165,7 +166,7 @@ def child_generate(args):
     columns = {name: type_label(dtype) for name, dtype in pl.read_parquet_schema(tmp).items()}
     rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
     meta = {"rows": rows, "sha256": sha256_of(tmp), "size_bytes": tmp.stat().st_size, "columns": columns}
-    meta["generated_s"] = round(time.perf_counter() - started, 1)
+    meta.update(generated_s=round(time.perf_counter() - started, 1), generated_peak_rss_mb=proc_status("self", "VmHWM"))
     tmp.replace(path)
     path.with_suffix(".json").write_text(json.dumps(meta))
 
@@ -186,7 +187,7 @@ def child_single(args):
     if result is None:
         raise SystemExit(f"the single-process simulation failed: {findings}")
     line = {"wall_s": round(done - started, 3), "load_s": round(loaded - started, 3)}
-    line.update(simulate_s=round(done - loaded, 3), peak_rss_mb=proc_status(os.getpid(), "VmHWM"))
+    line.update(simulate_s=round(done - loaded, 3), peak_rss_mb=proc_status("self", "VmHWM"))
     print(json.dumps({**line, **{k: result[k] for k in ("rows", *FIGURES)}}))
 
 
@@ -453,9 +454,11 @@ class Bench:
 
     def size(self, rows, meta):
         single = child("single", self.env(), "--population", meta["file"])
-        generated = "cached" if meta["cached"] else meta["generated_s"]
-        file_mb = round(meta["size_bytes"] / 2**20, 1)
-        line = {"rows": rows, "single_process": single, "file_mb": file_mb, "generated_s": generated}
+        line = {"rows": rows, "single_process": single, "file_mb": round(meta["size_bytes"] / 2**20, 1)}
+        if meta["cached"]:
+            line["generated"] = "earlier (--keep-data)"
+        else:
+            line.update({k: meta[k] for k in ("generated_s", "generated_peak_rss_mb")})
         print(json.dumps(line), flush=True)
         self.make_default(meta)
         speedups = {}
@@ -512,7 +515,7 @@ def header(bench):
     import polars as pl
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
         commit = commit.stdout.strip() or None
     except OSError:
         commit = None
