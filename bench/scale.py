@@ -10,8 +10,8 @@ Needs PostgreSQL, and Redis and RabbitMQ for the brokers named. Each size's popu
 engine/population.py (a change to how populations are written makes a new file), and registered as the default
 Dataset directly (not through the upload checks, which cap the size). A fresh PostgreSQL database is made on the server --database-url names, and
 the jobs go to a queue of their own (PDP_QUEUE=pdp-scale-<random>); both are removed at the end, and so is the data
-folder unless --keep-data (keep it to reuse the populations). A run killed outright leaves workers and a database
-behind: the next run with the same --data-dir kills and drops them first.
+folder unless --keep-data (keep it to reuse the populations). A run killed outright leaves workers, a database and a
+queue behind: the next run with the same --data-dir kills and removes them first.
 
 For each size, first the single process: engine.simulation.simulate(document, frame) in a fresh subprocess over the
 same file, loading only the needed columns as the check does. Then for each broker (RabbitMQ only up to
@@ -72,6 +72,7 @@ POLL_S = 0.02
 MARKER = ".pdp-scale"  # in a data folder this script made; it removes no other
 STRAYS = "workers.pgid"  # process groups of the workers started, until they are stopped
 DATABASE = "database.url"  # the database made, until it is dropped
+QUEUE = "queue.json"  # the queue and the brokers it is on, until it is removed from them
 
 
 class Disagreement(Exception):
@@ -141,6 +142,34 @@ def drop_stray_database(data_dir):
         admin.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
     record.unlink()
     print(f"dropped the database {config['NAME']} left by an earlier run", file=sys.stderr)
+
+
+def remove_queue(data_dir):
+    """Delete the recorded queue, and its exchange, from each broker it was used on (best effort: the figures are
+    printed, and a queue left over is not worth a traceback)."""
+    from celery import Celery
+    from kombu import Exchange, Queue
+
+    record = data_dir / QUEUE
+    if not record.exists():
+        return
+    used = json.loads(record.read_text())
+    name = used["queue"]
+    for url in used["brokers"]:
+        probe = Celery("pdp-scale-probe", broker=url, set_as_current=False)
+        try:
+            with probe.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=2)
+                # Declared as Celery declares it, so that Redis also drops the binding kombu keeps for it.
+                queue = Queue(name, Exchange(name), routing_key=name)(connection.default_channel)
+                queue.declare()
+                queue.delete()
+                queue.exchange.delete()
+        except Exception as error:
+            print(f"could not remove the queue {name} from {url}: {error}", file=sys.stderr)
+        finally:
+            probe.close()
+    record.unlink()
 
 
 def sha256_of(path):
@@ -231,7 +260,6 @@ class Bench:
         self.token = secrets.token_hex(3)
         self.queue = f"pdp-scale-{self.token}"  # no other portal on the broker takes or sees these jobs
         self.workers = []  # (node, Popen) still running
-        self.brokers_used = set()
         self.runs = 0
 
     # -- populations
@@ -294,7 +322,10 @@ class Bench:
         return Celery("pdp-scale-probe", broker=self.broker_url(broker), set_as_current=False)
 
     def start_workers(self, count, broker, label):
-        self.brokers_used.add(broker)
+        record = self.data_dir / QUEUE
+        used = json.loads(record.read_text()) if record.exists() else {"queue": self.queue, "brokers": []}
+        used["brokers"] = sorted({*used["brokers"], self.broker_url(broker)})
+        record.write_text(json.dumps(used))
         env = self.env(broker)
         pool = ["--pool", self.args.pool, "--concurrency", "1"]
         for index in range(1, count + 1):
@@ -364,25 +395,6 @@ class Bench:
             process.wait()
         self.workers = []
         (self.data_dir / STRAYS).write_text("")
-
-    def remove_queues(self):
-        """Delete the bench's queue and exchange from each broker it used (best effort: the run is over)."""
-        from kombu import Exchange, Queue
-
-        for broker in sorted(self.brokers_used):
-            probe = self.probe(broker)
-            try:
-                with probe.connection_for_write() as connection:
-                    connection.ensure_connection(max_retries=2)
-                    # Declared as Celery declares it, so that Redis also drops the binding kombu keeps for it.
-                    queue = Queue(self.queue, Exchange(self.queue), routing_key=self.queue)(connection.default_channel)
-                    queue.declare()
-                    queue.delete()
-                    queue.exchange.delete()
-            except Exception as error:  # the measurements are printed; a queue left over is not worth a traceback
-                print(f"could not remove the queue {self.queue} from {broker}: {error}", file=sys.stderr)
-            finally:
-                probe.close()
 
     # -- one measurement
 
@@ -456,7 +468,7 @@ class Bench:
         single = child("single", self.env(), "--population", meta["file"])
         line = {"rows": rows, "single_process": single, "file_mb": round(meta["size_bytes"] / 2**20, 1)}
         if meta["cached"]:
-            line["generated"] = "earlier (--keep-data)"
+            line["generated"] = "by an earlier run"
         else:
             line.update({k: meta[k] for k in ("generated_s", "generated_peak_rss_mb")})
         print(json.dumps(line), flush=True)
@@ -587,6 +599,7 @@ def main():
     (data_dir / MARKER).touch()
     kill_strays(data_dir)
     drop_stray_database(data_dir)
+    remove_queue(data_dir)
     # A Ctrl-C raises KeyboardInterrupt; a SIGTERM ends the same way, through the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -618,7 +631,7 @@ def main():
         status = 130
     finally:
         bench.stop_workers()
-        bench.remove_queues()
+        remove_queue(data_dir)
         from django.db import connections
 
         connections.close_all()
