@@ -452,7 +452,7 @@ class Bench:
             "workers": count,
             "partitions": check.result.get("partitions") or 1,
             "wall_s": round(seen - check.queued_at.timestamp(), 3),
-            "queue_wait_s": round((check.started_at - check.queued_at).total_seconds(), 3),
+            "queue_wait_s": round(check.started_at.timestamp() - check.queued_at.timestamp(), 3),
             "check_duration_s": check.duration_s,
             "after_finish_s": round(seen - check.finished_at.timestamp(), 3),
             "worker_peak_rss_mb": peaks,
@@ -503,7 +503,8 @@ def ratios(line, single, alone):
     if line["workers"] > 1 and alone:
         figures["speedup_vs_1_worker"] = round(alone / line["wall_s"], 2)
     figures["wall_of_single"] = round(line["wall_s"] / single["wall_s"], 2)
-    figures["duration_of_single"] = round(line["check_duration_s"] / single["wall_s"], 2)
+    if line["check_duration_s"] is not None:
+        figures["duration_of_single"] = round(line["check_duration_s"] / single["wall_s"], 2)
     known = [peak for peak in line["worker_peak_rss_mb"] if peak is not None]
     figures["max_worker_rss_of_single"] = round(max(known) / single["peak_rss_mb"], 2) if known else None
     return figures
