@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 from bench.pages import fresh_postgres  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "wildfire-aid-2024.json"
+RULE = "PDP_SCALE_RULE"  # the child processes' variable naming --rule
 SEED = 2024
 FIGURES = ("cost", "recipients", "eligible_rows")
 BROKERS = {"redis": "redis://127.0.0.1:6379/14", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
@@ -206,7 +207,7 @@ def child_single(args):
 
     from engine.simulation import load_population, needed_columns, simulate
 
-    document = json.loads(EXAMPLE.read_text())
+    document = json.loads(Path(os.environ.get(RULE, EXAMPLE)).read_text())
     path = Path(args.population)
     started = time.perf_counter()
     frame = load_population(path, columns=needed_columns([document], list(pl.read_parquet_schema(path))))
@@ -230,7 +231,7 @@ def child_push(args):
     from pdp_portal.celery import app
     from rules.services import push_rule_version
 
-    document = dict(json.loads(EXAMPLE.read_text()), title=args.title)
+    document = dict(json.loads(Path(os.environ.get(RULE, EXAMPLE)).read_text()), title=args.title)
     version = push_rule_version(json.dumps(document).encode(), actor=User.objects.get(username="drafter"))
     app.close()  # the lint job is published on commit; close the broker connection cleanly before exiting
     print(json.dumps({"version": version.pk}))
@@ -306,10 +307,13 @@ class Bench:
         """The environment of a worker or of the pushing process: the bench's database, data folder and queue."""
         env = {k: v for k, v in os.environ.items() if k not in ("CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL")}
         env.update(PYTHONPATH=str(ROOT), LOG_LEVEL="INFO", PDP_QUEUE=self.queue)
+        env[RULE] = str(Path(self.args.rule).resolve())
         if broker:
             env["CELERY_BROKER_URL"] = self.broker_url(broker)
         if self.args.partition_rows:
             env["PDP_PARTITION_ROWS"] = str(self.args.partition_rows)
+        if self.args.polars_threads:
+            env["POLARS_MAX_THREADS"] = str(self.args.polars_threads)
         return env
 
     def broker_url(self, broker):
@@ -541,7 +545,8 @@ def header(bench):
         "pool": args.pool,
         "partition_rows": bench.env().get("PDP_PARTITION_ROWS", "default"),
         "cores": os.cpu_count(),
-        "polars_threads": pl.thread_pool_size(),
+        "polars_threads": args.polars_threads or pl.thread_pool_size(),
+        "rule": Path(args.rule).name,
         "host": socket.gethostname(),
     }
 
@@ -575,6 +580,12 @@ def main():
     )
     parser.add_argument("--partition-rows", type=int, help="PDP_PARTITION_ROWS for the workers (default: theirs)")
     parser.add_argument("--pool", choices=["solo", "prefork"], default="solo", help="each worker's pool")
+    parser.add_argument("--rule", default=str(EXAMPLE), help="the rule document simulated (default: %(default)s)")
+    parser.add_argument(
+        "--polars-threads",
+        type=int,
+        help="POLARS_MAX_THREADS of every worker and of the single process (default: polars' own, one per core)",
+    )
     parser.add_argument("--redis-url", default=BROKERS["redis"])
     parser.add_argument("--rabbitmq-url", default=BROKERS["rabbitmq"])
     parser.add_argument("--rabbitmq-max-rows", type=int, default=10_000_000, help="RabbitMQ only up to this size")
