@@ -295,6 +295,7 @@ class Bench:
                     "format": Dataset.Format.PARQUET,
                     "row_count": meta["rows"],
                     "sha256": meta["sha256"],
+                    "stored_sha256": meta["sha256"],  # the file's own hash, which each worker checks
                     "size_bytes": meta["size_bytes"],
                     "columns": meta["columns"],
                     "is_default": True,
