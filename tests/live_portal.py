@@ -71,14 +71,44 @@ def _wait_for(url, process, seconds=90):
     raise RuntimeError(f"the portal did not answer at {url} within {seconds}s")
 
 
-def _stop(process):
+def _process_groups_under(pid):
+    """The process groups of `pid`'s descendants, read from /proc (empty where there is none).
+
+    honcho starts each process of the Procfile in a session, and so a process group, of its own.
+    """
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[1:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        parents[int(stat.parent.name)] = (int(ppid), int(pgrp))
+    groups, under = set(), {pid}
+    while True:
+        found = {child for child, (ppid, _) in parents.items() if ppid in under} - under
+        if not found:
+            return groups
+        under |= found
+        groups |= {parents[child][1] for child in found}
+
+
+def _stop(process, grace=2):
+    """SIGTERM to honcho, which sends it on to the portal's processes; SIGKILL to those still running `grace` s later.
+
+    The web server stops at once. The Celery worker's warm shutdown waits about five seconds on its
+    embedded beat, after which honcho kills it anyway; a portal started for tests has nothing left to
+    finish by then. Without /proc to find honcho's processes, honcho is left to stop them itself.
+    """
     if process is None or process.poll() is not None:
         return
+    groups = _process_groups_under(process.pid)
     os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=grace if groups else 20)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        for group in {*groups, process.pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
         process.wait()
 
 
