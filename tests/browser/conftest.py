@@ -1,14 +1,17 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a live portal with a real worker.
 
 One portal (web server + Celery worker, as tests/e2e starts it) serves every test in this folder and
-stops after them. Each person logs in in a browser context of their own. Every page a person's
-tab loads must be checked with axe-core (`person.check()`); a page loaded but never checked fails
-the test at teardown.
+stops after them: under pytest-xdist the folder is one unit of work (tests/conftest.py). Each person
+has a browser context of their own. The first time a demo account is opened it logs in through the
+login form; after that its context starts from that signed-in session (Playwright's storage state)
+on the home page, as the form leaves it. Every page a person's tab loads must be checked with
+axe-core (`person.check()`); a page loaded but never checked fails the test at teardown.
 """
 
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -151,25 +154,46 @@ class Person:
         password_field.fill(password)
         password_field.press("Enter")
         page.wait_for_url(lambda url: "/login/" not in url)
-        expect(
-            page.get_by_role("button", name=re.compile(rf"log out {re.escape(self.username)}", re.I))
-        ).to_be_visible()
+        self.expect_signed_in()
         self.check()
         return page
 
+    def expect_signed_in(self):
+        expect(
+            self.page.get_by_role("button", name=re.compile(rf"log out {re.escape(self.username)}", re.I))
+        ).to_be_visible()
+
+
+@pytest.fixture(scope="package")
+def signed_in(portal):
+    """Each demo account's session once it has logged in through the form: {username: storage state}."""
+    return {}
+
 
 @pytest.fixture
-def people(request, chromium, portal, tmp_path):
-    """`people("LegalTeam")`: that demo account, logged in, in a fresh browser context."""
+def people(request, chromium, portal, signed_in, tmp_path):
+    """`people("LegalTeam")`: that demo account, logged in, in a fresh browser context on the home page."""
     opened = []
 
     def open_person(username):
-        context = chromium.new_context(base_url=portal["url"], locale="en-US", viewport={"width": 1280, "height": 900})
+        context = chromium.new_context(
+            base_url=portal["url"],
+            locale="en-US",
+            viewport={"width": 1280, "height": 900},
+            storage_state=signed_in.get(username),
+        )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         person = Person(username, context)
         opened.append(person)
+        if username in signed_in:
+            person.goto("/")
+            if urlsplit(person.page.url).path == "/":
+                person.expect_signed_in()
+                return person
+            # The session has ended since (a log-out): through the form again.
         person.log_in(portal["password"])
+        signed_in[username] = context.storage_state()
         return person
 
     yield open_person

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import rule_document
-from .steps import alert, display_name, read_table, run_hms, sideways_overflow
+from .steps import alert, display_name, log_in_to_hms, read_table, run_hms, sideways_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
@@ -174,8 +174,7 @@ def released_and_rolled_back(portal, tmp_path_factory):
     Staging serves v1, production nothing (v0). The tests reading it change nothing.
     """
     tmp_path = tmp_path_factory.mktemp("released")
-    for user in ("drafter", "LegalTeam", "BudgetOffice", "admin"):
-        run_hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
+    log_in_to_hms(portal, "drafter", "LegalTeam", "BudgetOffice", "admin")
     path = tmp_path / "rule.json"
     # No eligibility logic: a warning whose long message the findings table must fit.
     path.write_text(json.dumps({"rule": RELEASED, "max_payment": 5000, "cost": 9.8e7}))

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import CHECKS_TIMEOUT_MS, rule_document
-from .steps import alert, display_name, open_from_queue, read_table, run_hms, version_heading
+from .steps import alert, display_name, log_in_to_hms, open_from_queue, read_table, run_hms, version_heading
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
@@ -205,9 +205,8 @@ def test_an_over_budget_version_says_why_it_stopped_and_what_to_do_next(people):
 
 @pytest.fixture(scope="module")
 def journey(portal):
-    """What the steps hand on; the demo accounts logged in to hms once."""
-    for user in ("drafter", "LegalTeam", "BudgetOffice", "admin"):
-        run_hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
+    """What the steps hand on; the demo accounts logged in to hms."""
+    log_in_to_hms(portal, "drafter", "LegalTeam", "BudgetOffice", "admin")
     return {"done": 0}
 
 

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .steps import alert, display_name, run_hms, wait_until_open
+from .steps import alert, display_name, log_in_to_hms, run_hms, wait_until_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-portal")]
 
@@ -25,8 +25,7 @@ NOTE = "Goes live with the new fiscal year."
 def on_staging(portal, tmp_path):
     from .conftest import rule_document
 
-    for user in ("drafter", "LegalTeam", "BudgetOffice"):
-        run_hms(portal, "login", "--user", user, "--password-stdin", stdin=portal["password"] + "\n")
+    log_in_to_hms(portal, "drafter", "LegalTeam", "BudgetOffice")
     path = tmp_path / f"{SLUG}.json"
     path.write_text(json.dumps(rule_document(SLUG, amount=1700)))
     run_hms(portal, "rule", "push", str(path), "--user", "drafter")
