@@ -429,6 +429,19 @@ SERVICE_FIXTURES = {
 SERVICE_MARKERS = ("django_db", "e2e", "browser", "postgres", "services")
 
 
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory):
+    """A live portal with a worker (tests/live_portal.py) for the end-to-end tests and the operations checks.
+
+    One for the session: they share it, and tests/conftest.py `work_unit` keeps them on one worker under
+    pytest-xdist. The browser tests start their own (tests/browser/conftest.py).
+    """
+    from tests.live_portal import running_portal
+
+    with running_portal(tmp_path_factory.mktemp("portal-data"), name="e2e") as running:
+        yield running
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("pdp", "pdp_portal CI passes")
     group.addoption("--record-standalone", metavar="FILE", help="write the ids of passed tests that touched no service")
@@ -474,13 +487,69 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(config, items):
     SharedStates.plan(items)
     path = config.getoption("--skip-standalone")
-    if not path:
-        return
-    listed = set(Path(path).read_text().splitlines())
-    standalone = [item for item in items if item.nodeid in listed]
-    if standalone:
-        config.hook.pytest_deselected(items=standalone)
-        items[:] = [item for item in items if item.nodeid not in listed]
+    if path:
+        listed = set(Path(path).read_text().splitlines())
+        standalone = [item for item in items if item.nodeid in listed]
+        if standalone:
+            config.hook.pytest_deselected(items=standalone)
+            items[:] = [item for item in items if item.nodeid not in listed]
+    if getattr(config, "workerinput", {}).get("pdp_dist") == "loadfile":
+        order_work_units(items)
+
+
+# Under pytest-xdist with `--dist loadfile` (`make test`), a work unit is a test file, except that the
+# files sharing a live portal are one unit, so they run in a row on one worker and the portal starts
+# once there: the browser tests' (tests/browser/conftest.py) and the end-to-end and operations tests'
+# (`portal` above). Each worker collects the tests in the same order (below) and the controller hands
+# the units out in that order, the longest first: those with a test marked as in LONGEST_FIRST (the
+# browser tests, the other tests of a live portal, then those of real workers and servers), then the
+# other files by their number of tests, most first (as pytest-xdist orders them itself). A long unit
+# handed out last would leave one worker running it alone at the end.
+LONGEST_FIRST = ({"browser"}, {"e2e"}, {"postgres", "services"})
+SHARED_PORTALS = {
+    "tests/browser/": "tests/browser/",
+    "tests/e2e/": "live portal",
+    "tests/operations/test_live_portal.py": "live portal",
+}
+
+
+def work_unit(nodeid):
+    path = nodeid.split("::", 1)[0]
+    return next((unit for prefix, unit in SHARED_PORTALS.items() if path.startswith(prefix)), path)
+
+
+def order_work_units(items):
+    units = {}
+    for item in items:
+        units.setdefault(work_unit(item.nodeid), []).append(item)
+
+    def rank(unit):
+        marked = {marker.name for item in unit for marker in item.iter_markers()}
+        first = next((n for n, names in enumerate(LONGEST_FIRST) if marked & names), len(LONGEST_FIRST))
+        return (first, -len(unit))
+
+    items[:] = [item for unit in sorted(units.values(), key=rank) for item in unit]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Tell each pytest-xdist worker how the tests are distributed, so that it orders them for `loadfile`."""
+    node.workerinput["pdp_dist"] = node.config.getvalue("dist")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedPortalScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            return work_unit(nodeid)
+
+    # The units in the workers' order (order_work_units), not re-sorted by their number of tests.
+    config.option.loadscopereorder = False
+    return SharedPortalScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -10,8 +10,9 @@ import pytest
 
 from .conftest import DEMO_PASSWORD, ROOT
 
-# One live portal serves this module: under pytest-xdist its tests run on one worker.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-portal")]
+# The live portal of tests/conftest.py (`portal`), shared with tests/operations/test_live_portal.py: under
+# pytest-xdist on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("live-portal")]
 HMS = str(Path(sys.executable).parent / "hms")
 
 

@@ -11,15 +11,9 @@ import urllib.request
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.live_portal import running_portal
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("operations-portal")]
-
-
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory):
-    with running_portal(tmp_path_factory.mktemp("operations-portal"), name="ops") as running:
-        yield running
+# The live portal of tests/conftest.py (`portal`), shared with tests/e2e: under pytest-xdist on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("live-portal")]
 
 
 def call(portal, path, *, method="GET", body=None, headers=None):
