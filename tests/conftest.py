@@ -429,19 +429,6 @@ SERVICE_FIXTURES = {
 SERVICE_MARKERS = ("django_db", "e2e", "browser", "postgres", "services")
 
 
-@pytest.fixture(scope="session")
-def portal(tmp_path_factory):
-    """A live portal with a worker (tests/live_portal.py) for the end-to-end tests and the operations checks.
-
-    One for the session: they share it, and tests/conftest.py `work_unit` keeps them on one worker under
-    pytest-xdist. The browser tests start their own (tests/browser/conftest.py).
-    """
-    from tests.live_portal import running_portal
-
-    with running_portal(tmp_path_factory.mktemp("portal-data"), name="e2e") as running:
-        yield running
-
-
 def pytest_addoption(parser):
     group = parser.getgroup("pdp", "pdp_portal CI passes")
     group.addoption("--record-standalone", metavar="FILE", help="write the ids of passed tests that touched no service")
@@ -498,24 +485,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 # Under pytest-xdist with `--dist loadfile` (`make test`), a work unit is a test file, except that the
-# files sharing a live portal are one unit, so they run in a row on one worker and the portal starts
-# once there: the browser tests' (tests/browser/conftest.py) and the end-to-end and operations tests'
-# (`portal` above). Each worker collects the tests in the same order (below) and the controller hands
-# the units out in that order, the longest first: those with a test marked as in LONGEST_FIRST (the
-# browser tests, the other tests of a live portal, then those of real workers and servers), then the
-# other files by their number of tests, most first (as pytest-xdist orders them itself). A long unit
-# handed out last would leave one worker running it alone at the end.
+# files of a folder whose conftest starts one live portal for them all (a package-scoped fixture) are
+# one unit, so they run in a row on one worker and the portal starts once there. Each worker collects
+# the tests in the same order (below) and the controller hands the units out in that order, the
+# longest first: those with a test marked as in LONGEST_FIRST (the browser tests, the other tests of a
+# live portal, then those of real workers and servers), then the other files by their number of
+# tests, most first (as pytest-xdist orders them itself). A long unit handed out last would leave one
+# worker running it alone at the end.
 LONGEST_FIRST = ({"browser"}, {"e2e"}, {"postgres", "services"})
-SHARED_PORTALS = {
-    "tests/browser/": "tests/browser/",
-    "tests/e2e/": "live portal",
-    "tests/operations/test_live_portal.py": "live portal",
-}
+SHARED_PORTAL_FOLDERS = ("tests/browser/", "tests/e2e/")
 
 
 def work_unit(nodeid):
     path = nodeid.split("::", 1)[0]
-    return next((unit for prefix, unit in SHARED_PORTALS.items() if path.startswith(prefix)), path)
+    return next((folder for folder in SHARED_PORTAL_FOLDERS if path.startswith(folder)), path)
 
 
 def order_work_units(items):

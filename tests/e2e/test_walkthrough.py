@@ -10,9 +10,8 @@ import pytest
 
 from .conftest import DEMO_PASSWORD, ROOT
 
-# The live portal of tests/conftest.py (`portal`), shared with tests/operations/test_live_portal.py: under
-# pytest-xdist on one worker.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("live-portal")]
+# One live portal serves this folder (conftest.py): under pytest-xdist its tests run on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-portal")]
 HMS = str(Path(sys.executable).parent / "hms")
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import EXAMPLES
 
-# The live portal of tests/conftest.py (`portal`), shared with tests/e2e: under pytest-xdist on one worker.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("live-portal")]
+# The live portal of this folder (conftest.py), shared with the walkthrough.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-portal")]
 
 
 def call(portal, path, *, method="GET", body=None, headers=None):
