@@ -24,7 +24,8 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from budget.models import Dataset
@@ -121,7 +122,7 @@ def start(
             if index not in have
         )
         _publish(check, Stage.FIGURES)
-        _report_progress(check.pk)
+        _report_progress(check.pk, plan)
     return check
 
 
@@ -153,7 +154,7 @@ def run_partition(check_id: int, stage: str, index: int, *, worker: str = "") ->
     stored = SimulationPartition.objects.filter(pk=part.pk, figures__isnull=True).update(
         figures=figures, finished_at=timezone.now(), duration_s=round(time.perf_counter() - started, 3)
     )
-    _report_progress(check_id)
+    _report_progress(check_id, check.plan)
     return "done" if stored else "skipped"
 
 
@@ -172,18 +173,15 @@ def _figures(check: CheckRun, part: SimulationPartition) -> dict[str, Any]:
     return partial_figures(document, evaluation, live=plan["live"], others=others)
 
 
-def _report_progress(check_id: int) -> None:
+def _report_progress(check_id: int, plan: dict[str, Any]) -> None:
     """The check's progress: the share of its partitions done, over both passes when it needs two."""
-    check = CheckRun.objects.filter(pk=check_id).only("plan").first()
-    if check is None or not check.plan:
-        return
-    total = check.plan["partitions"] * check.plan["passes"]
-    parts = SimulationPartition.objects.filter(run_id=check_id, figures__isnull=False)
-    done = parts.count()
-    rows = sum(parts.filter(stage=Stage.FIGURES).values_list("rows", flat=True))
-    note = f"{done} of {total} partitions done ({rows:,} of {check.plan['rows']:,} rows simulated)"
+    total = plan["partitions"] * plan["passes"]
+    done = SimulationPartition.objects.filter(run_id=check_id, figures__isnull=False).aggregate(
+        parts=Count("pk"), rows=Coalesce(Sum("rows", filter=Q(stage=Stage.FIGURES)), 0)
+    )
+    note = f"{done['parts']} of {total} partitions done ({done['rows']:,} of {plan['rows']:,} rows simulated)"
     CheckRun.objects.filter(pk=check_id, status=CheckRun.Status.RUNNING).update(
-        progress=min(99, done * 100 // total), progress_note=note, heartbeat_at=timezone.now()
+        progress=min(99, done["parts"] * 100 // total), progress_note=note, heartbeat_at=timezone.now()
     )
 
 

@@ -4,7 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -21,6 +21,20 @@ logger = logging.getLogger(__name__)
 def use_portal_logging(**_: Any) -> None:
     """The worker logs as the web does (settings.LOGGING: JSON lines carrying request ids), not in Celery's format."""
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def reuse_sound_connections(sender: Any = None, **_: Any) -> None:
+    """Between tasks, what Django does between requests: keep each database connection for
+    CONN_MAX_AGE seconds, and close one that failed or was left inside a transaction (the next
+    query opens a fresh one, after a health check of a kept one). Celery's own fix-up would close
+    every connection around every task (settings.CELERY_DB_REUSE_MAX turns that off). A task run
+    eagerly, inside its caller, uses the caller's connection and transaction: left alone."""
+    from django.db import close_old_connections
+
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 def _task(name: str) -> Any:

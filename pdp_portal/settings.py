@@ -247,6 +247,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("PDP_QUEUE", default="pdp")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes every database connection before and after each task unless this is
+# set, so each task (each partition of a simulation) opened a new PostgreSQL connection. Set this
+# high, the fix-up leaves them alone; pdp_portal/celery.py applies Django's own rule between tasks
+# instead (close_old_connections: CONN_MAX_AGE, a health check, never one left mid-transaction).
+CELERY_DB_REUSE_MAX = 1_000_000_000
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = DATA_DIR / "broker"
     # kombu's filesystem transport, with whole-file writes and claims (pdp_portal/broker.py).
