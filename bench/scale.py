@@ -174,11 +174,6 @@ def remove_queue(data_dir):
     record.unlink()
 
 
-def sha256_of(path):
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 # ---------------------------------------------------------------------------------------------
 # The child processes: generate a population, simulate it in one process, push a version
 
@@ -187,7 +182,7 @@ def child_generate(args):
     """Write the population of --rows rows to --population, and its description beside it."""
     import polars as pl
 
-    from engine import population
+    from engine import parquet_layout, population
     from engine.datasets import type_label
 
     path = Path(args.population)
@@ -196,7 +191,8 @@ def child_generate(args):
     population.write_parquet(tmp, rows=args.rows[0], seed=SEED)
     columns = {name: type_label(dtype) for name, dtype in pl.read_parquet_schema(tmp).items()}
     rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
-    meta = {"rows": rows, "sha256": sha256_of(tmp), "size_bytes": tmp.stat().st_size, "columns": columns}
+    sha256, layout = parquet_layout.measure(tmp)
+    meta = {"rows": rows, "sha256": sha256, "layout": layout, "size_bytes": tmp.stat().st_size, "columns": columns}
     meta.update(generated_s=round(time.perf_counter() - started, 1), generated_peak_rss_mb=proc_status("self", "VmHWM"))
     tmp.replace(path)
     path.with_suffix(".json").write_text(json.dumps(meta))
@@ -278,6 +274,11 @@ class Bench:
             print(f"generating {rows:,} rows into {path} ...", file=sys.stderr, flush=True)
             child("generate", self.env(), "--rows", rows, "--population", path)
         meta = json.loads(meta_path.read_text())
+        if "layout" not in meta:  # described by an earlier version of this script
+            from engine import parquet_layout
+
+            meta["sha256"], meta["layout"] = parquet_layout.measure(path)
+            meta_path.write_text(json.dumps(meta))
         meta.update(path=relative, file=str(path), cached=cached)
         return meta
 
@@ -296,7 +297,8 @@ class Bench:
                     "format": Dataset.Format.PARQUET,
                     "row_count": meta["rows"],
                     "sha256": meta["sha256"],
-                    "stored_sha256": meta["sha256"],  # the file's own hash, which each worker checks
+                    "stored_sha256": meta["sha256"],  # the file's own hash,
+                    "stored_layout": meta["layout"],  # and those of its parts, which each partition checks
                     "size_bytes": meta["size_bytes"],
                     "columns": meta["columns"],
                     "is_default": True,

@@ -17,6 +17,7 @@ class DatasetAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "format",
         "row_count",
         "sha256",
+        "stored_sha256",
         "size_bytes",
         "columns",
         "is_default",

@@ -29,7 +29,17 @@ class Dataset(models.Model):
     stored_sha256 = models.CharField(
         max_length=64,
         blank=True,
+        editable=False,
         help_text="SHA-256 of the stored Parquet copy under the data folder, which every worker checks before reading it.",
+    )
+    stored_layout = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=(
+            "Where the stored Parquet copy keeps each row group, with the SHA-256 of each and of the bytes around "
+            "them (engine.parquet_layout.measure): a partition of a simulation checks the bytes it reads."
+        ),
     )
     size_bytes = models.PositiveBigIntegerField()
     columns = models.JSONField(default=dict, help_text="Column name → type.")

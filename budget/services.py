@@ -5,7 +5,6 @@ The verdict, `evaluate_budget`, is the one budget evaluation: the simulation che
 """
 
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -13,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -28,7 +26,7 @@ from django.utils import timezone
 from audit.services import record_event, refusals_recorded
 from checks.models import CheckRun
 from deployments.models import Environment, Release
-from engine import population
+from engine import parquet_layout, population
 from engine.datasets import Source, read_population, type_label, write_normalised
 from engine.errors import DomainError, InvalidDataset, InvalidInput
 from engine.figures import money
@@ -91,11 +89,14 @@ class StoredCopyChanged(Exception):
     """The dataset's stored file is missing or is not the one its row records."""
 
 
-_HASHED: dict[tuple[str, int, int], str] = {}
+# What this process has measured or verified of stored files, by file state (path, size, mtime, inode):
+# a worker checks each file, or each part of one, once while it stays the same.
+_MEASURED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+_VERIFIED: set[tuple[Any, ...]] = set()
+_REMEMBERED = 100_000
 
 
-def stored_copy_sha256(dataset: Dataset) -> str:
-    """The SHA-256 of the dataset's stored file as this process sees it (hashed once per file state)."""
+def _file_state(dataset: Dataset) -> tuple[Any, ...]:
     path = dataset.file_path
     try:
         stat = path.stat()
@@ -104,30 +105,89 @@ def stored_copy_sha256(dataset: Dataset) -> str:
             f"The file of the population {dataset.name!r} ({dataset.path}) is missing from this worker's data "
             "folder: every worker must see the same data folder (docs/scaling.md)."
         ) from None
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHED:
-        _HASHED[key] = _file_sha256(path)
-    return _HASHED[key]
+    return (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _remember(memory: dict[Any, Any] | set[Any]) -> None:
+    if len(memory) >= _REMEMBERED:
+        memory.clear()
+
+
+def _not_the_recorded_copy(dataset: Dataset, what: str) -> StoredCopyChanged:
+    return StoredCopyChanged(
+        f"The file of the population {dataset.name!r} ({dataset.path}) on this worker {what}: the workers do not "
+        "share one data folder, or the file was changed."
+    )
+
+
+def measure_stored_copy(dataset: Dataset) -> tuple[str, dict[str, Any]]:
+    """The SHA-256 and the layout (engine.parquet_layout.measure) of the dataset's stored file as this process
+    sees it, read once per file state."""
+    key = _file_state(dataset)
+    if key not in _MEASURED:
+        _remember(_MEASURED)
+        _MEASURED[key] = parquet_layout.measure(dataset.file_path)
+    return _MEASURED[key]
 
 
 def record_stored_copy(dataset: Dataset) -> Dataset:
-    """Record the hash of a dataset's stored file when its row does not hold it yet (rows made before it was kept)."""
-    if not dataset.stored_sha256:
-        dataset.stored_sha256 = stored_copy_sha256(dataset)
-        Dataset.objects.filter(pk=dataset.pk, stored_sha256="").update(stored_sha256=dataset.stored_sha256)
+    """Record the hash and the layout of a dataset's stored file when its row lacks them (rows made before they
+    were kept). A file that is not the one whose hash the row holds is refused: StoredCopyChanged."""
+    wants_layout = not dataset.stored_layout and dataset.path.endswith(".parquet")
+    if dataset.stored_sha256 and not wants_layout:
+        return dataset
+    found, layout = measure_stored_copy(dataset)
+    if dataset.stored_sha256 and found != dataset.stored_sha256:
+        raise _not_the_recorded_copy(
+            dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
+        )
+    dataset.stored_sha256, dataset.stored_layout = found, layout
+    Dataset.objects.filter(pk=dataset.pk).filter(Q(stored_sha256="") | Q(stored_sha256=found)).update(
+        stored_sha256=found, stored_layout=layout
+    )
     return dataset
 
 
-def load_dataset_rows(dataset: Dataset, columns: list[str], first_row: int, rows: int) -> pl.DataFrame:
-    """Rows `first_row`.. of the dataset (`rows` of them), read only once the stored file proves to be the
-    recorded one: a worker on another machine may see another file under the same name."""
-    found = stored_copy_sha256(dataset)
-    if dataset.stored_sha256 and found != dataset.stored_sha256:
-        raise StoredCopyChanged(
-            f"The file of the population {dataset.name!r} ({dataset.path}) on this worker has SHA-256 "
-            f"{found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it: the workers do not share one "
-            "data folder, or the file was changed."
+def verify_stored_rows(dataset: Dataset, first_row: int, rows: int) -> None:
+    """Check the bytes of the stored file that reading rows first_row.. (`rows` of them) reads against what was
+    recorded when it was stored: the row groups that hold them and the frame around all row groups (the footer,
+    which says where each row group is). Without a recorded layout, the whole file against its SHA-256.
+    A worker on another machine may see another file under the same name: StoredCopyChanged."""
+    state = _file_state(dataset)
+    layout = dataset.stored_layout
+    if not layout:
+        found, _ = measure_stored_copy(dataset)
+        if dataset.stored_sha256 and found != dataset.stored_sha256:
+            raise _not_the_recorded_copy(
+                dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
+            )
+        return
+    if state[1] != layout["size"]:
+        raise _not_the_recorded_copy(
+            dataset, f"has {state[1]:,} bytes, not the {layout['size']:,} whose SHA-256 was recorded"
         )
+    path = dataset.file_path
+    if (state, "frame", layout["frame"]) not in _VERIFIED:
+        if parquet_layout.frame_sha256(path, layout) != layout["frame"]:
+            raise _not_the_recorded_copy(dataset, "has another footer than the one whose SHA-256 was recorded")
+        _remember(_VERIFIED)
+        _VERIFIED.add((state, "frame", layout["frame"]))
+    for first, count, start, end, digest in parquet_layout.spans_for_rows(layout, first_row, rows):
+        if (state, start, end, digest) in _VERIFIED:
+            continue
+        if parquet_layout.span_sha256(path, start, end) != digest:
+            raise _not_the_recorded_copy(
+                dataset,
+                f"holds other bytes for rows {first + 1:,} to {first + count:,} than those whose SHA-256 was recorded",
+            )
+        _remember(_VERIFIED)
+        _VERIFIED.add((state, start, end, digest))
+
+
+def load_dataset_rows(dataset: Dataset, columns: list[str], first_row: int, rows: int) -> pl.DataFrame:
+    """Rows `first_row`.. of the dataset (`rows` of them), read only once the bytes that reading them reads
+    prove to be the recorded ones (verify_stored_rows)."""
+    verify_stored_rows(dataset, first_row, rows)
     return load_population(dataset.file_path, columns=columns, first_row=first_row, rows=rows)
 
 
@@ -164,6 +224,7 @@ def upload_dataset(
         tmp = write_normalised(frame, final)
         placed = False
         try:
+            stored = parquet_layout.measure(tmp)
             with transaction.atomic():
                 _refuse_duplicate(Dataset.objects.select_for_update().filter(sha256=info["sha256"]))
                 dataset = Dataset.objects.create(
@@ -172,7 +233,8 @@ def upload_dataset(
                     format=info["format"],
                     row_count=info["row_count"],
                     sha256=info["sha256"],
-                    stored_sha256=_file_sha256(tmp),
+                    stored_sha256=stored[0],
+                    stored_layout=stored[1],
                     size_bytes=info["size_bytes"],
                     columns=info["columns"],
                     is_default=False,
@@ -558,14 +620,6 @@ def _fiscal_year(value: Any) -> int:
 # The default population
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ensure_default_dataset() -> Dataset:
     """The default population; the synthetic one is generated on first use when none is set."""
     dataset = Dataset.objects.default()
@@ -587,8 +641,9 @@ def ensure_default_dataset() -> Dataset:
                 path=relative,
                 format=Dataset.Format.PARQUET,
                 row_count=frame.height,
-                sha256=(digest := _file_sha256(path)),
+                sha256=(digest := (measured := parquet_layout.measure(path))[0]),
                 stored_sha256=digest,
+                stored_layout=measured[1],
                 size_bytes=path.stat().st_size,
                 columns={name: type_label(dtype) for name, dtype in frame.schema.items()},
                 is_default=True,

@@ -4,16 +4,19 @@ These run the chord in this process (tasks eager); tests/checks/test_partitions_
 on real workers over Redis, and tests/faults/test_partition_worker_killed.py kills one.
 """
 
+import io
 import json
 
 import pytest
 from django.test import TestCase
 
 from budget.models import Dataset
+from budget.services import set_default_dataset, upload_dataset
 from checks import partitions
 from checks.models import CheckRun, SimulationPartition
 from checks.services import run_simulation, sweep_stuck_checks
 from checks.tasks import merge_partitions_task, simulate_partition_task
+from engine.population import generate
 from tests.checks.test_run_simulation import linted
 from tests.conftest import WILDFIRE, last_event
 
@@ -187,3 +190,32 @@ def test_populations_at_or_under_the_size_run_in_one_task(push_queued, drafter, 
     check = simulated(push_queued, drafter, settings, rows)
     assert check.status == "passed"
     assert check.partitions.count() == 0 and "partitions" not in check.result
+
+
+def test_each_partition_checks_only_its_own_row_groups(push_queued, drafter, budget_officer, settings, monkeypatch):
+    """A default population stored in 4 row groups of 500 rows, one partition each: a byte changed in the third
+    row group fails the partition that reads it, naming its rows, while the others check and simulate theirs."""
+    monkeypatch.setattr("engine.datasets.ROW_GROUP_ROWS", 500)
+    raw = io.BytesIO()
+    generate(2_000, seed=3).write_parquet(raw)
+    stored = upload_dataset(raw.getvalue(), actor=budget_officer, name="In row groups", filename="people.parquet")
+    set_default_dataset(stored, actor=budget_officer)
+    _, _, start, end, _ = stored.stored_layout["row_groups"][2]
+    original = stored.file_path.read_bytes()
+    changed = bytearray(original)
+    changed[(start + end) // 2] ^= 0xFF
+    _, check = planned(push_queued, drafter, settings)
+    check.refresh_from_db()
+    assert check.plan["dataset"] == stored.pk
+    stored.file_path.write_bytes(bytes(changed))
+    try:
+        assert [simulate_partition_task.apply(args=(check.pk, "figures", i)).get() for i in (0, 1, 3)] == ["done"] * 3
+        assert simulate_partition_task.apply(args=(check.pk, "figures", 2)).get() == "failed"
+    finally:
+        stored.file_path.write_bytes(original)
+    check.refresh_from_db()
+    assert check.status == "failed"
+    (found,) = [f for f in check.findings if f["code"] == "PARTITION_FAILED"]
+    assert found["message"].startswith("Partition 3 of 4 (rows 1,001 to 1,500) failed")
+    assert "holds other bytes for rows 1,001 to 1,500 than those whose SHA-256 was recorded" in found["message"]
+    assert sorted(p.index for p in check.partitions.all() if p.is_done) == [0, 1, 3]
