@@ -3,7 +3,7 @@ import logging.config
 import os
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_postrun, task_prerun
 from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -15,6 +15,38 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
+
+
+def wake_for_soon_callbacks(hub: Any) -> None:
+    """Before the worker's event loop polls, wake the poll at once when callbacks are waiting to run.
+
+    kombu's loop runs the callbacks scheduled with call_soon, then polls. A callback scheduled from
+    the loop's own thread while those run is left for the next turn, and the poll before it waits
+    for the next timer (up to 2 s). On RabbitMQ a solo worker reads its next message in such a
+    callback, runs the task in it, and schedules the task's acknowledgement: unacknowledged, the
+    broker sends no other message (prefetch 1), so the worker sat idle up to 2 s between tasks
+    (kombu pull request 1587, open). This runs as the loop's last step before polling.
+    """
+    with hub._ready_lock:
+        wake = bool(hub._ready) and not hub._wake_pending
+        if wake:
+            hub._wake_pending = True
+    if wake and hub._waker is not None:
+        hub._waker.wake()
+
+
+class WakeForSoonCallbacks(bootsteps.Step):
+    """A worker step: wake_for_soon_callbacks on every turn of the worker's event loop."""
+
+    requires = ("celery.worker.components:Hub",)
+
+    def create(self, worker: Any) -> None:
+        hub = getattr(worker, "hub", None)
+        if hub is not None:
+            hub.on_tick.add(lambda: wake_for_soon_callbacks(hub))
+
+
+app.steps["worker"].add(WakeForSoonCallbacks)
 
 
 @setup_logging.connect
