@@ -191,7 +191,7 @@ def merge_partitions(check_id: int, stage: str) -> CheckRun | None:
     Reads the stored figures, so it is safe to run twice (a chord published again): the second
     finds the check finished, or the histogram pass already planned, and does nothing.
     """
-    check = CheckRun.objects.select_related("version", "dataset").filter(pk=check_id).first()
+    check = CheckRun.objects.select_related("version__rule", "dataset").filter(pk=check_id).first()
     if check is None or check.status != CheckRun.Status.RUNNING or not check.plan:
         return None
     parts = list(check.partitions.all())
@@ -214,7 +214,9 @@ def merge_partitions(check_id: int, stage: str) -> CheckRun | None:
     if result is not None:
         result["partitions"] = plan["partitions"]
     assert check.dataset is not None
-    return services.finish_simulation(check_id, dataset=check.dataset, result=result, findings=findings)
+    return services.finish_simulation(
+        check_id, dataset=check.dataset, result=result, findings=findings, version=check.version, document=document
+    )
 
 
 def _start_histogram_pass(check: CheckRun, top: float) -> None:

@@ -330,7 +330,9 @@ def _simulate_check(check_id: int, version: RuleVersion, started: float) -> Chec
         return partitions.start(check_id, document=document, dataset=dataset, live=own, others=others, columns=columns)
     frame = load_dataset(dataset, columns=columns)
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
-    return finish_simulation(check_id, dataset=dataset, result=result, findings=findings, started=started)
+    return finish_simulation(
+        check_id, dataset=dataset, result=result, findings=findings, started=started, version=version, document=document
+    )
 
 
 def finish_simulation(
@@ -340,12 +342,17 @@ def finish_simulation(
     findings: list[Finding],
     result: dict[str, Any] | None = None,
     started: float | None = None,
+    version: RuleVersion | None = None,
+    document: dict[str, Any] | None = None,
 ) -> CheckRun | None:
     """Judge a simulation's figures against the budget and finish its check (`started`: this process's clock
-    when it started the job; None when another process did, as for a partitioned simulation)."""
-    version = RuleVersion.objects.select_related("rule").get(checks__pk=check_id)
+    when it started the job; None when another process did, as for a partitioned simulation). `version` and
+    its parsed `document`, when the caller has them, spare loading and parsing them again."""
+    if version is None:
+        version = RuleVersion.objects.select_related("rule").get(checks__pk=check_id)
     if result is not None:
-        _, details, budget_findings = evaluate_budget(version.parsed(), result, rule=version.rule)
+        parsed = document if document is not None else version.parsed()
+        _, details, budget_findings = evaluate_budget(parsed, result, rule=version.rule)
         findings = [*findings, *budget_findings]
         result.update(details)
         result.update({"rule_hash": version.content_hash, "dataset_hash": dataset.sha256, "engine": engine_version()})
