@@ -425,7 +425,7 @@ class Bench:
         told = time.monotonic()
         while True:
             if mine.filter(status__in=ended).values_list("pk", flat=True).first() is not None:
-                return mine.get(), time.time()
+                return mine.first(), time.time()
             self.check_alive()
             if time.monotonic() > deadline or time.monotonic() - told > 30:
                 check = mine.first()

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 from django.conf import settings
@@ -89,23 +89,33 @@ class StoredCopyChanged(Exception):
     """The dataset's stored file is missing or is not the one its row records."""
 
 
-# What this process has measured or verified of stored files, by file state (path, size, mtime, inode):
-# a worker checks each file, or each part of one, once while it stays the same.
-_MEASURED: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+# What this process has measured or verified of stored files, by file state (path, device, inode, size,
+# modification and change times): a worker checks each file, or each part of one, once while it stays the
+# same. Any write or rename moves the change time, which no one can set back.
+class FileState(NamedTuple):
+    path: str
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+_MEASURED: dict[FileState, tuple[str, dict[str, Any]]] = {}
 _VERIFIED: set[tuple[Any, ...]] = set()
 _REMEMBERED = 100_000
 
 
-def _file_state(dataset: Dataset) -> tuple[Any, ...]:
+def _file_state(dataset: Dataset) -> FileState:
     path = dataset.file_path
     try:
         stat = path.stat()
     except FileNotFoundError:
         raise StoredCopyChanged(
-            f"The file of the population {dataset.name!r} ({dataset.path}) is missing from this worker's data "
+            f"The file of the population {dataset.name!r} ({dataset.path}) was not found in this worker's data "
             "folder: every worker must see the same data folder (docs/scaling.md)."
         ) from None
-    return (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return FileState(str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def _remember(memory: dict[Any, Any] | set[Any]) -> None:
@@ -141,6 +151,8 @@ def record_stored_copy(dataset: Dataset) -> Dataset:
         raise _not_the_recorded_copy(
             dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
         )
+    if dataset.stored_sha256 and not layout:
+        return dataset  # a footer this process cannot place: checked whole, as before layouts were kept
     dataset.stored_sha256, dataset.stored_layout = found, layout
     Dataset.objects.filter(pk=dataset.pk).filter(Q(stored_sha256="") | Q(stored_sha256=found)).update(
         stored_sha256=found, stored_layout=layout
@@ -148,11 +160,12 @@ def record_stored_copy(dataset: Dataset) -> Dataset:
     return dataset
 
 
-def verify_stored_rows(dataset: Dataset, first_row: int, rows: int) -> None:
-    """Check the bytes of the stored file that reading rows first_row.. (`rows` of them) reads against what was
-    recorded when it was stored: the row groups that hold them and the frame around all row groups (the footer,
-    which says where each row group is). Without a recorded layout, the whole file against its SHA-256.
-    A worker on another machine may see another file under the same name: StoredCopyChanged."""
+def verify_stored_rows(dataset: Dataset, first_row: int, rows: int | None) -> FileState:
+    """Check the bytes of the stored file that reading rows first_row.. (`rows` of them, None: to the end)
+    reads against what was recorded when it was stored: the row groups that hold them and the frame around
+    all row groups (the footer, which says where each row group is). Without a recorded layout, the whole file against its SHA-256.
+    A worker on another machine may see another file under the same name: StoredCopyChanged. Returns the
+    state of the file checked (_file_state)."""
     state = _file_state(dataset)
     layout = dataset.stored_layout
     if not layout:
@@ -161,10 +174,10 @@ def verify_stored_rows(dataset: Dataset, first_row: int, rows: int) -> None:
             raise _not_the_recorded_copy(
                 dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
             )
-        return
-    if state[1] != layout["size"]:
+        return state
+    if state.size != layout["size"]:
         raise _not_the_recorded_copy(
-            dataset, f"has {state[1]:,} bytes, not the {layout['size']:,} whose SHA-256 was recorded"
+            dataset, f"has {state.size:,} bytes, not the {layout['size']:,} whose SHA-256 was recorded"
         )
     path = dataset.file_path
     if (state, "frame", layout["frame"]) not in _VERIFIED:
@@ -172,6 +185,8 @@ def verify_stored_rows(dataset: Dataset, first_row: int, rows: int) -> None:
             raise _not_the_recorded_copy(dataset, "has another footer than the one whose SHA-256 was recorded")
         _remember(_VERIFIED)
         _VERIFIED.add((state, "frame", layout["frame"]))
+    if rows is None:  # to the end
+        rows = sum(group[1] for group in layout["row_groups"])
     for first, count, start, end, digest in parquet_layout.spans_for_rows(layout, first_row, rows):
         if (state, start, end, digest) in _VERIFIED:
             continue
@@ -182,13 +197,20 @@ def verify_stored_rows(dataset: Dataset, first_row: int, rows: int) -> None:
             )
         _remember(_VERIFIED)
         _VERIFIED.add((state, start, end, digest))
+    return state
 
 
-def load_dataset_rows(dataset: Dataset, columns: list[str], first_row: int, rows: int) -> pl.DataFrame:
-    """Rows `first_row`.. of the dataset (`rows` of them), read only once the bytes that reading them reads
-    prove to be the recorded ones (verify_stored_rows)."""
-    verify_stored_rows(dataset, first_row, rows)
-    return load_population(dataset.file_path, columns=columns, first_row=first_row, rows=rows)
+def load_dataset_rows(
+    dataset: Dataset, columns: list[str], first_row: int = 0, rows: int | None = None
+) -> pl.DataFrame:
+    """Rows `first_row`.. of the dataset (`rows` of them, or all), read only once the bytes that reading them reads
+    prove to be the recorded ones (verify_stored_rows), from the file in the state that was checked: a file
+    replaced or written while it was read is refused (StoredCopyChanged)."""
+    checked = verify_stored_rows(dataset, first_row, rows)
+    frame = load_population(dataset.file_path, columns=columns, first_row=first_row, rows=rows)
+    if _file_state(dataset) != checked:
+        raise _not_the_recorded_copy(dataset, "was replaced or written while it was read")
+    return frame
 
 
 def upload_dataset(

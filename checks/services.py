@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.services import record_event
 from budget.models import Dataset
-from budget.services import ensure_default_dataset, evaluate_budget, load_dataset
+from budget.services import ensure_default_dataset, evaluate_budget, load_dataset_rows
 from deployments.models import Environment, Release
 from engine.lint import ERROR, Finding, LiveRule, finding, has_errors, lint_document
 from engine.simulation import (
@@ -328,7 +328,7 @@ def _simulate_check(check_id: int, version: RuleVersion, started: float) -> Chec
     columns = needed_columns(documents, list(dataset.columns))
     if partitions.is_partitioned(document, dataset):
         return partitions.start(check_id, document=document, dataset=dataset, live=own, others=others, columns=columns)
-    frame = load_dataset(dataset, columns=columns)
+    frame = load_dataset_rows(dataset, columns)
     result, findings = simulate(document, frame, progress=_report_progress(check_id), live=own, others=others)
     return finish_simulation(
         check_id, dataset=dataset, result=result, findings=findings, started=started, version=version, document=document

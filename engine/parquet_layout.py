@@ -150,7 +150,14 @@ def row_groups(path: str | os.PathLike[str]) -> tuple[list[RowGroupSpan], int]:
         if length > size - 12:
             raise LayoutError("the Parquet footer's length is larger than the file")
         handle.seek(size - 8 - length)
-        footer = _Compact(handle.read(length)).struct()
+        footer = handle.read(length)
+    try:
+        return _placed(_Compact(footer).struct(), size, size - 8 - length)
+    except (KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise LayoutError(f"the Parquet footer does not describe its row groups as expected ({exc!r})") from None
+
+
+def _placed(footer: dict[int, Any], size: int, footer_start: int) -> tuple[list[RowGroupSpan], int]:
     spans: list[tuple[int, int, int, int]] = []
     first_row = 0
     for group in footer.get(FILE_ROW_GROUPS, []):
@@ -171,18 +178,17 @@ def row_groups(path: str | os.PathLike[str]) -> tuple[list[RowGroupSpan], int]:
             ends.append(start + meta[META_COMPRESSED_SIZE])
         spans.append((first_row, rows, min(starts), max(ends)))
         first_row += rows
+    previous = len(MAGIC)
+    for _, _, start, end in spans:
+        if start < previous or end < start:
+            raise LayoutError("the row groups of the Parquet file overlap or are out of order")
+        previous = end
+    if previous > footer_start:
+        raise LayoutError("a row group of the Parquet file runs into its footer")
     groups = [
         RowGroupSpan(first, rows, start, spans[index + 1][2] if index + 1 < len(spans) else end)
         for index, (first, rows, start, end) in enumerate(spans)
     ]
-    footer_start = size - 8 - length
-    previous = len(MAGIC)
-    for group in groups:
-        if group.start < previous or group.end < group.start:
-            raise LayoutError("the row groups of the Parquet file overlap or are out of order")
-        previous = group.end
-    if previous > footer_start:
-        raise LayoutError("a row group of the Parquet file runs into its footer")
     return groups, size
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_postrun, task_prerun
 from django.conf import settings
+from kombu import __version__ as kombu_version
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pdp_portal.settings")
@@ -22,10 +23,10 @@ def wake_for_soon_callbacks(hub: Any) -> None:
 
     kombu's loop runs the callbacks scheduled with call_soon, then polls. A callback scheduled from
     the loop's own thread while those run is left for the next turn, and the poll before it waits
-    for the next timer (up to 2 s). On RabbitMQ a solo worker reads its next message in such a
-    callback, runs the task in it, and schedules the task's acknowledgement: unacknowledged, the
-    broker sends no other message (prefetch 1), so the worker sat idle up to 2 s between tasks
-    (kombu pull request 1587, open). This runs as the loop's last step before polling.
+    for the next timer (the worker's heartbeat, every 2 s). On RabbitMQ a solo worker reads its next
+    message in such a callback, runs the task in it, and schedules the task's acknowledgement:
+    unacknowledged, the broker sends no other message (prefetch 1), so the worker sat idle up to 2 s
+    between tasks (kombu pull request 1587, open). This runs as the loop's last step before polling.
     """
     with hub._ready_lock:
         wake = bool(hub._ready) and not hub._wake_pending
@@ -42,8 +43,12 @@ class WakeForSoonCallbacks(bootsteps.Step):
 
     def create(self, worker: Any) -> None:
         hub = getattr(worker, "hub", None)
-        if hub is not None:
-            hub.on_tick.add(lambda: wake_for_soon_callbacks(hub))
+        if hub is None:
+            return  # a worker without an event loop
+        if not all(hasattr(hub, name) for name in ("_ready_lock", "_ready", "_wake_pending", "_waker", "on_tick")):
+            logger.warning("kombu's event loop is not the one this step knows (kombu %s): not waking it", kombu_version)
+            return
+        hub.on_tick.add(lambda: wake_for_soon_callbacks(hub))
 
 
 app.steps["worker"].add(WakeForSoonCallbacks)

@@ -4,6 +4,7 @@ bytes that reading some rows reads (budget.services.record_stored_copy, verify_s
 import hashlib
 import os
 
+import polars as pl
 import pytest
 
 from budget import services
@@ -80,21 +81,35 @@ def test_a_longer_or_missing_file_fails(stored):
     with pytest.raises(StoredCopyChanged, match=f"has {stored.stored_layout['size'] + 4:,} bytes, not the"):
         verify_stored_rows(stored, 0, 500)
     stored.file_path.unlink()
-    with pytest.raises(StoredCopyChanged, match="is missing from this worker's data folder"):
+    with pytest.raises(StoredCopyChanged, match="was not found in this worker's data folder"):
         verify_stored_rows(stored, 0, 500)
 
 
-def test_each_part_is_checked_once_while_the_file_stays_the_same(stored, monkeypatch):
-    read = []
-    span_sha256 = parquet_layout.span_sha256
-    monkeypatch.setattr(parquet_layout, "span_sha256", lambda path, a, b: read.append(a) or span_sha256(path, a, b))
-    for _ in range(3):
-        verify_stored_rows(stored, 400, 200)  # row groups 1 and 2
-    starts = [g[2] for g in stored.stored_layout["row_groups"]]
-    assert read == starts[:2]
-    change_byte(stored.file_path, starts[3] + 10)  # another state of the file: checked again
-    verify_stored_rows(stored, 400, 200)
-    assert read == starts[:2] * 2
+def test_each_part_is_checked_once_while_the_file_stays_the_same(stored):
+    groups = stored.stored_layout["row_groups"]
+    state = verify_stored_rows(stored, 400, 200)  # rows 401 to 600: the first two row groups, and the frame
+    checked = {(state, g[2], g[3], g[4]) for g in groups[:2]} | {(state, "frame", stored.stored_layout["frame"])}
+    assert services._VERIFIED == checked
+    assert verify_stored_rows(stored, 450, 100) == state and services._VERIFIED == checked
+    change_byte(stored.file_path, groups[3][2] + 10)  # another state of the file: checked again
+    later = verify_stored_rows(stored, 400, 200)
+    assert later != state and len(services._VERIFIED) == 2 * len(checked)
+
+
+def test_a_file_replaced_while_it_is_read_is_refused(stored, monkeypatch, tmp_path):
+    """The file renamed over between the check and the read: the rows read are not the ones checked."""
+    other = tmp_path / "other.parquet"
+    generate(ROWS, seed=6).write_parquet(other)
+    scan = pl.scan_parquet
+
+    def scan_then_replace(*args, **kwargs):
+        frame = scan(*args, **kwargs)
+        os.replace(other, stored.file_path)
+        return frame
+
+    monkeypatch.setattr(pl, "scan_parquet", scan_then_replace)
+    with pytest.raises(StoredCopyChanged, match="was replaced or written while it was read"):
+        load_dataset_rows(stored, COLUMNS, 0, 500)
 
 
 def test_a_row_made_before_layouts_were_kept_gets_one_on_first_use(stored):

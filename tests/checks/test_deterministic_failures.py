@@ -47,3 +47,25 @@ def test_weights_that_overflow_fail_the_simulation_with_the_cause(push, drafter,
     assert (check.status, check.attempts, version.status) == ("failed", 1, "simulation_failed")
     assert "FIGURES_OVERFLOW" in {f["code"] for f in check.findings}
     assert check.result == {}
+
+
+def test_a_changed_population_file_fails_the_simulation_naming_the_rows(push, drafter):
+    """A byte of the default population's stored file changed after it was stored: the one-task simulation checks
+    the bytes it reads against the SHA-256s recorded for them, and fails at once rather than simulate other data."""
+    push(document(title="First"), actor=drafter)
+    dataset = Dataset.objects.get(is_default=True)
+    assert dataset.stored_layout["row_groups"]
+    original = dataset.file_path.read_bytes()
+    changed = bytearray(original)
+    _, rows, start, end, _ = dataset.stored_layout["row_groups"][0]
+    changed[(start + end) // 2] ^= 0xFF
+    dataset.file_path.write_bytes(bytes(changed))
+    try:
+        version = push(document(title="Second"), actor=drafter)
+    finally:
+        dataset.file_path.write_bytes(original)
+    check = simulation_of(version)
+    assert (check.status, check.attempts, version.status) == ("failed", 1, "simulation_failed")
+    (error,) = check.findings
+    assert error["code"] == "CHECK_ERROR"
+    assert f"holds other bytes for rows 1 to {rows:,} than those whose SHA-256 was recorded" in error["message"]

@@ -147,6 +147,7 @@ def test_the_compact_protocol_reader():
         + bytes([0x18, 0x02]) + b"hi"  # field 45, binary
         + bytes([0x1B, 0x01, 0x85]) + b"\x01k" + zigzag(7)  # field 46, map<binary, i32> {"k": 7}
         + bytes([0x1C, 0x15]) + zigzag(9) + b"\x00"  # field 47, struct {1: 9}
+        + bytes([0x15]) + zigzag(1)  # field 48: its id counts on from the field before the struct
         + b"\x00"
     )  # fmt: skip
     assert _Compact(data).struct() == {
@@ -159,8 +160,40 @@ def test_the_compact_protocol_reader():
         45: b"hi",
         46: [(b"k", 7)],
         47: {1: 9},
+        48: 1,
     }
     with pytest.raises(LayoutError, match="unknown type"):
         _Compact(bytes([0x1E, 0x00])).struct()
     with pytest.raises(LayoutError, match="ends early"):
         _Compact(bytes([0x18, 0x05]) + b"ab").struct()
+
+
+def footer_file(path, footer):
+    path.write_bytes(b"PAR1" + bytes(40) + footer + len(footer).to_bytes(4, "little") + b"PAR1")
+    return path
+
+
+def test_a_footer_without_the_offsets_of_a_column_chunk_is_refused(tmp_path):
+    # FileMetaData {4: [RowGroup {1: [ColumnChunk {3: ColumnMetaData {7: 10}}], 3: 5}]}: no data page offset (9).
+    footer = (
+        bytes([0x49, 0x1C, 0x19, 0x1C, 0x3C, 0x76]) + zigzag(10) + b"\x00\x00" + bytes([0x26]) + zigzag(5) + b"\x00\x00"
+    )
+    with pytest.raises(LayoutError, match="does not describe its row groups as expected"):
+        row_groups(footer_file(tmp_path / "no-offset.parquet", footer))
+    assert measure(tmp_path / "no-offset.parquet")[1] == {}  # hashed whole instead
+
+
+def test_overlapping_row_groups_are_refused(tmp_path):
+    def group(offset, size):
+        # RowGroup {1: [ColumnChunk {3: ColumnMetaData {7: size, 9: offset}}], 3: 5}
+        meta = bytes([0x76]) + zigzag(size) + bytes([0x26]) + zigzag(offset) + b"\x00"
+        return bytes([0x19, 0x1C, 0x3C]) + meta + b"\x00" + bytes([0x26]) + zigzag(5) + b"\x00"
+
+    footer = bytes([0x49, 0x2C]) + group(4, 30) + group(20, 10) + b"\x00"  # the second starts inside the first
+    with pytest.raises(LayoutError, match="overlap or are out of order"):
+        row_groups(footer_file(tmp_path / "overlap.parquet", footer))
+    footer = bytes([0x49, 0x2C]) + group(4, 10) + group(14, 10) + b"\x00"
+    assert [(g.first_row, g.start, g.end) for g in row_groups(footer_file(tmp_path / "fine.parquet", footer))[0]] == [
+        (0, 4, 14),
+        (5, 14, 24),
+    ]
