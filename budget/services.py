@@ -130,6 +130,14 @@ def _not_the_recorded_copy(dataset: Dataset, what: str) -> StoredCopyChanged:
     )
 
 
+def _require_recorded_hash(dataset: Dataset, found: str) -> None:
+    """The whole file's SHA-256 as found must be the one recorded, when one is."""
+    if dataset.stored_sha256 and found != dataset.stored_sha256:
+        raise _not_the_recorded_copy(
+            dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
+        )
+
+
 def measure_stored_copy(dataset: Dataset) -> tuple[str, dict[str, Any]]:
     """The SHA-256 and the layout (engine.parquet_layout.measure) of the dataset's stored file as this process
     sees it, read once per file state."""
@@ -147,10 +155,7 @@ def record_stored_copy(dataset: Dataset) -> Dataset:
     if dataset.stored_sha256 and not wants_layout:
         return dataset
     found, layout = measure_stored_copy(dataset)
-    if dataset.stored_sha256 and found != dataset.stored_sha256:
-        raise _not_the_recorded_copy(
-            dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
-        )
+    _require_recorded_hash(dataset, found)
     if dataset.stored_sha256 and not layout:
         return dataset  # a footer this process cannot place: checked whole, as before layouts were kept
     dataset.stored_sha256, dataset.stored_layout = found, layout
@@ -170,10 +175,7 @@ def verify_stored_rows(dataset: Dataset, first_row: int, rows: int | None) -> Fi
     layout = dataset.stored_layout
     if not layout:
         found, _ = measure_stored_copy(dataset)
-        if dataset.stored_sha256 and found != dataset.stored_sha256:
-            raise _not_the_recorded_copy(
-                dataset, f"has SHA-256 {found[:12]}…, not the {dataset.stored_sha256[:12]}… recorded for it"
-            )
+        _require_recorded_hash(dataset, found)
         return state
     if state.size != layout["size"]:
         raise _not_the_recorded_copy(
